@@ -1,0 +1,67 @@
+/** Object shapes shared by the engine. Only what dr-syncer reads is typed; the rest passes through. */
+
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller?: boolean;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  [field: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+export interface KubeList<T extends KubeObject = KubeObject> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+/** An API resource as discovery reports it. */
+export interface ResourceType {
+  readonly group: string; // "" for the core group
+  readonly version: string;
+  readonly resource: string; // plural, e.g. "deployments"
+  readonly kind: string;
+  readonly namespaced: boolean;
+  readonly singular?: string;
+  readonly shortNames?: readonly string[];
+  readonly verbs?: readonly string[];
+}
+
+/** `apps/v1` or `v1`. */
+export function apiVersionOf(type: Pick<ResourceType, "group" | "version">): string {
+  return type.group === "" ? type.version : `${type.group}/${type.version}`;
+}
+
+/** The REST path of a resource collection or of one object. */
+export function resourcePath(
+  type: Pick<ResourceType, "group" | "version" | "resource" | "namespaced">,
+  namespace?: string,
+  name?: string,
+): string {
+  const base = type.group === "" ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
+  const ns = type.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
+  const one = name === undefined ? "" : `/${encodeURIComponent(name)}`;
+  return `${base}${ns}/${type.resource}${one}`;
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { createKubeClient, KubeconfigError, loadKubeConfig } from "../../shared/kube/mod.ts";
+
+const VALID = `apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: {server: "https://127.0.0.1:6443"}
+users:
+- name: admin
+  user: {token: s3cret}
+contexts:
+- name: prod-admin
+  context: {cluster: prod, user: admin, namespace: shop}
+- name: broken
+  context: {cluster: nowhere, user: admin}
+current-context: prod-admin
+`;
+
+async function loadError(fn: () => Promise<unknown>): Promise<KubeconfigError> {
+  const error = await fn().then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof KubeconfigError, `expected a KubeconfigError, got ${error}`);
+  return error;
+}
+
+Deno.test("a kubeconfig loads from a file and keeps the context namespace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/kc`, VALID);
+    const kc = await loadKubeConfig({ path: `${dir}/kc` });
+    assert.equal(kc.getCurrentContext(), "prod-admin");
+    const client = await createKubeClient(kc);
+    assert.equal(client.name, "prod-admin");
+    assert.equal(client.contextNamespace, "shop");
+    assert.equal(client.server, "https://127.0.0.1:6443");
+    client.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a kubeconfig loads from an environment variable", async () => {
+  const kc = await loadKubeConfig({ env: "PROD_KUBECONFIG" }, {
+    readEnv: (name) => name === "PROD_KUBECONFIG" ? VALID : undefined,
+  });
+  assert.equal(kc.getCurrentCluster()?.name, "prod");
+});
+
+Deno.test("an unset variable, a missing file and bad YAML are clear errors", async () => {
+  let e = await loadError(() => loadKubeConfig({ env: "NOPE" }, { readEnv: () => undefined }));
+  assert.equal(e.message, 'Cannot load kubeconfig from environment variable "NOPE": the variable is not set');
+  e = await loadError(() => loadKubeConfig({ path: "/nonexistent/kubeconfig" }));
+  assert.equal(e.message, 'Cannot load kubeconfig from file "/nonexistent/kubeconfig": no such file');
+  e = await loadError(() => loadKubeConfig({ inline: "clusters: [unclosed" }));
+  assert.match(e.message, /^Cannot load kubeconfig from inline text: not a valid kubeconfig: /);
+});
+
+Deno.test("a missing context lists the contexts that exist", async () => {
+  const e = await loadError(() => loadKubeConfig({ inline: VALID, context: "staging" }));
+  assert.equal(
+    e.message,
+    'Cannot load kubeconfig from inline text: no context "staging" (contexts: prod-admin, broken)',
+  );
+});
+
+Deno.test("a context that names an undefined cluster is rejected", async () => {
+  const e = await loadError(() => loadKubeConfig({ inline: VALID, context: "broken" }));
+  assert.match(e.message, /context "broken" names cluster "nowhere", which is not defined/);
+});
+
+Deno.test("a kubeconfig without contexts is rejected", async () => {
+  const e = await loadError(() => loadKubeConfig({ inline: "apiVersion: v1\nkind: Config\n" }));
+  assert.match(e.message, /it defines no contexts/);
+});
+
+Deno.test("insecure-skip-tls-verify is refused with a reason", async () => {
+  const kc = await loadKubeConfig({
+    inline: VALID.replace(
+      'server: "https://127.0.0.1:6443"',
+      'server: "https://127.0.0.1:6443", insecure-skip-tls-verify: true',
+    ),
+  });
+  await assert.rejects(createKubeClient(kc), /insecure-skip-tls-verify, which dr-syncer refuses/);
+});
