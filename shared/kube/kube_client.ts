@@ -11,6 +11,8 @@ export interface KubeRequest {
   /** Sent as JSON. */
   readonly body?: unknown;
   readonly contentType?: string;
+  /** Replaces the default `accept: application/json` (aggregated discovery asks for more). */
+  readonly accept?: string;
   readonly signal?: AbortSignal;
   /** Per-request timeout; default 30 s. */
   readonly timeoutMs?: number;
@@ -106,6 +108,7 @@ export async function createKubeClient(
       if (auth) headers.set("authorization", auth);
     }
     if (req.body !== undefined) headers.set("content-type", req.contentType ?? "application/json");
+    if (req.accept) headers.set("accept", req.accept);
     return headers;
   }
 

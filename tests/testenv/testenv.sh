@@ -23,7 +23,7 @@ CACHE_ROOT=${DR_SYNCER_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dr-syncer-
 STATE_DIR=${DR_SYNCER_TESTENV_DIR:-$REPO_ROOT/.testenv}
 START_TIMEOUT=${START_TIMEOUT:-120}
 CLUSTERS=(source dr)
-KCM_CONTROLLERS=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller
+KCM_CONTROLLERS=namespace-controller,persistentvolume-binder-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller
 
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}" GOWORK=off GOFLAGS='' CGO_ENABLED=0
 
@@ -295,7 +295,7 @@ start_cluster() { # $1=name $2=index
   spawn "$d/kcm.pid" "$d/kcm.log" "$bins/kube-controller-manager" --kubeconfig="$STATE_DIR/$name.kubeconfig" \
     --leader-elect=false --secure-port=0 --controllers="$KCM_CONTROLLERS" \
     --service-account-private-key-file="$d/sa.key" --root-ca-file="$d/ca.crt" \
-    --use-service-account-credentials=false --concurrent-gc-syncs=5 -v=1
+    --use-service-account-credentials=false --concurrent-gc-syncs=5 --pvclaimbinder-sync-period=1s -v=1
   wait_for "kube-controller-manager of cluster $name" "$d/kcm.pid" "$d/kcm.log" \
     curl -fsS "${auth[@]}" "https://127.0.0.1:$aport/api/v1/namespaces/default/serviceaccounts/default"
   echo "$aport" >"$d/port"
