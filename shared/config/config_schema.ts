@@ -1,0 +1,440 @@
+/**
+ * The config file's schema (zod v4): every object is strict, so a misspelt field is an error, and
+ * every error carries the path of the bad field. Defaults, filled in on parse:
+ *
+ * - `tokens`, `replications`: `[]`.
+ * - secret sources: `key` is `"kubeconfig"` for cluster credentials and `"token"` for tokens.
+ * - replication `destination.namespace`: the source namespace.
+ * - `mode`: `"scheduled"` when a `schedule` is given, else `"manual"`.
+ * - `resourceTypes`: left `undefined`, meaning the engine's default types.
+ * - `excludeResourceTypes`: `[]`; `includeCustomResources`, `syncCRDs`, `preserveNodePorts`, `prune`: `false`;
+ *   `scaleToZero`: `true`; `immutable`: `"report"`; the four maps: `{}`.
+ * - `pvc` omitted: `{ enabled: false, verify: "none" }`. A `pvc` block without `enabled` is enabled;
+ *   `verify` defaults to `"none"`; no `pvc.schedule` means PVC data moves only on demand and at cutover.
+ * - `bandwidthLimit` (`50M`, `10k`, `1G` in binary units, or a number) is normalised to KiB/s.
+ * - schedules are normalised to single spaces between fields.
+ */
+import { z } from "zod";
+import type { KubeconfigSource, SecretKeyRef } from "../kube/mod.ts";
+import { parseBandwidthLimit } from "./_bandwidth.ts";
+import { cronProblem, normalizeCron } from "./_cron.ts";
+import { closest, describeValue, quote, quoteAll } from "./_text.ts";
+
+export const REPLICATION_MODES = ["scheduled", "continuous", "manual"] as const;
+export type ReplicationMode = (typeof REPLICATION_MODES)[number];
+
+export const IMMUTABLE_POLICIES = ["report", "recreate"] as const;
+export type ImmutablePolicy = (typeof IMMUTABLE_POLICIES)[number];
+
+export const PVC_VERIFY_MODES = ["none", "sample", "full"] as const;
+export type PvcVerifyMode = (typeof PVC_VERIFY_MODES)[number];
+
+export const TOKEN_OPERATIONS = ["read", "stage", "cutover", "failback", "pvc-sync"] as const;
+export type TokenOperation = (typeof TOKEN_OPERATIONS)[number];
+
+export const ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"] as const;
+export type AccessMode = (typeof ACCESS_MODES)[number];
+
+/** Where a token's value comes from: an environment variable, a file, or a Kubernetes Secret. */
+export type TokenSource =
+  | { readonly env: string }
+  | { readonly path: string }
+  | { readonly secret: SecretKeyRef };
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const HOST_NAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function dnsLabel(what: string) {
+  return z.string().refine((value) => value.length <= 63 && DNS_LABEL.test(value), {
+    error: (issue) =>
+      `${quote(issue.input)} is not a valid ${what}: use at most 63 lowercase letters, digits and "-", ` +
+      "starting and ending with a letter or digit",
+  });
+}
+
+function dnsSubdomain(what: string) {
+  return z.string().refine((value) => value.length <= 253 && DNS_SUBDOMAIN.test(value), {
+    error: (issue) =>
+      `${quote(issue.input)} is not a valid ${what}: use lowercase letters, digits, "-" and "." ` +
+      "(at most 253), starting and ending with a letter or digit",
+  });
+}
+
+const nonEmpty = z.string().min(1, { error: "Must not be empty" });
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+  error: (issue) => `${quote(issue.input)} is not a valid environment variable name`,
+});
+
+const secretKeyName = z.string().regex(/^[-._a-zA-Z0-9]{1,253}$/, {
+  error: (issue) => `${quote(issue.input)} is not a valid Secret key: use letters, digits, "-", "_" and "."`,
+});
+
+function secretRefSchema(defaultKey: string) {
+  return z.strictObject({
+    name: dnsSubdomain("Secret name"),
+    namespace: dnsLabel("namespace name"),
+    key: secretKeyName.default(defaultKey),
+  });
+}
+
+const SOURCE_KEYS = ["path", "env", "secret"] as const;
+
+function sourceCountProblem(
+  value: Partial<Record<(typeof SOURCE_KEYS)[number], unknown>>,
+): string | undefined {
+  const set = SOURCE_KEYS.filter((key) => value[key] !== undefined);
+  if (set.length === 1) return undefined;
+  const found = set.length === 0 ? "" : ` (found ${quoteAll(set)})`;
+  return `Needs exactly one of "path", "env" or "secret"${found}`;
+}
+
+/** A cluster's kubeconfig: `{path}`, `{env}` or `{secret: {name, namespace, key}}`, each with an optional `context`. */
+export const kubeconfigSourceSchema = z
+  .strictObject({
+    path: nonEmpty.optional(),
+    env: envName.optional(),
+    secret: secretRefSchema("kubeconfig").optional(),
+    context: nonEmpty.optional(),
+  })
+  .transform((value, ctx): KubeconfigSource => {
+    const problem = sourceCountProblem(value);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: "custom", message: problem, input: value });
+      return z.NEVER;
+    }
+    const context = value.context === undefined ? {} : { context: value.context };
+    if (value.path !== undefined) return { path: value.path, ...context };
+    if (value.env !== undefined) return { env: value.env, ...context };
+    if (value.secret !== undefined) return { secret: value.secret, ...context };
+    return z.NEVER;
+  });
+
+/** A token's value: `{env}`, `{path}` or `{secret: {name, namespace, key}}`. */
+export const tokenSourceSchema = z
+  .strictObject({
+    path: nonEmpty.optional(),
+    env: envName.optional(),
+    secret: secretRefSchema("token").optional(),
+  })
+  .transform((value, ctx): TokenSource => {
+    const problem = sourceCountProblem(value);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: "custom", message: problem, input: value });
+      return z.NEVER;
+    }
+    if (value.path !== undefined) return { path: value.path };
+    if (value.env !== undefined) return { env: value.env };
+    if (value.secret !== undefined) return { secret: value.secret };
+    return z.NEVER;
+  });
+
+/** A cron expression (5 fields, or 6 with seconds first), validated with croner and normalised. */
+export const cronScheduleSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = cronProblem(value);
+    if (problem !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${quote(value)} is not a valid cron expression: ${problem}`,
+        input: value,
+      });
+    }
+  })
+  .transform(normalizeCron);
+
+/** `50M`, `10k`, `1G` (binary units) or a number of KiB/s; the output is KiB/s. */
+export const bandwidthLimitSchema = z
+  .union([z.number(), z.string()], {
+    error: (issue) => `Expected a number of KiB/s or a rate such as "50M", got ${describeValue(issue.input)}`,
+  })
+  .transform((value, ctx) => {
+    const parsed = parseBandwidthLimit(value);
+    if ("problem" in parsed) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${quote(value)} is not a valid bandwidth limit: ${parsed.problem}`,
+        input: value,
+      });
+      return z.NEVER;
+    }
+    return parsed.kib;
+  });
+
+/** PVC data sync settings; a block without `enabled` is enabled. */
+export const pvcSyncSchema = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    /** When PVC data is copied on its own schedule (besides on demand and at cutover). */
+    schedule: cronScheduleSchema.optional(),
+    /** KiB/s after parsing. */
+    bandwidthLimit: bandwidthLimitSchema.optional(),
+    verify: z.enum(PVC_VERIFY_MODES).default("none"),
+  })
+  .transform((pvc) => ({ ...pvc, enabled: pvc.enabled ?? true }));
+
+export type PvcSync = z.output<typeof pvcSyncSchema>;
+
+const resourceTypeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, {
+  error: (issue) =>
+    `${
+      quote(issue.input)
+    } is not a resource type name: use a plural, singular or short name, or "resource.group"`,
+});
+
+const hostName = z.string().refine((value) => value.length <= 253 && HOST_NAME.test(value), {
+  error: (issue) => `${quote(issue.input)} is not a valid host name`,
+});
+
+const accessMode = z.enum(ACCESS_MODES);
+const accessModeKey = z.string().refine((value) => (ACCESS_MODES as readonly string[]).includes(value), {
+  error: (issue) => `${quote(issue.input)} is not an access mode: use one of ${quoteAll(ACCESS_MODES)}`,
+});
+
+const includeCustomResourcesSchema = z.union(
+  [
+    z.boolean(),
+    z.array(resourceTypeName).min(1, { error: "Must name at least one type, or be true or false" }),
+  ],
+  { error: (issue) => `Expected true, false or a list of resource types, got ${describeValue(issue.input)}` },
+);
+
+const endpointSchema = z.strictObject({
+  cluster: dnsLabel("cluster name"),
+  namespace: dnsLabel("namespace name"),
+});
+
+const destinationSchema = z.strictObject({
+  cluster: dnsLabel("cluster name"),
+  /** Defaults to the source namespace. */
+  namespace: dnsLabel("namespace name").optional(),
+});
+
+const DEFAULT_PVC: PvcSync = { enabled: false, verify: "none" };
+
+/** One replication: a source namespace copied to a DR namespace, with the sync-rules options. */
+export const replicationSchema = z
+  .strictObject({
+    name: dnsLabel("replication name"),
+    source: endpointSchema,
+    destination: destinationSchema,
+    mode: z.enum(REPLICATION_MODES).optional(),
+    schedule: cronScheduleSchema.optional(),
+    /** Replaces the default types; omitted means the defaults. */
+    resourceTypes: z
+      .array(resourceTypeName)
+      .min(1, { error: "Must name at least one type: omit it to copy the default types" })
+      .optional(),
+    excludeResourceTypes: z.array(resourceTypeName).default(() => []),
+    /** `true`: every namespaced type outside the built-in groups; a list: those types. */
+    includeCustomResources: includeCustomResourcesSchema.default(false),
+    syncCRDs: z.boolean().default(false),
+    scaleToZero: z.boolean().default(true),
+    preserveNodePorts: z.boolean().default(false),
+    prune: z.boolean().default(false),
+    immutable: z.enum(IMMUTABLE_POLICIES).default("report"),
+    storageClassMap: z.record(dnsSubdomain("StorageClass name"), dnsSubdomain("StorageClass name")).default(
+      () => ({}),
+    ),
+    accessModeMap: z.record(accessModeKey, accessMode).default(() => ({})),
+    ingressHostMap: z.record(hostName, hostName).default(() => ({})),
+    ingressClassMap: z.record(dnsSubdomain("IngressClass name"), dnsSubdomain("IngressClass name")).default(
+      () => ({}),
+    ),
+    pvc: pvcSyncSchema.optional(),
+  })
+  .superRefine((replication, ctx) => {
+    const mode = replication.mode ?? (replication.schedule === undefined ? "manual" : "scheduled");
+    if (mode === "scheduled" && replication.schedule === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["schedule"],
+        message: 'Required when mode is "scheduled"',
+        input: undefined,
+      });
+    }
+    if (mode === "manual" && replication.schedule !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["schedule"],
+        message: 'Not used when mode is "manual": remove it, or set mode to "scheduled"',
+        input: replication.schedule,
+      });
+    }
+    const { source, destination } = replication;
+    if (
+      destination.cluster === source.cluster &&
+      (destination.namespace ?? source.namespace) === source.namespace
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["destination"],
+        message: `Same cluster ${quote(source.cluster)} and namespace ${
+          quote(source.namespace)
+        } as the source`,
+        input: destination,
+      });
+    }
+  })
+  .transform((replication) => {
+    const mode: ReplicationMode = replication.mode ??
+      (replication.schedule === undefined ? "manual" : "scheduled");
+    const destination = {
+      cluster: replication.destination.cluster,
+      namespace: replication.destination.namespace ?? replication.source.namespace,
+    };
+    const pvc: PvcSync = replication.pvc ?? DEFAULT_PVC;
+    return { ...replication, destination, mode, pvc };
+  });
+
+export type Replication = z.output<typeof replicationSchema>;
+
+/** A cluster and where its kubeconfig comes from. */
+export const clusterSchema = z.strictObject({
+  name: dnsLabel("cluster name"),
+  kubeconfig: kubeconfigSourceSchema,
+});
+
+export type Cluster = z.output<typeof clusterSchema>;
+
+/** An API token and the operations it may trigger (`read` covers the GET routes). */
+export const tokenSchema = z
+  .strictObject({
+    name: dnsLabel("token name"),
+    value: tokenSourceSchema,
+    operations: z.array(z.enum(TOKEN_OPERATIONS)).min(1, {
+      error: `Must list at least one of ${quoteAll(TOKEN_OPERATIONS)}`,
+    }),
+  })
+  .superRefine((token, ctx) => {
+    token.operations.forEach((operation, index) => {
+      if (token.operations.indexOf(operation) !== index) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["operations", index],
+          message: `${quote(operation)} is listed twice`,
+          input: operation,
+        });
+      }
+    });
+  });
+
+export type Token = z.output<typeof tokenSchema>;
+
+type Context = z.RefinementCtx<unknown>;
+
+function checkUniqueNames(
+  ctx: Context,
+  list: "clusters" | "tokens" | "replications",
+  what: string,
+  items: readonly { readonly name: string }[],
+): void {
+  const firstIndex = new Map<string, number>();
+  items.forEach((item, index) => {
+    const earlier = firstIndex.get(item.name);
+    if (earlier === undefined) {
+      firstIndex.set(item.name, index);
+      return;
+    }
+    ctx.addIssue({
+      code: "custom",
+      path: [list, index, "name"],
+      message: `Duplicate ${what} name ${quote(item.name)}: ${list}[${earlier}] has the same name`,
+      input: item.name,
+    });
+  });
+}
+
+function unknownClusterMessage(name: string, known: readonly string[]): string {
+  const suggestion = closest(name, known);
+  const hint = suggestion === undefined ? "" : `, did you mean ${quote(suggestion)}?`;
+  return `Unknown cluster ${quote(name)}${hint} (configured clusters: ${quoteAll(known)})`;
+}
+
+/**
+ * What the cross-field checks read of a replication. A replication that failed its own checks reaches them
+ * untransformed (zod skips the transform), so the destination namespace may still be unset.
+ */
+interface ReplicationRefs {
+  readonly name: string;
+  readonly source: { readonly cluster: string; readonly namespace: string };
+  readonly destination: { readonly cluster: string; readonly namespace?: string | undefined };
+}
+
+function checkReplications(
+  ctx: Context,
+  clusters: readonly { readonly name: string }[],
+  replications: readonly ReplicationRefs[],
+): void {
+  const clusterNames = clusters.map((cluster) => cluster.name);
+  const target = (r: ReplicationRefs) => ({
+    cluster: r.destination.cluster,
+    namespace: r.destination.namespace ?? r.source.namespace,
+  });
+  const destinations = new Map<string, number>();
+  replications.forEach((replication, index) => {
+    for (const side of ["source", "destination"] as const) {
+      const name = replication[side].cluster;
+      if (!clusterNames.includes(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["replications", index, side, "cluster"],
+          message: unknownClusterMessage(name, clusterNames),
+          input: name,
+        });
+      }
+    }
+    const { source } = replication;
+    const destination = target(replication);
+    const key = `${destination.cluster}/${destination.namespace}`;
+    const earlier = destinations.get(key);
+    if (earlier === undefined) destinations.set(key, index);
+    else {
+      ctx.addIssue({
+        code: "custom",
+        path: ["replications", index, "destination"],
+        message:
+          `Same destination as replications[${earlier}] (cluster ${quote(destination.cluster)}, namespace ` +
+          `${quote(destination.namespace)}): two replications cannot write to one namespace`,
+        input: replication.destination,
+      });
+    }
+    const reversed = replications.findIndex((other, otherIndex) => {
+      const otherDestination = target(other);
+      return otherIndex < index &&
+        other.source.cluster === destination.cluster && other.source.namespace === destination.namespace &&
+        otherDestination.cluster === source.cluster && otherDestination.namespace === source.namespace;
+    });
+    const original = replications[reversed];
+    if (original !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["replications", index, "destination"],
+        message: `Copies back into the source of replications[${reversed}] (${quote(original.name)}), ` +
+          "whose workloads it would scale to zero: use failback to go back",
+        input: replication.destination,
+      });
+    }
+  });
+}
+
+/** The whole config file, with the cross-field checks (unique names, known clusters, distinct destinations). */
+export const configSchema = z
+  .strictObject({
+    clusters: z.array(clusterSchema).min(1, { error: "Must list at least one cluster" }),
+    tokens: z.array(tokenSchema).default(() => []),
+    replications: z.array(replicationSchema).default(() => []),
+  })
+  .superRefine((config, ctx) => {
+    checkUniqueNames(ctx, "clusters", "cluster", config.clusters);
+    checkUniqueNames(ctx, "tokens", "token", config.tokens);
+    checkUniqueNames(ctx, "replications", "replication", config.replications);
+    checkReplications(ctx, config.clusters, config.replications);
+  });
+
+/** A validated config with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+/** A config as written (defaults optional). */
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,8 @@
+/**
+ * The config file: its schema and types, loading (native YAML or the upstream operator's manifests)
+ * with path-named errors, and lookup of a replication by name.
+ */
+export * from "./config_schema.ts";
+export * from "./config_error.ts";
+export * from "./load_config.ts";
+export * from "./find_replication.ts";
