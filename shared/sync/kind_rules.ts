@@ -1,0 +1,88 @@
+/**
+ * The per-kind rules of the copy pipeline: apply order and, where a kind really differs, its
+ * transform. One explicit list; kinds not listed (custom resources included) get `DEFAULT_RULE_ORDER`
+ * and only the generic metadata handling of `transformObject`.
+ */
+import type { KubeObject, ResourceType } from "../kube/types.ts";
+import type { TransformContext } from "./contracts.ts";
+import { objectsAt } from "./_json.ts";
+import { transformIngress } from "./transform_ingress.ts";
+import { transformPvc } from "./transform_pvc.ts";
+import { transformService } from "./transform_service.ts";
+import { transformWorkload } from "./transform_workload.ts";
+
+/** What a per-kind transform reports besides its edits. */
+export interface KindTransformResult {
+  readonly warnings?: readonly string[];
+  /** Reported as failures; the object is still written (e.g. a bad scale-override label). */
+  readonly errors?: readonly string[];
+  /** Set when the object cannot be copied at all (e.g. its StorageClass does not exist on DR). */
+  readonly refusal?: string;
+}
+
+/**
+ * Edits `draft` in place. `draft` is a private deep copy of the source object whose metadata is not
+ * cleaned yet, so managedFields and the last-applied annotation can still be read.
+ */
+export type KindTransform = (draft: KubeObject, ctx: TransformContext) => KindTransformResult;
+
+export interface KindRule {
+  readonly group: string;
+  readonly kind: string;
+  /** Apply order, lowest first (sync-rules.md "Order"); prunes run in reverse. */
+  readonly order: number;
+  readonly transform?: KindTransform;
+}
+
+/** Order of the kinds not in the table (custom resources...): after workloads, before Ingresses. */
+export const DEFAULT_RULE_ORDER = 70;
+/** Order of the DR Namespace itself. */
+export const NAMESPACE_ORDER = 0;
+
+/** RoleBinding subjects of the source namespace are rewritten to the DR namespace. */
+const transformRoleBinding: KindTransform = (draft, ctx) => {
+  for (const subject of objectsAt(draft, "subjects")) {
+    if (subject.namespace === ctx.sourceNamespace) subject.namespace = ctx.destNamespace;
+  }
+  return {};
+};
+
+/** The token Secrets Kubernetes generated for the ServiceAccount (not copied) are unlisted. */
+const transformServiceAccount: KindTransform = (draft) => {
+  const prefix = `${draft.metadata.name}-token-`;
+  if (Array.isArray(draft.secrets)) {
+    draft.secrets = objectsAt(draft, "secrets").filter((s) =>
+      !(typeof s.name === "string" && s.name.startsWith(prefix))
+    );
+  }
+  return {};
+};
+
+export const KIND_RULES: readonly KindRule[] = [
+  { group: "apiextensions.k8s.io", kind: "CustomResourceDefinition", order: 10 },
+  { group: "", kind: "ServiceAccount", order: 20, transform: transformServiceAccount },
+  { group: "rbac.authorization.k8s.io", kind: "Role", order: 21 },
+  { group: "rbac.authorization.k8s.io", kind: "RoleBinding", order: 22, transform: transformRoleBinding },
+  { group: "", kind: "ConfigMap", order: 30 },
+  { group: "", kind: "Secret", order: 30 },
+  { group: "", kind: "PersistentVolumeClaim", order: 40, transform: transformPvc },
+  { group: "", kind: "Service", order: 50, transform: transformService },
+  { group: "", kind: "Endpoints", order: 51 },
+  { group: "networking.k8s.io", kind: "NetworkPolicy", order: 55 },
+  { group: "policy", kind: "PodDisruptionBudget", order: 55 },
+  { group: "apps", kind: "Deployment", order: 60, transform: transformWorkload },
+  { group: "apps", kind: "StatefulSet", order: 60, transform: transformWorkload },
+  { group: "apps", kind: "DaemonSet", order: 60, transform: transformWorkload },
+  { group: "batch", kind: "CronJob", order: 60, transform: transformWorkload },
+  { group: "batch", kind: "Job", order: 60, transform: transformWorkload },
+  { group: "networking.k8s.io", kind: "Ingress", order: 80, transform: transformIngress },
+  { group: "autoscaling", kind: "HorizontalPodAutoscaler", order: 90 },
+];
+
+const RULES_BY_KIND = new Map(KIND_RULES.map((rule) => [`${rule.group}/${rule.kind}`, rule]));
+
+/** The rule of a kind; kinds not in `KIND_RULES` get the default order and no transform. */
+export function kindRuleFor(type: Pick<ResourceType, "group" | "kind">): KindRule {
+  return RULES_BY_KIND.get(`${type.group}/${type.kind}`) ??
+    { group: type.group, kind: type.kind, order: DEFAULT_RULE_ORDER };
+}

@@ -1,0 +1,200 @@
+/**
+ * Compares the desired DR objects with what the DR namespace holds and decides, per object, what to
+ * write (sync-rules.md "Writing"): create, update, nothing (same content hash: a re-run over an
+ * unchanged namespace writes nothing), prune, or report a skip or an error.
+ */
+import type { KubeObject, ResourceType } from "../kube/types.ts";
+import type {
+  DesiredState,
+  PlanEntry,
+  PlanSyncOptions,
+  SyncPlan,
+  TransformOutcome,
+  TypedObjects,
+} from "./contracts.ts";
+import { ensureObjectAt, objectAt } from "./_json.ts";
+import { contentHash } from "./content_hash.ts";
+import { kindRuleFor } from "./kind_rules.ts";
+import {
+  ANNOTATION_CONTENT_HASH,
+  ANNOTATION_SOURCE_CLUSTER,
+  ANNOTATION_SOURCE_NAMESPACE,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_VALUE,
+} from "./names.ts";
+import { compareQuantities } from "./parse_quantity.ts";
+
+export type { PlanSyncOptions } from "./contracts.ts";
+
+type Copy = Extract<TransformOutcome, { action: "copy" }>;
+type EntryBase = Pick<PlanEntry, "type" | "name" | "namespace" | "order">;
+
+function objectKey(type: ResourceType, name: string): string {
+  return `${type.resource}.${type.group}/${name}`;
+}
+
+function isManaged(obj: KubeObject): boolean {
+  return obj.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE;
+}
+
+/** Carries this replication's provenance: the only objects prune may delete. */
+function isOurs(obj: KubeObject, options: PlanSyncOptions): boolean {
+  const annotations = obj.metadata.annotations ?? {};
+  return isManaged(obj) && annotations[ANNOTATION_SOURCE_CLUSTER] === options.sourceCluster &&
+    annotations[ANNOTATION_SOURCE_NAMESPACE] === options.sourceNamespace;
+}
+
+function storageRequest(obj: KubeObject): string | undefined {
+  const storage = objectAt(obj, "spec", "resources", "requests")?.storage;
+  return typeof storage === "string" || typeof storage === "number" ? String(storage) : undefined;
+}
+
+/** A DR claim is only grown: when the source asks less than DR has, DR's size is kept, with a warning. */
+function keepLargerRequest(
+  desired: KubeObject,
+  current: KubeObject,
+): { object: KubeObject; warning?: string } {
+  const wanted = storageRequest(desired), has = storageRequest(current);
+  if (wanted === undefined || has === undefined) return { object: desired };
+  let smaller: boolean;
+  try {
+    smaller = compareQuantities(wanted, has) < 0;
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return {
+      object: desired,
+      warning: `Cannot compare storage requests "${wanted}" and "${has}": ${detail}`,
+    };
+  }
+  if (!smaller) return { object: desired };
+  const object = structuredClone(desired);
+  ensureObjectAt(object, "spec", "resources", "requests").storage = has;
+  return {
+    object,
+    warning: `The source claim requests "${wanted}", less than the "${has}" of the DR claim: ` +
+      `keeping "${has}" (a claim cannot shrink)`,
+  };
+}
+
+function withContentHash(obj: KubeObject): { object: KubeObject; hash: string } {
+  const hash = contentHash(obj);
+  const annotations = { ...obj.metadata.annotations, [ANNOTATION_CONTENT_HASH]: hash };
+  return { object: { ...obj, metadata: { ...obj.metadata, annotations } }, hash };
+}
+
+function updateReason(current: KubeObject, options: PlanSyncOptions): string {
+  if (!isManaged(current)) return "adopting an object dr-syncer did not create";
+  const annotations = current.metadata.annotations ?? {};
+  if (!isOurs(current, options)) {
+    const cluster = annotations[ANNOTATION_SOURCE_CLUSTER] ?? "";
+    const namespace = annotations[ANNOTATION_SOURCE_NAMESPACE] ?? "";
+    return `taking over an object copied from namespace "${namespace}" of cluster "${cluster}"`;
+  }
+  return annotations[ANNOTATION_CONTENT_HASH] === undefined
+    ? "no content hash from an earlier sync"
+    : "changed since the last sync";
+}
+
+function planCopy(
+  base: EntryBase,
+  outcome: Copy,
+  current: KubeObject | undefined,
+  options: PlanSyncOptions,
+): PlanEntry {
+  const warnings = [...outcome.warnings];
+  let object = outcome.object;
+  if (current !== undefined && base.type.group === "" && base.type.kind === "PersistentVolumeClaim") {
+    const kept = keepLargerRequest(object, current);
+    object = kept.object;
+    if (kept.warning !== undefined) warnings.push(kept.warning);
+  }
+  const { object: desired, hash } = withContentHash(object);
+  const common = { ...base, warnings, errors: outcome.errors };
+  if (current === undefined) return { ...common, action: "create", desired };
+  if (isOurs(current, options) && current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === hash) {
+    return { ...common, action: "unchanged", current };
+  }
+  return { ...common, action: "update", desired, current, reason: updateReason(current, options) };
+}
+
+function compareEntries(a: PlanEntry, b: PlanEntry): number {
+  const text = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return a.order - b.order || text(a.type.kind, b.type.kind) || text(a.type.group, b.type.group) ||
+    text(a.name, b.name);
+}
+
+/**
+ * The plan for one replication. `current` is what the DR namespace holds for the same types. With
+ * `options.prune`, objects carrying this replication's provenance whose source is gone, or is now
+ * skipped (e.g. labelled `dr-syncer.io/ignore`), are pruned; objects whose transform failed are kept,
+ * and objects without the provenance are never pruned. Entries are sorted by order, kind, then name.
+ */
+export function planSync(
+  desired: DesiredState,
+  current: readonly TypedObjects[],
+  options: PlanSyncOptions,
+): SyncPlan {
+  const namespace = desired.namespace.metadata.name;
+  const held = new Map<string, KubeObject>();
+  for (const { type, objects } of current) {
+    for (const obj of objects) held.set(objectKey(type, obj.metadata.name), obj);
+  }
+  const entryBase = (type: ResourceType, name: string): EntryBase => ({
+    type,
+    name,
+    namespace,
+    order: kindRuleFor(type).order,
+  });
+
+  const kept = new Set<string>();
+  const skipReasons = new Map<string, string>();
+  const entries: PlanEntry[] = [];
+  for (const { type, name, outcome } of desired.entries) {
+    const key = objectKey(type, name);
+    const existing = held.get(key);
+    const base = entryBase(type, name);
+    if (outcome.action === "copy") {
+      kept.add(key);
+      entries.push(planCopy(base, outcome, existing, options));
+    } else if (outcome.action === "error") {
+      kept.add(key);
+      entries.push({ ...base, action: "error", reason: outcome.reason, warnings: [], errors: [] });
+    } else {
+      skipReasons.set(key, outcome.reason);
+    }
+  }
+
+  const pruned = new Set<string>();
+  if (options.prune) {
+    for (const { type, objects } of current) {
+      for (const obj of objects) {
+        const key = objectKey(type, obj.metadata.name);
+        if (kept.has(key) || pruned.has(key) || !isOurs(obj, options) || obj.metadata.deletionTimestamp) {
+          continue;
+        }
+        pruned.add(key);
+        const reason = skipReasons.get(key) ?? "the source object is gone";
+        entries.push({
+          ...entryBase(type, obj.metadata.name),
+          action: "prune",
+          current: obj,
+          reason,
+          warnings: [],
+          errors: [],
+        });
+      }
+    }
+  }
+  for (const { type, name, outcome } of desired.entries) {
+    if (outcome.action === "skip" && !pruned.has(objectKey(type, name))) {
+      entries.push({
+        ...entryBase(type, name),
+        action: "skip",
+        reason: outcome.reason,
+        warnings: [],
+        errors: [],
+      });
+    }
+  }
+  return { namespace: desired.namespace, entries: entries.sort(compareEntries) };
+}

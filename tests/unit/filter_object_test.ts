@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import type { KubeObject } from "../../shared/kube/types.ts";
+import { filterObject, hasNoSelector } from "../../shared/sync/filter_object.ts";
+import {
+  configMap,
+  customResource,
+  deployment,
+  endpoints,
+  externalNameService,
+  finishedJob,
+  headlessService,
+  helmReleaseSecret,
+  job,
+  nodePortService,
+  ownedPod,
+  secret,
+  selectorlessService,
+  serviceAccount,
+  TYPES,
+} from "./_fixtures.ts";
+
+function labelled(obj: KubeObject, labels: Record<string, string>): KubeObject {
+  obj.metadata.labels = { ...obj.metadata.labels, ...labels };
+  return obj;
+}
+
+Deno.test("copies an ordinary object", () => {
+  assert.equal(filterObject(deployment(), TYPES.deployments), undefined);
+  assert.equal(filterObject(configMap(), TYPES.configmaps), undefined);
+  assert.equal(filterObject(customResource(), TYPES.widgets), undefined);
+});
+
+Deno.test("skips an object with ownerReferences, naming its controller", () => {
+  assert.equal(filterObject(ownedPod(), TYPES.pods), 'owned by ReplicaSet "web-5d9c7b8f4"');
+  const cm = configMap("web-cache");
+  cm.metadata.ownerReferences = [{ apiVersion: "example.com/v1", kind: "Widget", name: "blue", uid: "u-1" }];
+  assert.equal(filterObject(cm, TYPES.configmaps), 'owned by Widget "blue"');
+});
+
+Deno.test("skips a Job created by a CronJob", () => {
+  const owned = job("nightly-report-29461320");
+  owned.metadata.ownerReferences = [{
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    name: "nightly-report",
+    uid: "c0ffee00-0000-4000-8000-000000000001",
+    controller: true,
+  }];
+  assert.equal(filterObject(owned, TYPES.jobs), 'owned by CronJob "nightly-report"');
+});
+
+Deno.test("never copies Pods, Events, EndpointSlices, Leases or PersistentVolumes, even unowned", () => {
+  const bare = (apiVersion: string, kind: string): KubeObject => ({
+    apiVersion,
+    kind,
+    metadata: { name: "x" },
+  });
+  assert.equal(filterObject(bare("v1", "Pod"), TYPES.pods), "Pods are never copied (their owners are)");
+  assert.equal(filterObject(bare("v1", "Event"), TYPES.events), "Events are never copied");
+  assert.equal(filterObject(bare("events.k8s.io/v1", "Event"), TYPES.eventsV1), "Events are never copied");
+  assert.equal(
+    filterObject(bare("discovery.k8s.io/v1", "EndpointSlice"), TYPES.endpointslices),
+    "EndpointSlices are maintained by Kubernetes",
+  );
+  assert.equal(
+    filterObject(bare("coordination.k8s.io/v1", "Lease"), TYPES.leases),
+    "Leases are never copied",
+  );
+  assert.equal(
+    filterObject(bare("v1", "PersistentVolume"), TYPES.persistentvolumes),
+    "PersistentVolumes are never copied",
+  );
+});
+
+Deno.test("skips the Endpoints Kubernetes maintains for a Service with a selector", () => {
+  const context = { servicesWithoutSelector: new Set(["legacy-db"]) };
+  assert.equal(
+    filterObject(endpoints("shop-api"), TYPES.endpoints, context),
+    "Endpoints are maintained by Kubernetes unless their Service has no selector",
+  );
+});
+
+Deno.test("copies the manual Endpoints of a Service without selector", () => {
+  const context = { servicesWithoutSelector: new Set(["legacy-db"]) };
+  assert.equal(filterObject(endpoints("legacy-db"), TYPES.endpoints, context), undefined);
+  assert.notEqual(
+    filterObject(endpoints("legacy-db"), TYPES.endpoints),
+    undefined,
+    "unknown Service: skipped",
+  );
+});
+
+Deno.test("tells Services without selector apart", () => {
+  assert.equal(hasNoSelector(selectorlessService()), true);
+  assert.equal(hasNoSelector(nodePortService()), false);
+  assert.equal(hasNoSelector(headlessService()), false);
+  assert.equal(hasNoSelector(externalNameService()), false, "an ExternalName Service has no Endpoints");
+});
+
+Deno.test("skips the kube-root-ca.crt ConfigMap and the default ServiceAccount", () => {
+  const reason = "created by Kubernetes in every namespace";
+  assert.equal(filterObject(configMap("kube-root-ca.crt"), TYPES.configmaps), reason);
+  assert.equal(filterObject(serviceAccount("default"), TYPES.serviceaccounts), reason);
+  assert.equal(filterObject(serviceAccount("web"), TYPES.serviceaccounts), undefined);
+});
+
+Deno.test("skips service account token Secrets", () => {
+  const token = secret("web-token", "kubernetes.io/service-account-token", {
+    annotations: { "kubernetes.io/service-account.name": "web" },
+  });
+  assert.equal(filterObject(token, TYPES.secrets), "service account token Secrets are created by Kubernetes");
+  assert.equal(filterObject(secret("db-password", "Opaque"), TYPES.secrets), undefined);
+});
+
+Deno.test("copies Helm release Secrets", () => {
+  assert.equal(filterObject(helmReleaseSecret(), TYPES.secrets), undefined);
+});
+
+Deno.test("skips an object being deleted", () => {
+  const cm = configMap();
+  cm.metadata.deletionTimestamp = "2026-01-12T10:00:00Z";
+  cm.metadata.finalizers = ["example.com/cleanup"];
+  assert.equal(filterObject(cm, TYPES.configmaps), "being deleted");
+});
+
+Deno.test("skips an object labelled dr-syncer.io/ignore", () => {
+  assert.equal(
+    filterObject(labelled(deployment(), { "dr-syncer.io/ignore": "true" }), TYPES.deployments),
+    "labelled dr-syncer.io/ignore",
+  );
+  assert.equal(
+    filterObject(labelled(deployment(), { "dr-syncer.io/ignore": "false" }), TYPES.deployments),
+    undefined,
+  );
+});
+
+Deno.test("skips finished Jobs and copies a running Job without owner", () => {
+  assert.equal(filterObject(finishedJob("Complete"), TYPES.jobs), "completed Job");
+  assert.equal(filterObject(finishedJob("Failed"), TYPES.jobs), "failed Job");
+  const older = finishedJob("Complete");
+  older.status = { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] };
+  assert.equal(filterObject(older, TYPES.jobs), "completed Job");
+  assert.equal(filterObject(job(), TYPES.jobs), undefined);
+});
