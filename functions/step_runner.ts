@@ -1,0 +1,86 @@
+import type { ObjectResult, StepResult } from "../shared/sync/contracts.ts";
+import type { Operation, ReplicationLock } from "../shared/sync/replication_lock.ts";
+
+export interface StepOutcome {
+  readonly objects?: readonly ObjectResult[];
+  readonly detail?: string;
+}
+
+/**
+ * Runs the steps of cutover or failback in order under the replication lock. After each step it
+ * records the step in the lock's state, so a run that crashed is finished by the next run: a step
+ * recorded as done by an earlier run of the same operation can be passed over (`doneBefore`).
+ */
+export class StepRunner {
+  readonly steps: StepResult[] = [];
+  readonly objects: ObjectResult[] = [];
+  readonly #done: string[];
+  #failed = false;
+
+  constructor(
+    private readonly lock: ReplicationLock,
+    private readonly operation: Operation,
+    private readonly afterStep?: (step: string) => void | Promise<void>,
+  ) {
+    const progress = lock.state.progress;
+    this.#done = progress?.operation === operation ? [...progress.steps] : [];
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** True when an earlier, unfinished run of this operation got past `step`. */
+  doneBefore(step: string): boolean {
+    return this.#done.includes(step);
+  }
+
+  /** Runs one step unless an earlier step failed; a step fails when it throws or an object failed. */
+  async run(step: string, fn: () => Promise<StepOutcome>): Promise<void> {
+    if (this.#failed) {
+      this.steps.push({ step, status: "skipped", detail: "an earlier step failed" });
+      return;
+    }
+    let outcome: StepOutcome;
+    try {
+      outcome = await fn();
+    } catch (error) {
+      this.#failed = true;
+      this.steps.push({
+        step,
+        status: "failed",
+        detail: error instanceof Error ? error.message : String(error),
+      });
+      return;
+    }
+    this.objects.push(...(outcome.objects ?? []));
+    const failures = (outcome.objects ?? []).filter((o) => o.action === "failed").length;
+    if (failures > 0) {
+      this.#failed = true;
+      this.steps.push({
+        step,
+        status: "failed",
+        detail: `${failures} object(s) failed${outcome.detail ? `; ${outcome.detail}` : ""}`,
+      });
+      return;
+    }
+    this.steps.push({ step, status: "done", ...(outcome.detail ? { detail: outcome.detail } : {}) });
+    if (!this.#done.includes(step)) this.#done.push(step);
+    await this.lock.update({
+      ...this.lock.state,
+      progress: { operation: this.operation, steps: [...this.#done] },
+    });
+    await this.afterStep?.(step);
+  }
+
+  skip(step: string, detail: string): void {
+    this.steps.push({ step, status: "skipped", detail });
+  }
+}
+
+/** Counts objects by action for a step's detail line, e.g. "3 updated, 2 unchanged". */
+export function summarise(objects: readonly ObjectResult[]): string {
+  const counts = new Map<string, number>();
+  for (const o of objects) counts.set(o.action, (counts.get(o.action) ?? 0) + 1);
+  return [...counts].map(([action, n]) => `${n} ${action}`).join(", ") || "nothing to do";
+}

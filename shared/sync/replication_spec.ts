@@ -1,0 +1,42 @@
+import type { ImmutablePolicy } from "./apply_plan.ts";
+
+/** One replication as the engine runs it (from the config file or from CLI flags). */
+export interface ReplicationSpec {
+  readonly name: string;
+  readonly sourceCluster: string;
+  readonly sourceNamespace: string;
+  readonly destCluster: string;
+  readonly destNamespace: string;
+  /** Replaces the default types when set. */
+  readonly resourceTypes?: readonly string[] | undefined;
+  readonly excludeResourceTypes?: readonly string[] | undefined;
+  readonly includeCustomResources: boolean | readonly string[];
+  readonly scaleToZero: boolean;
+  readonly prune: boolean;
+  readonly immutable: ImmutablePolicy;
+  readonly preserveNodePorts: boolean;
+  readonly storageClassMap: Readonly<Record<string, string>>;
+  readonly accessModeMap: Readonly<Record<string, string>>;
+  readonly ingressHostMap: Readonly<Record<string, string>>;
+  readonly ingressClassMap: Readonly<Record<string, string>>;
+}
+
+/** A replication with every option at its default. */
+export function replicationSpec(
+  fields: Pick<ReplicationSpec, "name" | "sourceNamespace" | "destNamespace"> & Partial<ReplicationSpec>,
+): ReplicationSpec {
+  return {
+    sourceCluster: "source",
+    destCluster: "dr",
+    includeCustomResources: false,
+    scaleToZero: true,
+    prune: false,
+    immutable: "report",
+    preserveNodePorts: false,
+    storageClassMap: {},
+    accessModeMap: {},
+    ingressHostMap: {},
+    ingressClassMap: {},
+    ...fields,
+  };
+}

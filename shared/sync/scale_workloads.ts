@@ -1,0 +1,391 @@
+/**
+ * The idempotent scaling steps of cutover and failback. Each step reads the objects, changes only
+ * what is not yet as wanted, and writes with optimistic concurrency (the resourceVersion read is a
+ * precondition), so a concurrent writer's 409 leads to a re-read and another try.
+ */
+import type { KubeClient } from "../kube/kube_client.ts";
+import { describeKubeError, isNotFound } from "../kube/kube_api_error.ts";
+import { type KubeObject, resourcePath, type ResourceType } from "../kube/types.ts";
+import type { ObjectResult } from "./contracts.ts";
+import { listObjects } from "./list_objects.ts";
+import { mapConcurrent } from "./map_concurrent.ts";
+import {
+  ANNOTATION_ORIGINAL_REPLICAS,
+  ANNOTATION_ORIGINAL_SUSPEND,
+  ANNOTATION_SOURCE_CLUSTER,
+  ANNOTATION_SOURCE_NAMESPACE,
+  FIELD_MANAGER,
+  LABEL_DISABLED,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_VALUE,
+} from "./names.ts";
+import { type RetryOptions, withRetry } from "./retry.ts";
+
+const apps = (resource: string, kind: string): ResourceType => ({
+  group: "apps",
+  version: "v1",
+  resource,
+  kind,
+  namespaced: true,
+});
+export const DEPLOYMENTS = apps("deployments", "Deployment");
+export const STATEFULSETS = apps("statefulsets", "StatefulSet");
+export const DAEMONSETS = apps("daemonsets", "DaemonSet");
+export const CRONJOBS: ResourceType = {
+  group: "batch",
+  version: "v1",
+  resource: "cronjobs",
+  kind: "CronJob",
+  namespaced: true,
+};
+export const JOBS: ResourceType = {
+  group: "batch",
+  version: "v1",
+  resource: "jobs",
+  kind: "Job",
+  namespaced: true,
+};
+
+interface Workload extends KubeObject {
+  spec?: {
+    replicas?: number;
+    suspend?: boolean;
+    template?: { spec?: { nodeSelector?: Record<string, string> } };
+  };
+}
+
+/** The DR workloads this replication created, per type. */
+export interface ManagedWorkloads {
+  readonly scalable: readonly { type: ResourceType; object: Workload }[];
+  /** CronJobs and Jobs: held with `spec.suspend`. */
+  readonly suspendable: readonly { type: ResourceType; object: Workload }[];
+  readonly daemonSets: readonly Workload[];
+}
+
+export interface ScaleContext {
+  readonly source: KubeClient;
+  readonly dr: KubeClient;
+  readonly sourceCluster: string;
+  readonly sourceNamespace: string;
+  readonly destNamespace: string;
+  readonly concurrency?: number;
+  readonly retry?: RetryOptions;
+}
+
+function replicasOf(o: Workload): number {
+  return o.spec?.replicas ?? 1;
+}
+
+/** Reads the DR workloads that carry this replication's provenance. */
+export async function listManagedWorkloads(ctx: ScaleContext): Promise<ManagedWorkloads> {
+  const ours = (o: KubeObject) =>
+    o.metadata.annotations?.[ANNOTATION_SOURCE_NAMESPACE] === ctx.sourceNamespace &&
+    o.metadata.annotations?.[ANNOTATION_SOURCE_CLUSTER] === ctx.sourceCluster;
+  const list = async (type: ResourceType) =>
+    (await listObjects(ctx.dr, type, ctx.destNamespace, {
+      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`,
+    }))
+      .filter(ours) as Workload[];
+  const [deployments, statefulSets, cronJobs, jobs, daemonSets] = await Promise.all([
+    list(DEPLOYMENTS),
+    list(STATEFULSETS),
+    list(CRONJOBS),
+    list(JOBS),
+    list(DAEMONSETS),
+  ]);
+  return {
+    scalable: [
+      ...deployments.map((object) => ({ type: DEPLOYMENTS, object })),
+      ...statefulSets.map((object) => ({ type: STATEFULSETS, object })),
+    ],
+    suspendable: [
+      ...cronJobs.map((object) => ({ type: CRONJOBS, object })),
+      ...jobs.map((object) => ({ type: JOBS, object })),
+    ],
+    daemonSets,
+  };
+}
+
+function objectResult(
+  type: ResourceType,
+  namespace: string,
+  name: string,
+  action: ObjectResult["action"],
+  reason?: string,
+) {
+  return {
+    kind: type.kind,
+    group: type.group,
+    name,
+    namespace,
+    action,
+    ...(reason ? { reason } : {}),
+  } as ObjectResult;
+}
+
+/**
+ * Reads an object, asks `change` for a merge patch (undefined: nothing to do), and sends it with
+ * the read resourceVersion as precondition; a 409 starts over from the read.
+ */
+async function patchIfNeeded(
+  client: KubeClient,
+  type: ResourceType,
+  namespace: string,
+  name: string,
+  change: (live: Workload) => { patch: Record<string, unknown>; reason: string } | undefined,
+  retry?: RetryOptions,
+): Promise<ObjectResult> {
+  const path = resourcePath(type, namespace, name);
+  try {
+    return await withRetry(async () => {
+      const live = await client.request<Workload>({ method: "GET", path });
+      const wanted = change(live);
+      if (!wanted) return objectResult(type, namespace, name, "unchanged");
+      const { patch, reason } = wanted;
+      const meta = (patch.metadata ?? {}) as Record<string, unknown>;
+      await client.request({
+        method: "PATCH",
+        path,
+        query: { fieldManager: FIELD_MANAGER },
+        contentType: "application/merge-patch+json",
+        body: { ...patch, metadata: { ...meta, resourceVersion: live.metadata.resourceVersion } },
+      });
+      return objectResult(type, namespace, name, "updated", `${client.name}: ${reason}`);
+    }, retry);
+  } catch (error) {
+    if (isNotFound(error)) {
+      return objectResult(type, namespace, name, "skipped", `not found in cluster "${client.name}"`);
+    }
+    return objectResult(type, namespace, name, "failed", describeKubeError(error));
+  }
+}
+
+function each<T>(ctx: ScaleContext, items: readonly T[], fn: (item: T) => Promise<ObjectResult>) {
+  return mapConcurrent(items, ctx.concurrency ?? 16, fn);
+}
+
+type Change = { patch: Record<string, unknown>; reason: string } | undefined;
+
+/** Source: note each workload's replica count (and CronJob/Job suspend) in an annotation, unless already noted. */
+export function recordSourceReplicas(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
+  return Promise.all([
+    each(
+      ctx,
+      w.scalable,
+      ({ type, object }) =>
+        patchIfNeeded(ctx.source, type, ctx.sourceNamespace, object.metadata.name, (live): Change => {
+          if (live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] !== undefined) return undefined;
+          const count = String(replicasOf(live));
+          return {
+            patch: { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: count } } },
+            reason: `recorded ${count} replicas`,
+          };
+        }, ctx.retry),
+    ),
+    each(
+      ctx,
+      w.suspendable,
+      ({ type, object }) =>
+        patchIfNeeded(ctx.source, type, ctx.sourceNamespace, object.metadata.name, (live): Change => {
+          if (live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined) return undefined;
+          const suspended = String(live.spec?.suspend ?? false);
+          return {
+            patch: { metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: suspended } } },
+            reason: `recorded suspend=${suspended}`,
+          };
+        }, ctx.retry),
+    ),
+  ]).then((r) => r.flat());
+}
+
+/** Source: replicas to 0 and CronJobs/Jobs suspended, only where the original was recorded first. */
+export function scaleSourceDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
+  return Promise.all([
+    each(
+      ctx,
+      w.scalable,
+      ({ type, object }) =>
+        patchIfNeeded(
+          ctx.source,
+          type,
+          ctx.sourceNamespace,
+          object.metadata.name,
+          (live): Change =>
+            live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] === undefined ||
+              live.spec?.replicas === 0
+              ? undefined
+              : { patch: { spec: { replicas: 0 } }, reason: `replicas ${replicasOf(live)} -> 0` },
+          ctx.retry,
+        ),
+    ),
+    each(
+      ctx,
+      w.suspendable,
+      ({ type, object }) =>
+        patchIfNeeded(
+          ctx.source,
+          type,
+          ctx.sourceNamespace,
+          object.metadata.name,
+          (live): Change =>
+            live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === undefined ||
+              live.spec?.suspend === true
+              ? undefined
+              : { patch: { spec: { suspend: true } }, reason: "suspended" },
+          ctx.retry,
+        ),
+    ),
+  ]).then((r) => r.flat());
+}
+
+function recordedReplicas(o: KubeObject): number | undefined {
+  const raw = o.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS];
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
+}
+
+/** DR: replicas to the counts recorded at staging, CronJobs/Jobs to their source suspend, DaemonSets unparked. */
+export function scaleDrUp(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
+  return Promise.all([
+    each(ctx, w.scalable, ({ type, object }) => {
+      if (recordedReplicas(object) === undefined) {
+        return Promise.resolve(
+          objectResult(
+            type,
+            ctx.destNamespace,
+            object.metadata.name,
+            "failed",
+            "no recorded replica count on DR",
+          ),
+        );
+      }
+      return patchIfNeeded(ctx.dr, type, ctx.destNamespace, object.metadata.name, (live): Change => {
+        const want = recordedReplicas(live);
+        return want === undefined || live.spec?.replicas === want ? undefined : {
+          patch: { spec: { replicas: want } },
+          reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}`,
+        };
+      }, ctx.retry);
+    }),
+    each(
+      ctx,
+      w.suspendable,
+      ({ type, object }) =>
+        patchIfNeeded(ctx.dr, type, ctx.destNamespace, object.metadata.name, (live): Change => {
+          const want = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
+          return (live.spec?.suspend ?? false) === want
+            ? undefined
+            : { patch: { spec: { suspend: want } }, reason: want ? "suspended" : "resumed" };
+        }, ctx.retry),
+    ),
+    each(
+      ctx,
+      w.daemonSets,
+      (object) =>
+        patchIfNeeded(
+          ctx.dr,
+          DAEMONSETS,
+          ctx.destNamespace,
+          object.metadata.name,
+          (live): Change =>
+            live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === undefined ? undefined : {
+              patch: { spec: { template: { spec: { nodeSelector: { [LABEL_DISABLED]: null } } } } },
+              reason: `nodeSelector ${LABEL_DISABLED} removed`,
+            },
+          ctx.retry,
+        ),
+    ),
+  ]).then((r) => r.flat());
+}
+
+/** DR: back to standby (replicas 0, CronJobs/Jobs suspended, DaemonSets parked). */
+export function scaleDrDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
+  return Promise.all([
+    each(
+      ctx,
+      w.scalable,
+      ({ type, object }) =>
+        patchIfNeeded(
+          ctx.dr,
+          type,
+          ctx.destNamespace,
+          object.metadata.name,
+          (live): Change =>
+            live.spec?.replicas === 0
+              ? undefined
+              : { patch: { spec: { replicas: 0 } }, reason: `replicas ${replicasOf(live)} -> 0` },
+          ctx.retry,
+        ),
+    ),
+    each(
+      ctx,
+      w.suspendable,
+      ({ type, object }) =>
+        patchIfNeeded(
+          ctx.dr,
+          type,
+          ctx.destNamespace,
+          object.metadata.name,
+          (live): Change =>
+            live.spec?.suspend === true
+              ? undefined
+              : { patch: { spec: { suspend: true } }, reason: "suspended" },
+          ctx.retry,
+        ),
+    ),
+    each(
+      ctx,
+      w.daemonSets,
+      (object) =>
+        patchIfNeeded(
+          ctx.dr,
+          DAEMONSETS,
+          ctx.destNamespace,
+          object.metadata.name,
+          (live): Change =>
+            live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === "true" ? undefined : {
+              patch: { spec: { template: { spec: { nodeSelector: { [LABEL_DISABLED]: "true" } } } } },
+              reason: `parked with nodeSelector ${LABEL_DISABLED}`,
+            },
+          ctx.retry,
+        ),
+    ),
+  ]).then((r) => r.flat());
+}
+
+/** Source: replicas and suspend back to the recorded values, and the records removed (one patch each). */
+export function restoreSource(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
+  return Promise.all([
+    each(
+      ctx,
+      w.scalable,
+      ({ type, object }) =>
+        patchIfNeeded(ctx.source, type, ctx.sourceNamespace, object.metadata.name, (live): Change => {
+          const want = recordedReplicas(live);
+          if (want === undefined) return undefined;
+          return {
+            patch: {
+              metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: null } },
+              spec: { replicas: want },
+            },
+            reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}, record cleared`,
+          };
+        }, ctx.retry),
+    ),
+    each(
+      ctx,
+      w.suspendable,
+      ({ type, object }) =>
+        patchIfNeeded(ctx.source, type, ctx.sourceNamespace, object.metadata.name, (live): Change => {
+          const raw = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
+          if (raw === undefined) return undefined;
+          return {
+            patch: {
+              metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: null } },
+              spec: { suspend: raw === "true" },
+            },
+            reason: `suspend=${raw}, record cleared`,
+          };
+        }, ctx.retry),
+    ),
+  ]).then((r) => r.flat());
+}
