@@ -1,5 +1,11 @@
 /** Test helpers: clients for the two real local clusters that `deno task testenv up` starts. */
-import { connectCluster, type KubeClient, type KubeObject } from "../shared/kube/mod.ts";
+import { connectCluster, isNotFound, type KubeClient, type KubeObject } from "../shared/kube/mod.ts";
+import type { ResourceType } from "../shared/kube/types.ts";
+import { apiVersionOf, resourcePath } from "../shared/kube/types.ts";
+import { silentLogger } from "../shared/log/mod.ts";
+import { discoverResources } from "../shared/sync/discover_resources.ts";
+import { type ReplicationSpec, replicationSpec } from "../shared/sync/replication_spec.ts";
+import type { OperationDeps } from "../functions/operation_deps.ts";
 
 export const TESTENV_DIR = Deno.env.get("DR_SYNCER_TESTENV_DIR") ??
   new URL("../.testenv/", import.meta.url).pathname.replace(/\/$/, "");
@@ -57,3 +63,140 @@ export async function deleteNamespace(client: KubeClient, name: string): Promise
     // already gone, or the cluster is stopped by the test itself
   }
 }
+
+const servedCache = new WeakMap<KubeClient, Promise<ResourceType[]>>();
+
+/** The type of an object, found through the cluster's discovery. */
+export async function typeOf(client: KubeClient, apiVersion: string, kind: string): Promise<ResourceType> {
+  if (!servedCache.has(client)) servedCache.set(client, discoverResources(client));
+  const served = await servedCache.get(client)!;
+  const type = served.find((t) => t.kind === kind && apiVersionOf(t) === apiVersion);
+  if (!type) throw new Error(`The cluster does not serve ${apiVersion} ${kind}`);
+  return type;
+}
+
+/** Creates or updates objects (server-side apply with a test field manager). */
+export async function seed(client: KubeClient, objects: readonly KubeObject[]): Promise<void> {
+  for (const object of objects) {
+    const type = await typeOf(client, object.apiVersion, object.kind);
+    await client.request({
+      method: "PATCH",
+      path: resourcePath(type, object.metadata.namespace, object.metadata.name),
+      query: { fieldManager: "test-seed", force: true },
+      contentType: "application/apply-patch+yaml",
+      body: object,
+    });
+  }
+}
+
+/** Reads one object, or undefined when it does not exist. */
+export async function read<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  apiVersion: string,
+  kind: string,
+  namespace: string | undefined,
+  name: string,
+): Promise<T | undefined> {
+  const type = await typeOf(client, apiVersion, kind);
+  try {
+    return await client.request<T>({ method: "GET", path: resourcePath(type, namespace, name) });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** The names of all objects of a kind in a namespace. */
+export async function names(
+  client: KubeClient,
+  apiVersion: string,
+  kind: string,
+  namespace: string,
+): Promise<string[]> {
+  const type = await typeOf(client, apiVersion, kind);
+  const list = await client.request<{ items: KubeObject[] }>({
+    method: "GET",
+    path: resourcePath(type, namespace),
+  });
+  return list.items.map((o) => o.metadata.name).sort();
+}
+
+export function deps(
+  clusters: { source: KubeClient; dr: KubeClient },
+  extra: Partial<OperationDeps> = {},
+): OperationDeps {
+  return {
+    source: clusters.source,
+    dr: clusters.dr,
+    logger: silentLogger,
+    lock: { leaseSeconds: 15 },
+    ...extra,
+  };
+}
+
+/** A source namespace with a fresh name, its DR twin, and a replication between them; deleted afterwards. */
+export async function withNamespaces(
+  clusters: TestClusters,
+  prefix: string,
+  fn: (
+    ns: { source: string; dest: string; spec: (extra?: Partial<ReplicationSpec>) => ReplicationSpec },
+  ) => Promise<void>,
+  options: { destSuffix?: string; labels?: Record<string, string> } = {},
+): Promise<void> {
+  const source = uniqueName(prefix);
+  const dest = `${source}${options.destSuffix ?? ""}`.slice(0, 63);
+  await createNamespace(clusters.source, source, options.labels ?? {});
+  try {
+    await fn({
+      source,
+      dest,
+      spec: (extra = {}) =>
+        replicationSpec({ name: prefix, sourceNamespace: source, destNamespace: dest, ...extra }),
+    });
+  } finally {
+    await deleteNamespace(clusters.source, source);
+    await deleteNamespace(clusters.dr, dest);
+  }
+}
+
+/** Test fixtures: minimal valid objects. */
+export const fixtures = {
+  configMap: (
+    ns: string,
+    name: string,
+    data: Record<string, string> = { k: "v" },
+    labels: Record<string, string> = {},
+  ) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: ns, labels },
+    data,
+  }),
+  deployment: (ns: string, name: string, replicas: number, labels: Record<string, string> = {}) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: ns, labels },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "c", image: "nginx:1.27" }] },
+      },
+    },
+  }),
+  statefulSet: (ns: string, name: string, replicas: number) => ({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas,
+      serviceName: name,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "c", image: "postgres:16" }] },
+      },
+    },
+  }),
+};

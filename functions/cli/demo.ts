@@ -1,0 +1,144 @@
+/**
+ * The main job with no configuration: the local pair of real clusters, a sample app in the source,
+ * and stage, cutover and failback through the same code the CLI runs, showing what each step did.
+ */
+import { connectCluster } from "../../shared/kube/connect_cluster.ts";
+import { isNotFound } from "../../shared/kube/kube_api_error.ts";
+import type { KubeClient } from "../../shared/kube/kube_client.ts";
+import { apiVersionOf, type KubeObject, resourcePath } from "../../shared/kube/types.ts";
+import type { Logger } from "../../shared/log/logger.ts";
+import { serverSideApply } from "../../shared/sync/apply_plan.ts";
+import { discoverResources } from "../../shared/sync/discover_resources.ts";
+import { ANNOTATION_ORIGINAL_REPLICAS } from "../../shared/sync/names.ts";
+import { readReplicationState } from "../../shared/sync/replication_lock.ts";
+import { replicationSpec } from "../../shared/sync/replication_spec.ts";
+import type { OperationDeps } from "../operation_deps.ts";
+import type { CliOptions } from "./parse_cli_args.ts";
+import { formatReport } from "./print_report.ts";
+import { type CliIo, progressPrinter, runOperation } from "./run_cli.ts";
+import { sampleApp } from "./sample_app.ts";
+
+const NAMESPACE = "demo-shop";
+const REPO = new URL("../../", import.meta.url).pathname;
+
+async function startClusters(io: CliIo): Promise<void> {
+  io.stderr("Starting the local clusters (the first run compiles Kubernetes: 15-30 minutes, once)...\n");
+  const { code } = await new Deno.Command("bash", {
+    args: [`${REPO}tests/testenv/testenv.sh`, "up"],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) throw new Error(`The local clusters did not start (testenv exited with ${code})`);
+}
+
+async function seed(source: KubeClient, io: CliIo): Promise<void> {
+  const served = await discoverResources(source);
+  try {
+    await source.request({ method: "GET", path: `/api/v1/namespaces/${NAMESPACE}` });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await source.request({
+      method: "POST",
+      path: "/api/v1/namespaces",
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE, labels: { team: "shop" } } },
+    });
+  }
+  const objects = sampleApp(NAMESPACE);
+  for (const object of objects) {
+    const type = served.find((t) =>
+      t.kind === object.kind && apiVersionOf(t) === object.apiVersion && t.namespaced
+    );
+    if (!type) throw new Error(`The source cluster does not serve ${object.apiVersion} ${object.kind}`);
+    await serverSideApply(source, type, object);
+  }
+  io.stdout(
+    `Seeded the sample app in namespace "${NAMESPACE}" of the source cluster: ${objects.length} objects\n`,
+  );
+}
+
+interface Workload extends KubeObject {
+  spec: { replicas?: number; suspend?: boolean };
+}
+
+async function replicaTable(source: KubeClient, dr: KubeClient): Promise<string> {
+  const kinds = [
+    { group: "apps", version: "v1", resource: "deployments", namespaced: true },
+    { group: "apps", version: "v1", resource: "statefulsets", namespaced: true },
+  ];
+  const rows: string[] = ["    workload                source  dr   (dr-syncer.io/original-replicas on dr)"];
+  for (const kind of kinds) {
+    const read = async (c: KubeClient) => {
+      try {
+        return (await c.request<{ items: Workload[] }>({
+          method: "GET",
+          path: resourcePath(kind, NAMESPACE),
+        })).items;
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+    };
+    const [src, drItems] = await Promise.all([read(source), read(dr)]);
+    for (const s of src) {
+      const d = drItems.find((o) => o.metadata.name === s.metadata.name);
+      const name = `${kind.resource === "deployments" ? "Deployment" : "StatefulSet"}/${s.metadata.name}`;
+      const drReplicas = d ? String(d.spec.replicas ?? 1) : "-";
+      const recorded = d?.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] ?? "-";
+      rows.push(
+        `    ${name.padEnd(24)}${String(s.spec.replicas ?? 1).padEnd(8)}${drReplicas.padEnd(5)}(${recorded})`,
+      );
+    }
+  }
+  return rows.join("\n");
+}
+
+export async function runDemo(o: CliOptions, io: CliIo, logger: Logger): Promise<number> {
+  const testenv = Deno.env.get("DR_SYNCER_TESTENV_DIR") ?? `${REPO}.testenv`;
+  const status = await new Deno.Command("bash", {
+    args: [`${REPO}tests/testenv/testenv.sh`, "status"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (status.code !== 0) await startClusters(io);
+  const source = await connectCluster("source", { path: `${testenv}/source.kubeconfig` });
+  const dr = await connectCluster("dr", { path: `${testenv}/dr.kubeconfig` });
+  try {
+    await seed(source, io);
+    const spec = replicationSpec({
+      name: "demo-shop",
+      sourceNamespace: NAMESPACE,
+      destNamespace: NAMESPACE,
+      prune: true,
+    });
+    const progress = progressPrinter(io);
+    const deps: OperationDeps = { source, dr, logger, onProgress: progress.update };
+    const state = await readReplicationState(dr, NAMESPACE, spec.name);
+    const plan: ("stage" | "cutover" | "failback")[] = state.activeSide === "dr" || state.progress
+      ? ["failback", "stage", "cutover", "failback"]
+      : ["stage", "cutover", "failback"];
+    if (plan.length === 4) io.stdout("An earlier demo left the replication cut over: failing back first\n");
+    const explain = {
+      stage: "copy the namespace to DR with workloads at zero replicas",
+      cutover: "scale the source to zero and DR to the recorded counts",
+      failback: "scale DR to zero and restore the source counts",
+    };
+    for (const step of plan) {
+      io.stdout(`\n== ${step}: ${explain[step]}\n`);
+      const report = await runOperation(step, deps, spec, { ...o, dryRun: false });
+      progress.end();
+      io.stdout(`${formatReport(report)}\n\n${await replicaTable(source, dr)}\n`);
+      if (report.status !== "succeeded") return 1;
+    }
+    io.stdout(`
+Done. Where to look:
+  kubeconfigs:  ${testenv}/source.kubeconfig and ${testenv}/dr.kubeconfig (namespace "${NAMESPACE}" in both)
+  state:        deno task cli status --source-kubeconfig ${testenv}/source.kubeconfig --dest-kubeconfig ${testenv}/dr.kubeconfig --source-namespace ${NAMESPACE} --replication ${spec.name}
+  try a plan:   deno task cli stage --dry-run --source-kubeconfig ${testenv}/source.kubeconfig --dest-kubeconfig ${testenv}/dr.kubeconfig --source-namespace ${NAMESPACE} --replication ${spec.name}
+  stop:         deno task testenv down
+`);
+    return 0;
+  } finally {
+    source.close();
+    dr.close();
+  }
+}

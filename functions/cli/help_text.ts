@@ -1,0 +1,96 @@
+import type { Command } from "./parse_cli_args.ts";
+
+const CONNECTION = `Clusters and namespaces (or --config FILE --replication NAME):
+  --source-kubeconfig FILE      kubeconfig of the source (production) cluster
+  --dest-kubeconfig FILE        kubeconfig of the DR cluster
+  --source-context NAME         context in the source kubeconfig (default: its current-context)
+  --dest-context NAME           context in the DR kubeconfig (default: its current-context)
+  --source-namespace NAME       the namespace to protect
+  --dest-namespace NAME         its copy on DR (default: the source namespace's name)
+  --config FILE                 a dr-syncer config file (YAML); with --replication NAME
+  --replication NAME            the configured replication to run (with flags only: its name, default the namespace)`;
+
+const OUTPUT = `Output:
+  --output, -o text|json        text (default) or the run report as JSON on stdout
+  --log-level LEVEL             debug, info (default), warn, error; logs go to stderr
+  --help, -h                    this help
+  --version                     print the version`;
+
+const STAGE = `Copying (stage, and the final stage of cutover):
+  --resource-types LIST         comma-separated types to copy, replacing the defaults (cm, deploy, ingresses.networking.k8s.io...)
+  --exclude-resource-types LIST types to leave out (wins over --resource-types)
+  --include-custom-resources    also copy namespaced custom resources (their CRDs must exist on DR)
+  --storage-class-map A=B,...   rewrite PVC storage classes
+  --access-mode-map A=B,...     rewrite PVC access modes (ReadWriteMany=ReadWriteOnce)
+  --ingress-host-map A=B,...    rewrite Ingress hosts
+  --no-scale-to-zero            keep the source replica counts on DR (default: 0, the count kept in an annotation)
+  --immutable report|recreate   an object whose immutable field changed: report it (default) or delete and recreate it
+  --prune, --no-prune           delete DR objects dr-syncer copied whose source is gone (only those)
+  --concurrency N               writes in flight at once (default 16)
+  --dry-run                     print the plan; write nothing`;
+
+const HELP: Record<Command | "main", string> = {
+  main: `dr-syncer: disaster recovery for Kubernetes namespaces
+
+Usage:
+  dr-syncer stage    [flags]   copy the source namespace to DR, workloads at zero replicas
+  dr-syncer cutover  [flags]   source to zero, DR to the recorded replica counts
+  dr-syncer failback [flags]   DR to zero, the source back to its recorded counts
+  dr-syncer status   [flags]   the replication's state: active side, last runs
+  dr-syncer validate --config FILE   check a config file
+  dr-syncer demo               the whole cycle on the local test clusters with a sample app
+  dr-syncer --mode=Stage|Cutover|Failback [flags]   the older form of the first three
+
+Run "dr-syncer COMMAND --help" for the flags of a command.
+Exit codes: 0 success, 1 failure (partial failure included), 2 bad usage.`,
+  stage: `dr-syncer stage: copy the source namespace to the DR cluster with workloads at zero replicas.
+Only objects whose copy changed are written; a second run over an unchanged namespace writes no object.
+Refuses while the replication is cut over (it would scale the live side to zero) unless --force.
+
+${CONNECTION}
+
+${STAGE}
+  --force                       stage even while the replication is cut over
+
+${OUTPUT}`,
+  cutover: `dr-syncer cutover: move the replication's capacity to DR.
+Steps: lock, final stage, record the source replica counts (annotation dr-syncer.io/original-replicas),
+scale the source to zero, scale DR to the recorded counts, record the state. Safe to re-run after a crash.
+
+${CONNECTION}
+
+Cutover:
+  --allow-source-unavailable    the source cluster is down: skip its steps, use the counts recorded on DR
+  --migrate-pvc-data            final PVC data pass while the source is quiet (not available in this version yet)
+  --dry-run                     list the steps; write nothing
+
+${STAGE.split("\n").slice(1, 9).join("\n")}
+
+${OUTPUT}`,
+  failback: `dr-syncer failback: return to the source after a cutover.
+Steps: lock, scale DR to zero, restore the source's recorded counts (and clear the records), record the state.
+
+${CONNECTION}
+
+Failback:
+  --reverse-migrate-pvc-data    copy PVC data from DR back to the source first (not available in this version yet)
+  --dry-run                     list the steps; write nothing
+
+${OUTPUT}`,
+  "pvc-sync": `dr-syncer pvc-sync: copy PersistentVolumeClaim data to DR with rsync over SSH.
+Not available in this version yet.`,
+  status: `dr-syncer status: show a replication's state (active side, unfinished steps, last runs).
+
+${CONNECTION}
+
+${OUTPUT}`,
+  validate: `dr-syncer validate --config FILE: check a config file and list its replications.
+Every error names the path of the bad field.`,
+  demo: `dr-syncer demo: the main job on the local test clusters, with no configuration.
+Starts the two local clusters (deno task testenv up) when they are not running, seeds a sample app in
+namespace "demo-shop" of the source, then runs stage, cutover and failback, showing what each step did.`,
+};
+
+export function helpText(command?: Command): string {
+  return HELP[command ?? "main"];
+}

@@ -1,0 +1,20 @@
+/** The `dr-syncer` command. */
+import { main } from "./run_cli.ts";
+
+function writer(stream: { writeSync(p: Uint8Array): number }): (text: string) => void {
+  const encoder = new TextEncoder();
+  return (text) => {
+    let bytes = encoder.encode(text);
+    while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+  };
+}
+
+if (import.meta.main) {
+  const code = await main(Deno.args, {
+    stdout: writer(Deno.stdout),
+    stderr: writer(Deno.stderr),
+    env: (name) => Deno.env.get(name),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
+  });
+  Deno.exit(code);
+}

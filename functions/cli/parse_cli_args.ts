@@ -1,0 +1,192 @@
+import { parseArgs } from "node:util";
+import { isLogLevel, type LogLevel } from "../../shared/log/logger.ts";
+
+export const COMMANDS = ["stage", "cutover", "failback", "pvc-sync", "status", "validate", "demo"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** Bad flags or arguments: exit code 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export interface CliOptions {
+  readonly sourceKubeconfig?: string;
+  readonly destKubeconfig?: string;
+  readonly sourceContext?: string;
+  readonly destContext?: string;
+  readonly sourceNamespace?: string;
+  readonly destNamespace?: string;
+  readonly resourceTypes?: string[];
+  readonly excludeResourceTypes?: string[];
+  readonly includeCustomResources: boolean;
+  readonly migratePvcData: boolean;
+  readonly reverseMigratePvcData: boolean;
+  readonly storageClassMap?: Record<string, string>;
+  readonly accessModeMap?: Record<string, string>;
+  readonly ingressHostMap?: Record<string, string>;
+  readonly prune?: boolean;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly allowSourceUnavailable: boolean;
+  readonly immutable?: "report" | "recreate";
+  readonly scaleToZero?: boolean;
+  readonly config?: string;
+  readonly replication?: string;
+  readonly output: "text" | "json";
+  readonly logLevel: LogLevel;
+  readonly concurrency?: number;
+}
+
+export type ParsedCli =
+  | { readonly kind: "help"; readonly command?: Command | undefined }
+  | { readonly kind: "version" }
+  | { readonly kind: "run"; readonly command: Command; readonly options: CliOptions };
+
+const FLAGS = {
+  "source-kubeconfig": { type: "string" },
+  "dest-kubeconfig": { type: "string" },
+  "source-context": { type: "string" },
+  "dest-context": { type: "string" },
+  "source-namespace": { type: "string" },
+  "dest-namespace": { type: "string" },
+  "resource-types": { type: "string" },
+  "exclude-resource-types": { type: "string" },
+  "include-custom-resources": { type: "boolean" },
+  "migrate-pvc-data": { type: "boolean" },
+  "reverse-migrate-pvc-data": { type: "boolean" },
+  "storage-class-map": { type: "string" },
+  "access-mode-map": { type: "string" },
+  "ingress-host-map": { type: "string" },
+  "prune": { type: "boolean" },
+  "no-prune": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  "force": { type: "boolean" },
+  "allow-source-unavailable": { type: "boolean" },
+  "immutable": { type: "string" },
+  "no-scale-to-zero": { type: "boolean" },
+  "config": { type: "string" },
+  "replication": { type: "string" },
+  "output": { type: "string", short: "o" },
+  "log-level": { type: "string" },
+  "concurrency": { type: "string" },
+  "mode": { type: "string" },
+  "help": { type: "boolean", short: "h" },
+  "version": { type: "boolean" },
+} as const;
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  return items;
+}
+
+/** Parses `a=b,c=d`; names the flag and the bad pair when malformed. */
+export function parseMap(flag: string, value: string | undefined): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([^=\s]+)=([^=\s]+)$/.exec(pair);
+    if (!m) throw new UsageError(`--${flag}: "${pair}" is not of the form from=to`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+function isCommand(value: string): value is Command {
+  return (COMMANDS as readonly string[]).includes(value);
+}
+
+/** Parses the command line: `dr-syncer COMMAND [flags]` or the older `dr-syncer --mode=Stage|Cutover|Failback`. */
+export function parseCliArgs(argv: readonly string[]): ParsedCli {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.replace(/\. To specify.*$/s, "") : String(error);
+    throw new UsageError(message.replace(/^Unknown option '(.*)'$/, "Unknown flag $1"));
+  }
+  const v = parsed.values;
+  const positionals = parsed.positionals;
+  if (v.version) return { kind: "version" };
+  let command: Command | undefined;
+  if (positionals.length > 0) {
+    const word = positionals[0]!;
+    if (!isCommand(word)) {
+      throw new UsageError(`Unknown command "${word}" (commands: ${COMMANDS.join(", ")})`);
+    }
+    command = word;
+    if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"`);
+  }
+  if (v.mode !== undefined) {
+    const mode = v.mode.toLowerCase();
+    if (mode !== "stage" && mode !== "cutover" && mode !== "failback") {
+      throw new UsageError(`--mode: "${v.mode}" is not one of Stage, Cutover, Failback`);
+    }
+    if (command && command !== mode) {
+      throw new UsageError(`--mode=${v.mode} contradicts the command "${command}"`);
+    }
+    command = mode;
+  }
+  if (v.help) return { kind: "help", command };
+  if (!command) return { kind: "help" };
+
+  const output = v.output ?? "text";
+  if (output !== "text" && output !== "json") {
+    throw new UsageError(`--output: "${output}" is not one of text, json`);
+  }
+  const logLevel = v["log-level"] ?? "info";
+  if (!isLogLevel(logLevel)) {
+    throw new UsageError(`--log-level: "${logLevel}" is not one of debug, info, warn, error`);
+  }
+  const immutable = v.immutable;
+  if (immutable !== undefined && immutable !== "report" && immutable !== "recreate") {
+    throw new UsageError(`--immutable: "${immutable}" is not one of report, recreate`);
+  }
+  let concurrency: number | undefined;
+  if (v.concurrency !== undefined) {
+    concurrency = Number(v.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
+      throw new UsageError(`--concurrency: "${v.concurrency}" is not a whole number from 1 to 256`);
+    }
+  }
+  if (v.prune && v["no-prune"]) throw new UsageError("--prune and --no-prune contradict each other");
+  if (v.replication !== undefined && v.config === undefined && command !== "demo") {
+    // a name for a flag-defined replication: allowed
+  }
+  const options: CliOptions = {
+    ...(v["source-kubeconfig"] !== undefined ? { sourceKubeconfig: v["source-kubeconfig"] } : {}),
+    ...(v["dest-kubeconfig"] !== undefined ? { destKubeconfig: v["dest-kubeconfig"] } : {}),
+    ...(v["source-context"] !== undefined ? { sourceContext: v["source-context"] } : {}),
+    ...(v["dest-context"] !== undefined ? { destContext: v["dest-context"] } : {}),
+    ...(v["source-namespace"] !== undefined ? { sourceNamespace: v["source-namespace"] } : {}),
+    ...(v["dest-namespace"] !== undefined ? { destNamespace: v["dest-namespace"] } : {}),
+    ...(v["resource-types"] !== undefined ? { resourceTypes: list(v["resource-types"])! } : {}),
+    ...(v["exclude-resource-types"] !== undefined
+      ? { excludeResourceTypes: list(v["exclude-resource-types"])! }
+      : {}),
+    includeCustomResources: v["include-custom-resources"] ?? false,
+    migratePvcData: v["migrate-pvc-data"] ?? false,
+    reverseMigratePvcData: v["reverse-migrate-pvc-data"] ?? false,
+    ...(v["storage-class-map"] !== undefined
+      ? { storageClassMap: parseMap("storage-class-map", v["storage-class-map"])! }
+      : {}),
+    ...(v["access-mode-map"] !== undefined
+      ? { accessModeMap: parseMap("access-mode-map", v["access-mode-map"])! }
+      : {}),
+    ...(v["ingress-host-map"] !== undefined
+      ? { ingressHostMap: parseMap("ingress-host-map", v["ingress-host-map"])! }
+      : {}),
+    ...(v.prune ? { prune: true } : v["no-prune"] ? { prune: false } : {}),
+    dryRun: v["dry-run"] ?? false,
+    force: v.force ?? false,
+    allowSourceUnavailable: v["allow-source-unavailable"] ?? false,
+    ...(immutable !== undefined ? { immutable } : {}),
+    ...(v["no-scale-to-zero"] ? { scaleToZero: false } : {}),
+    ...(v.config !== undefined ? { config: v.config } : {}),
+    ...(v.replication !== undefined ? { replication: v.replication } : {}),
+    output,
+    logLevel,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+  };
+  return { kind: "run", command, options };
+}

@@ -1,0 +1,33 @@
+import type { RunReport } from "../../shared/sync/contracts.ts";
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The run report as a person reads it: a headline, the counts, the steps, then every object not unchanged. */
+export function formatReport(report: RunReport): string {
+  const lines: string[] = [];
+  const dry = report.dryRun ? " (dry run: nothing was written)" : "";
+  lines.push(
+    `${report.operation} "${report.replication}" ${report.status} in ${seconds(report.durationMs)}${dry}`,
+  );
+  if (report.error) lines.push(`  error: ${report.error}`);
+  const c = report.counts;
+  const verb = report.dryRun ? "would be " : "";
+  lines.push(
+    `  objects: ${c.created} ${verb}created, ${c.updated} ${verb}updated, ${c.recreated} ${verb}recreated, ` +
+      `${c.pruned} ${verb}pruned, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.failed} failed`,
+  );
+  for (const s of report.steps) {
+    lines.push(`  step ${s.step.padEnd(18)} ${s.status}${s.detail ? `: ${s.detail}` : ""}`);
+  }
+  const shown = report.objects.filter((o) => o.action !== "unchanged" || o.warnings?.length);
+  const order = ["failed", "created", "updated", "recreated", "pruned", "skipped", "unchanged"];
+  shown.sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
+  for (const o of shown) {
+    const kind = o.group ? `${o.kind}.${o.group}` : o.kind;
+    lines.push(`  ${o.action.padEnd(9)} ${kind} ${o.namespace}/${o.name}${o.reason ? `: ${o.reason}` : ""}`);
+    for (const w of o.warnings ?? []) lines.push(`            warning: ${w}`);
+  }
+  return lines.join("\n");
+}

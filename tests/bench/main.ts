@@ -1,0 +1,348 @@
+// deno-lint-ignore-file no-console -- the benchmark is a program whose output is its report
+/**
+ * `deno task bench [-- --case NAME] [--runs N]`: the benchmarks of benchmarks.md against the local
+ * real clusters, each case beside its baseline in the same run. Prints a table and writes
+ * bench/results.json.
+ */
+import { parseArgs } from "node:util";
+import type { KubeClient } from "../../shared/kube/kube_client.ts";
+import { resourcePath } from "../../shared/kube/types.ts";
+import type { KubeObject } from "../../shared/kube/types.ts";
+import { silentLogger } from "../../shared/log/logger.ts";
+import { mapConcurrent } from "../../shared/sync/map_concurrent.ts";
+import { FIELD_MANAGER } from "../../shared/sync/names.ts";
+import { replicationSpec } from "../../shared/sync/replication_spec.ts";
+import { prepareSync } from "../../shared/sync/sync_namespace.ts";
+import { cutover } from "../../functions/cutover.ts";
+import { failback } from "../../functions/failback.ts";
+import { stage } from "../../functions/stage.ts";
+import { createNamespace, deleteNamespace, testClusters, typeOf } from "../_clusters.ts";
+import { benchObjects, scalableObjects } from "./bench_objects.ts";
+
+interface Result {
+  case: string;
+  objects: number;
+  runs: number;
+  median_s: number;
+  baseline: string | null;
+  baseline_median_s: number | null;
+  ratio: number | null;
+  writes: number | null;
+  requests: number | null;
+  peak_rss_mb: number | null;
+  target: string;
+  met: boolean | null;
+}
+
+const CONCURRENCY = 16;
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    case: { type: "string", multiple: true },
+    runs: { type: "string" },
+    objects: { type: "string" },
+  },
+});
+const RUNS = Number(values.runs ?? 3);
+const SCALE = Number(values.objects ?? 1000);
+const wanted = (name: string) => !values.case || values.case.includes(name);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Times `fn`, sampling the process's RSS every 20 ms. */
+async function measure(fn: () => Promise<void>): Promise<{ seconds: number; peakRssMb: number }> {
+  let peak = Deno.memoryUsage().rss;
+  const timer = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
+  const t0 = performance.now();
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  peak = Math.max(peak, Deno.memoryUsage().rss);
+  return { seconds: (performance.now() - t0) / 1000, peakRssMb: Math.round(peak / 1048576) };
+}
+
+function counters(client: KubeClient) {
+  const start = { total: client.stats.total, writes: client.stats.writes };
+  return () => ({ requests: client.stats.total - start.total, writes: client.stats.writes - start.writes });
+}
+
+/** The floor: a minimal client server-side-applying already-transformed objects with the same concurrency. */
+async function ssaFloor(
+  dr: KubeClient,
+  namespace: string,
+  objects: KubeObject[],
+  types: Map<string, Parameters<typeof resourcePath>[0]>,
+) {
+  await dr.request({
+    method: "POST",
+    path: "/api/v1/namespaces",
+    body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+  });
+  await mapConcurrent(objects, CONCURRENCY, async (o) => {
+    const type = types.get(o.kind)!;
+    await dr.request({
+      method: "PATCH",
+      path: resourcePath(type, namespace, o.metadata.name),
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      contentType: "application/apply-patch+yaml",
+      body: { ...o, metadata: { ...o.metadata, namespace } },
+    });
+  });
+}
+
+const log = (text: string) => console.error(`[bench] ${text}`);
+await using clusters = await testClusters();
+const { source, dr } = clusters;
+const results: Result[] = [];
+const cleanup: string[] = [];
+const runId = Date.now().toString(36);
+
+try {
+  if (wanted("stage-cold") || wanted("stage-warm") || wanted("stage-delta")) {
+    const srcNs = `bench-src-${runId}`;
+    await createNamespace(source, srcNs);
+    log(`seeding ${SCALE} objects in ${srcNs}`);
+    const seeded = benchObjects(srcNs, SCALE);
+    await mapConcurrent(seeded, CONCURRENCY, async (o) => {
+      const type = await typeOf(source, o.apiVersion, o.kind);
+      await source.request({
+        method: "PATCH",
+        path: resourcePath(type, srcNs, o.metadata.name),
+        query: { fieldManager: "bench-seed", force: true },
+        contentType: "application/apply-patch+yaml",
+        body: o,
+      });
+    });
+    const spec = (dest: string) =>
+      replicationSpec({ name: "bench", sourceNamespace: srcNs, destNamespace: dest });
+    const deps = { source, dr, logger: silentLogger, concurrency: CONCURRENCY };
+
+    // the already-transformed objects for the floor (computed once, untimed)
+    const prepared = await prepareSync(source, dr, {
+      replication: spec(`bench-plan-${runId}`),
+      prune: false,
+      logger: silentLogger,
+    });
+    const desired = prepared.plan.entries.filter((e) => e.desired).map((e) => e.desired!);
+    const types = new Map(prepared.plan.entries.map((e) => [e.type.kind, e.type]));
+
+    const cold: number[] = [], floor: number[] = [];
+    let coldCounts = { requests: 0, writes: 0 }, coldRss = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const floorNs = `bench-floor-${runId}-${i}`;
+      cleanup.push(floorNs);
+      floor.push((await measure(() => ssaFloor(dr, floorNs, desired, types))).seconds);
+      const dest = `bench-dr-${runId}-${i}`;
+      cleanup.push(dest);
+      const count = counters(dr);
+      const m = await measure(async () => {
+        const report = await stage(deps, { replication: spec(dest) });
+        if (report.status !== "succeeded") throw new Error(`stage failed: ${JSON.stringify(report.counts)}`);
+      });
+      cold.push(m.seconds);
+      coldCounts = count();
+      coldRss = Math.max(coldRss, m.peakRssMb);
+      log(`stage-cold run ${i + 1}: ${m.seconds.toFixed(2)}s (floor ${floor.at(-1)!.toFixed(2)}s)`);
+    }
+    const coldMedian = median(cold);
+    results.push({
+      case: "stage-cold",
+      objects: desired.length,
+      runs: RUNS,
+      median_s: coldMedian,
+      baseline: "ssa-floor",
+      baseline_median_s: median(floor),
+      ratio: coldMedian / median(floor),
+      writes: coldCounts.writes,
+      requests: coldCounts.requests,
+      peak_rss_mb: coldRss,
+      target: "<= 1.25x floor",
+      met: coldMedian / median(floor) <= 1.25,
+    });
+
+    const dest = `bench-dr-${runId}-0`;
+    if (wanted("stage-warm")) {
+      const warm: number[] = [];
+      let c = { requests: 0, writes: 0 }, rss = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const count = counters(dr);
+        const m = await measure(async () => void await stage(deps, { replication: spec(dest) }));
+        warm.push(m.seconds);
+        c = count();
+        rss = Math.max(rss, m.peakRssMb);
+      }
+      const r = median(warm) / coldMedian;
+      results.push({
+        case: "stage-warm",
+        objects: desired.length,
+        runs: RUNS,
+        median_s: median(warm),
+        baseline: "stage-cold",
+        baseline_median_s: coldMedian,
+        ratio: r,
+        writes: c.writes,
+        requests: c.requests,
+        peak_rss_mb: rss,
+        target: "0 object writes (2 lock writes); <= 10% of stage-cold",
+        met: r <= 0.10 && c.writes <= 2,
+      });
+    }
+    if (wanted("stage-delta")) {
+      const delta: number[] = [];
+      let c = { requests: 0, writes: 0 }, rss = 0;
+      const changedCount = Math.max(1, Math.round(seeded.length / 100));
+      for (let i = 0; i < RUNS; i++) {
+        const changed = seeded.filter((o) => o.kind === "ConfigMap").slice(0, changedCount).map((o) => ({
+          ...o,
+          data: { ...(o.data as Record<string, string>), rev: `${runId}-${i}` },
+        }));
+        await mapConcurrent(changed, CONCURRENCY, (o) =>
+          source.request({
+            method: "PATCH",
+            path: `/api/v1/namespaces/${srcNs}/configmaps/${o.metadata.name}`,
+            query: { fieldManager: "bench-seed", force: true },
+            contentType: "application/apply-patch+yaml",
+            body: o,
+          }));
+        const count = counters(dr);
+        const m = await measure(async () => void await stage(deps, { replication: spec(dest) }));
+        delta.push(m.seconds);
+        c = count();
+        rss = Math.max(rss, m.peakRssMb);
+      }
+      const r = median(delta) / coldMedian;
+      results.push({
+        case: "stage-delta",
+        objects: changedCount,
+        runs: RUNS,
+        median_s: median(delta),
+        baseline: "stage-cold",
+        baseline_median_s: coldMedian,
+        ratio: r,
+        writes: c.writes,
+        requests: c.requests,
+        peak_rss_mb: rss,
+        target: `writes == ${changedCount} changed (+2 lock writes); <= 15% of stage-cold`,
+        met: r <= 0.15 && c.writes === changedCount + 2,
+      });
+    }
+    cleanup.push(srcNs);
+  }
+
+  if (wanted("cutover")) {
+    const srcNs = `bench-cut-${runId}`;
+    await createNamespace(source, srcNs);
+    cleanup.push(srcNs);
+    const objs = scalableObjects(srcNs, 100, 20);
+    await mapConcurrent(objs, CONCURRENCY, (o) =>
+      source.request({
+        method: "PATCH",
+        path: `/apis/apps/v1/namespaces/${srcNs}/${
+          o.kind === "Deployment" ? "deployments" : "statefulsets"
+        }/${o.metadata.name}`,
+        query: { fieldManager: "bench-seed", force: true },
+        contentType: "application/apply-patch+yaml",
+        body: o,
+      }));
+    const dest = `${srcNs}-dr`;
+    cleanup.push(dest);
+    const spec = replicationSpec({
+      name: "bench-cut",
+      sourceNamespace: srcNs,
+      destNamespace: dest,
+      resourceTypes: ["deployments", "statefulsets"],
+    });
+    const deps = { source, dr, logger: silentLogger, concurrency: CONCURRENCY };
+    await stage(deps, { replication: spec });
+    const times: number[] = [], floors: number[] = [];
+    let c = { requests: 0, writes: 0 }, rss = 0;
+    const patch = (client: KubeClient, ns: string, o: KubeObject, replicas: number) =>
+      client.request({
+        method: "PATCH",
+        path: `/apis/apps/v1/namespaces/${ns}/${
+          o.kind === "Deployment" ? "deployments" : "statefulsets"
+        }/${o.metadata.name}`,
+        contentType: "application/merge-patch+json",
+        body: { spec: { replicas } },
+      });
+    for (let i = 0; i < RUNS; i++) {
+      const count = counters(dr);
+      const sc = counters(source);
+      const m = await measure(async () => {
+        const report = await cutover(deps, { replication: spec });
+        if (report.status !== "succeeded") throw new Error(`cutover failed: ${JSON.stringify(report.steps)}`);
+      });
+      times.push(m.seconds);
+      const a = count(), b = sc();
+      c = { requests: a.requests + b.requests, writes: a.writes + b.writes };
+      rss = Math.max(rss, m.peakRssMb);
+      await failback(deps, { replication: spec });
+      // the floor: the same scale patches sent directly (source to 0, DR up), then put back
+      floors.push(
+        (await measure(async () => {
+          await mapConcurrent(objs, CONCURRENCY, (o) => patch(source, srcNs, o, 0));
+          await mapConcurrent(
+            objs,
+            CONCURRENCY,
+            (o) => patch(dr, dest, o, (o.spec as { replicas: number }).replicas),
+          );
+        })).seconds,
+      );
+      await mapConcurrent(objs, CONCURRENCY, (o) => patch(dr, dest, o, 0));
+      await mapConcurrent(
+        objs,
+        CONCURRENCY,
+        (o) => patch(source, srcNs, o, (o.spec as { replicas: number }).replicas),
+      );
+      log(`cutover run ${i + 1}: ${m.seconds.toFixed(2)}s (floor ${floors.at(-1)!.toFixed(2)}s)`);
+    }
+    const r = median(times) / median(floors);
+    results.push({
+      case: "cutover",
+      objects: objs.length,
+      runs: RUNS,
+      median_s: median(times),
+      baseline: "scale-patch-floor",
+      baseline_median_s: median(floors),
+      ratio: r,
+      writes: c.writes,
+      requests: c.requests,
+      peak_rss_mb: rss,
+      target: "<= 1.5x floor",
+      met: r <= 1.5,
+    });
+  }
+} finally {
+  for (const ns of cleanup) {
+    await deleteNamespace(
+      ns.startsWith("bench-src") || ns.startsWith("bench-cut-") && !ns.endsWith("-dr") ? source : dr,
+      ns,
+    );
+  }
+}
+
+const fmt = (n: number | null, d = 2) => n === null ? "-" : n.toFixed(d);
+console.log(
+  "\n| case | objects | runs | median s | baseline | baseline s | ratio | writes | requests | peak RSS MB | target | met |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+for (const r of results) {
+  console.log(
+    `| ${r.case} | ${r.objects} | ${r.runs} | ${fmt(r.median_s)} | ${r.baseline ?? "-"} | ${
+      fmt(r.baseline_median_s)
+    } | ${fmt(r.ratio)} | ${r.writes ?? "-"} | ${r.requests ?? "-"} | ${
+      r.peak_rss_mb ?? "-"
+    } | ${r.target} | ${r.met ? "yes" : "no"} |`,
+  );
+}
+await Deno.mkdir(new URL("../../bench/", import.meta.url), { recursive: true });
+await Deno.writeTextFile(
+  new URL("../../bench/results.json", import.meta.url),
+  JSON.stringify(results, null, 2) + "\n",
+);

@@ -1,0 +1,300 @@
+/** cutover and failback against the two real clusters. */
+import assert from "node:assert/strict";
+import { connectCluster, type KubeClient, type KubeObject, type KubeRequest } from "../../shared/kube/mod.ts";
+import { LockHeldError, readReplicationState } from "../../shared/sync/replication_lock.ts";
+import { cutover } from "../../functions/cutover.ts";
+import { failback } from "../../functions/failback.ts";
+import { OperationRefusedError } from "../../functions/operation_deps.ts";
+import { stage } from "../../functions/stage.ts";
+import { sampleApp } from "../../functions/cli/sample_app.ts";
+import { deps, fixtures, read, seed, SOURCE_KUBECONFIG, testClusters, withNamespaces } from "../_clusters.ts";
+
+type Workload = KubeObject & {
+  spec: {
+    replicas?: number;
+    suspend?: boolean;
+    template?: { spec?: { nodeSelector?: Record<string, string> } };
+  };
+};
+
+const daemonSet = (ns: string) => ({
+  apiVersion: "apps/v1",
+  kind: "DaemonSet",
+  metadata: { name: "agent", namespace: ns },
+  spec: {
+    selector: { matchLabels: { app: "agent" } },
+    template: {
+      metadata: { labels: { app: "agent" } },
+      spec: { containers: [{ name: "a", image: "busybox" }] },
+    },
+  },
+});
+
+async function counts(client: KubeClient, ns: string) {
+  const get = (apiVersion: string, kind: string, name: string) =>
+    read<Workload>(client, apiVersion, kind, ns, name);
+  const [web, api, db, cron, agent] = await Promise.all([
+    get("apps/v1", "Deployment", "web"),
+    get("apps/v1", "Deployment", "api"),
+    get("apps/v1", "StatefulSet", "db"),
+    get("batch/v1", "CronJob", "nightly-report"),
+    get("apps/v1", "DaemonSet", "agent"),
+  ]);
+  return {
+    web: web?.spec.replicas,
+    api: api?.spec.replicas,
+    db: db?.spec.replicas,
+    cronSuspended: cron?.spec.suspend ?? false,
+    agentParked: agent?.spec.template?.spec?.nodeSelector?.["dr-syncer.io/disabled"] === "true",
+    recorded: web?.metadata.annotations?.["dr-syncer.io/original-replicas"],
+  };
+}
+
+const LIVE = { web: 3, api: 2, db: 1, cronSuspended: false, agentParked: false };
+const STANDBY = { web: 0, api: 0, db: 0, cronSuspended: true, agentParked: true };
+
+function assertCounts(actual: Awaited<ReturnType<typeof counts>>, expected: typeof LIVE, where: string) {
+  const { recorded: _, ...rest } = actual;
+  assert.deepEqual(rest, expected, where);
+}
+
+Deno.test("cutover moves every workload to DR and failback restores every count", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "cycle", async (ns) => {
+    await seed(c.source, [...sampleApp(ns.source), daemonSet(ns.source)]);
+    assert.equal((await stage(deps(c), { replication: ns.spec() })).status, "succeeded");
+    assertCounts(await counts(c.dr, ns.dest), STANDBY, "DR after stage");
+
+    const cut = await cutover(deps(c), { replication: ns.spec() });
+    assert.equal(cut.status, "succeeded", JSON.stringify(cut.steps));
+    assert.deepEqual(cut.steps.map((s) => [s.step, s.status]), [
+      ["final-stage", "done"],
+      ["record-replicas", "done"],
+      ["scale-source-down", "done"],
+      ["pvc-final-sync", "skipped"],
+      ["scale-dr-up", "done"],
+    ]);
+    assertCounts(await counts(c.dr, ns.dest), LIVE, "DR after cutover");
+    const src = await counts(c.source, ns.source);
+    assert.equal(src.web, 0);
+    assert.equal(src.api, 0);
+    assert.equal(src.db, 0);
+    assert.equal(src.cronSuspended, true);
+    assert.equal(src.recorded, "3", "the source keeps its count in an annotation");
+    const hpa = await read<KubeObject & { spec: { scaleTargetRef: { name: string }; minReplicas: number } }>(
+      c.dr,
+      "autoscaling/v2",
+      "HorizontalPodAutoscaler",
+      ns.dest,
+      "api",
+    );
+    assert.equal(hpa!.spec.scaleTargetRef.name, "api", "the HPA stays in charge of its target on DR");
+    assert.equal((await readReplicationState(c.dr, ns.dest, "cycle")).activeSide, "dr");
+
+    const back = await failback(deps(c), { replication: ns.spec() });
+    assert.equal(back.status, "succeeded", JSON.stringify(back.steps));
+    assertCounts(await counts(c.dr, ns.dest), STANDBY, "DR after failback");
+    const restored = await counts(c.source, ns.source);
+    assertCounts(restored, { ...LIVE, agentParked: false }, "source after failback");
+    assert.equal(restored.recorded, undefined, "failback clears the record");
+    const state = await readReplicationState(c.dr, ns.dest, "cycle");
+    assert.equal(state.activeSide, "source");
+    assert.ok(state.lastSuccess.cutover && state.lastSuccess.failback && state.lastSuccess.stage);
+  });
+});
+
+Deno.test("stage is refused while the replication is cut over", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "refuse", async (ns) => {
+    await seed(c.source, [fixtures.deployment(ns.source, "web", 2)]);
+    await stage(deps(c), { replication: ns.spec() });
+    await cutover(deps(c), { replication: ns.spec() });
+    const writes = c.dr.stats.writes;
+    await assert.rejects(
+      stage(deps(c), { replication: ns.spec() }),
+      (e: unknown) => e instanceof OperationRefusedError && /is cut over to DR/.test(e.message),
+    );
+    assert.equal(c.dr.stats.writes, writes, "a refused stage writes nothing");
+    assert.equal((await read<Workload>(c.dr, "apps/v1", "Deployment", ns.dest, "web"))!.spec.replicas, 2);
+  });
+});
+
+for (const crashAfter of ["final-stage", "record-replicas", "scale-source-down", "scale-dr-up"]) {
+  Deno.test(`a cutover that crashed after ${crashAfter} finishes when run again`, async () => {
+    await using c = await testClusters();
+    await withNamespaces(c, "crash", async (ns) => {
+      await seed(c.source, [...sampleApp(ns.source), daemonSet(ns.source)]);
+      await stage(deps(c), { replication: ns.spec() });
+      const crash = new Error(`simulated crash after ${crashAfter}`);
+      await assert.rejects(
+        cutover(
+          deps(c, {
+            afterStep: (step) => {
+              if (step === crashAfter) throw crash;
+            },
+          }),
+          { replication: ns.spec() },
+        ),
+        (e: unknown) => e === crash,
+      );
+      const midway = await readReplicationState(c.dr, ns.dest, "crash");
+      assert.equal(midway.activeSide, "source");
+      assert.ok(midway.progress?.steps.includes(crashAfter), JSON.stringify(midway));
+      await assert.rejects(stage(deps(c), { replication: ns.spec() }), /unfinished cutover/);
+
+      const rerun = await cutover(deps(c), { replication: ns.spec() });
+      assert.equal(rerun.status, "succeeded", JSON.stringify(rerun.steps));
+      assertCounts(await counts(c.dr, ns.dest), LIVE, "DR after the re-run");
+      const src = await counts(c.source, ns.source);
+      assert.equal(src.web, 0);
+      assert.equal(src.recorded, "3", "the recorded count survives the crash");
+      const state = await readReplicationState(c.dr, ns.dest, "crash");
+      assert.equal(state.activeSide, "dr");
+      assert.equal(state.progress, undefined);
+
+      assert.equal((await failback(deps(c), { replication: ns.spec() })).status, "succeeded");
+      assertCounts(
+        await counts(c.source, ns.source),
+        { ...LIVE, agentParked: false },
+        "source after failback",
+      );
+    });
+  });
+}
+
+/** A TCP relay in front of a cluster's API server: closing it makes the cluster unreachable for its clients. */
+function relay(target: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  (async () => {
+    for await (const inbound of listener) {
+      conns.add(inbound);
+      Deno.connect({ hostname: "127.0.0.1", port: target }).then((outbound) => {
+        conns.add(outbound);
+        inbound.readable.pipeTo(outbound.writable).catch(() => {});
+        outbound.readable.pipeTo(inbound.writable).catch(() => {});
+      }, () => inbound.close());
+    }
+  })().catch(() => {});
+  let open = true;
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    close() {
+      if (!open) return;
+      open = false;
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+    },
+  };
+}
+
+Deno.test("cutover works with the source cluster unreachable when allowed, and refuses otherwise", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "dead", async (ns) => {
+    await seed(c.source, sampleApp(ns.source));
+    const port = Number(new URL(c.source.server).port);
+    const r = relay(port);
+    const text = (await Deno.readTextFile(SOURCE_KUBECONFIG)).replace(
+      `127.0.0.1:${port}`,
+      `127.0.0.1:${r.port}`,
+    );
+    const source = await connectCluster("source", { inline: text });
+    try {
+      const viaRelay = { source, dr: c.dr };
+      assert.equal((await stage(deps(viaRelay), { replication: ns.spec() })).status, "succeeded");
+      r.close(); // the source's API server is gone for this client
+
+      const writes = c.dr.stats.writes;
+      await assert.rejects(
+        cutover(deps(viaRelay), { replication: ns.spec() }),
+        (e: unknown) =>
+          e instanceof OperationRefusedError &&
+          /unreachable; pass --allow-source-unavailable/.test(e.message),
+      );
+      assert.equal(c.dr.stats.writes, writes, "a refused cutover writes nothing");
+
+      const report = await cutover(deps(viaRelay), { replication: ns.spec(), allowSourceUnavailable: true });
+      assert.equal(report.status, "succeeded", JSON.stringify(report.steps));
+      for (const step of ["final-stage", "record-replicas", "scale-source-down"]) {
+        assert.equal(report.steps.find((s) => s.step === step)?.status, "skipped");
+      }
+      const dr = await counts(c.dr, ns.dest);
+      assert.equal(dr.web, 3);
+      assert.equal(dr.api, 2);
+      assert.equal(dr.db, 1);
+      assert.equal((await readReplicationState(c.dr, ns.dest, "dead")).activeSide, "dr");
+    } finally {
+      r.close();
+      source.close();
+    }
+  });
+});
+
+Deno.test("a concurrent writer's 409 conflict is retried and the cutover completes", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "race", async (ns) => {
+    await seed(c.source, [fixtures.deployment(ns.source, "web", 3)]);
+    await stage(deps(c), { replication: ns.spec() });
+    // Another writer changes the source Deployment between cutover's read and its write, once.
+    let raced = false;
+    const source: KubeClient = {
+      ...c.source,
+      stats: c.source.stats,
+      async request<T>(req: KubeRequest): Promise<T> {
+        if (!raced && req.method === "PATCH" && req.path.endsWith("/deployments/web")) {
+          raced = true;
+          await seed(c.source, [{
+            ...fixtures.deployment(ns.source, "web", 3),
+            metadata: { name: "web", namespace: ns.source, labels: { touched: "by-someone-else" } },
+          }]);
+        }
+        return await c.source.request<T>(req);
+      },
+    };
+    const retries: unknown[] = [];
+    const report = await cutover(deps({ source, dr: c.dr }, { retry: { onRetry: (e) => retries.push(e) } }), {
+      replication: ns.spec(),
+    });
+    assert.ok(raced);
+    assert.equal(report.status, "succeeded", JSON.stringify(report.steps));
+    assert.equal(retries.length, 1, "exactly one retry, after the real 409 from the API server");
+    assert.equal((retries[0] as { status?: number }).status, 409);
+    const web = await read<Workload>(c.source, "apps/v1", "Deployment", ns.source, "web");
+    assert.equal(web!.spec.replicas, 0);
+    assert.equal(web!.metadata.annotations?.["dr-syncer.io/original-replicas"], "3");
+    assert.equal(web!.metadata.labels?.touched, "by-someone-else", "the other writer's change is kept");
+  });
+});
+
+Deno.test("a held lock refuses a second run; an expired one is taken over", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "lock", async (ns) => {
+    await seed(c.source, [fixtures.deployment(ns.source, "web", 1)]);
+    await stage(deps(c), { replication: ns.spec() });
+    // another run holds the lock and then crashes: its Lease is never renewed or released
+    const now = new Date().toISOString().replace("Z", "000Z");
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${ns.dest}/leases/dr-syncer-lock`;
+    const lease = await c.dr.request<KubeObject>({ method: "GET", path }); // left by the stage above, released
+    await c.dr.request({
+      method: "PUT",
+      path,
+      body: {
+        ...lease,
+        spec: { holderIdentity: "other-run", leaseDurationSeconds: 2, acquireTime: now, renewTime: now },
+      },
+    });
+    await assert.rejects(
+      cutover(deps(c), { replication: ns.spec() }),
+      (e: unknown) => e instanceof LockHeldError && e.holder === "other-run",
+    );
+    const report = await cutover(deps(c, { lock: { leaseSeconds: 15, waitMs: 10_000 } }), {
+      replication: ns.spec(),
+    });
+    assert.equal(report.status, "succeeded", "the expired lock is taken over");
+    assert.equal((await readReplicationState(c.dr, ns.dest, "lock")).activeSide, "dr");
+  });
+});
