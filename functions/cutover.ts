@@ -5,7 +5,6 @@ import type { ReplicationSpec } from "../shared/sync/replication_spec.ts";
 import { buildRunReport } from "../shared/sync/run_report.ts";
 import {
   listManagedWorkloads,
-  recordSourceReplicas,
   type ScaleContext,
   scaleDrUp,
   scaleSourceDown,
@@ -23,13 +22,7 @@ export interface CutoverRequest {
   readonly allowSourceUnavailable?: boolean;
 }
 
-export const CUTOVER_STEPS = [
-  "final-stage",
-  "record-replicas",
-  "scale-source-down",
-  "pvc-final-sync",
-  "scale-dr-up",
-] as const;
+export const CUTOVER_STEPS = ["final-stage", "scale-source-down", "pvc-final-sync", "scale-dr-up"] as const;
 
 /** Answers whether a cluster responds at all (any HTTP answer counts). */
 export async function reachable(client: OperationDeps["source"]): Promise<boolean> {
@@ -55,9 +48,10 @@ export function scaleContext(deps: OperationDeps, spec: ReplicationSpec): ScaleC
 }
 
 /**
- * Moves the replication's capacity to DR: lock, final stage, record the source counts, scale the
- * source to zero, final PVC pass, scale DR to the recorded counts, record the state. Every step is
- * idempotent and recorded, so a re-run after a crash at any point finishes the job.
+ * Moves the replication's capacity to DR: lock, final stage, scale the source to zero (recording
+ * each count on the object in the same write), final PVC pass, scale DR to the recorded counts,
+ * record the state. Every step is idempotent and recorded, so a re-run after a crash at any point
+ * finishes the job.
  */
 export async function cutover(deps: OperationDeps, request: CutoverRequest): Promise<RunReport> {
   const now = deps.now ?? (() => new Date());
@@ -97,7 +91,7 @@ export async function cutover(deps: OperationDeps, request: CutoverRequest): Pro
     const steps = new StepRunner(lock, "cutover", deps.afterStep);
     if (!sourceUp) {
       log.warn("source cluster unreachable: cutting over from the counts recorded on DR");
-      for (const step of ["final-stage", "record-replicas", "scale-source-down"]) {
+      for (const step of ["final-stage", "scale-source-down"]) {
         steps.skip(step, `source cluster "${deps.source.name}" is unreachable`);
       }
     } else if (steps.doneBefore("final-stage")) {
@@ -121,10 +115,6 @@ export async function cutover(deps: OperationDeps, request: CutoverRequest): Pro
     }
     const workloads = await listManagedWorkloads(ctx);
     if (sourceUp) {
-      await steps.run("record-replicas", async () => {
-        const objects = await recordSourceReplicas(ctx, workloads);
-        return { objects, detail: summarise(objects) };
-      });
       await steps.run("scale-source-down", async () => {
         const objects = await scaleSourceDown(ctx, workloads);
         return { objects, detail: summarise(objects) };

@@ -54,8 +54,9 @@ ${STAGE}
 
 ${OUTPUT}`,
   cutover: `dr-syncer cutover: move the replication's capacity to DR.
-Steps: lock, final stage, record the source replica counts (annotation dr-syncer.io/original-replicas),
-scale the source to zero, scale DR to the recorded counts, record the state. Safe to re-run after a crash.
+Steps: lock, final stage, scale the source to zero (each count recorded in the annotation
+dr-syncer.io/original-replicas in the same write), scale DR to the recorded counts, record the state.
+Safe to re-run after a crash.
 
 ${CONNECTION}
 

@@ -123,34 +123,39 @@ function objectResult(
   } as ObjectResult;
 }
 
+type Change = { patch: Record<string, unknown>; reason: string } | undefined;
+
 /**
- * Reads an object, asks `change` for a merge patch (undefined: nothing to do), and sends it with
- * the read resourceVersion as precondition; a 409 starts over from the read.
+ * Asks `change` for a merge patch (undefined: nothing to do) and sends it with the object's
+ * resourceVersion as precondition. The first try uses `known` (an object from a list) when given;
+ * a 409 (someone wrote in between) re-reads the object and tries again.
  */
 async function patchIfNeeded(
   client: KubeClient,
   type: ResourceType,
   namespace: string,
   name: string,
-  change: (live: Workload) => { patch: Record<string, unknown>; reason: string } | undefined,
-  retry?: RetryOptions,
+  change: (live: Workload) => Change,
+  retry: RetryOptions | undefined,
+  known?: Workload,
 ): Promise<ObjectResult> {
   const path = resourcePath(type, namespace, name);
+  let cached = known;
   try {
     return await withRetry(async () => {
-      const live = await client.request<Workload>({ method: "GET", path });
+      const live = cached ?? await client.request<Workload>({ method: "GET", path });
+      cached = undefined;
       const wanted = change(live);
       if (!wanted) return objectResult(type, namespace, name, "unchanged");
-      const { patch, reason } = wanted;
-      const meta = (patch.metadata ?? {}) as Record<string, unknown>;
+      const meta = (wanted.patch.metadata ?? {}) as Record<string, unknown>;
       await client.request({
         method: "PATCH",
         path,
         query: { fieldManager: FIELD_MANAGER },
         contentType: "application/merge-patch+json",
-        body: { ...patch, metadata: { ...meta, resourceVersion: live.metadata.resourceVersion } },
+        body: { ...wanted.patch, metadata: { ...meta, resourceVersion: live.metadata.resourceVersion } },
       });
-      return objectResult(type, namespace, name, "updated", `${client.name}: ${reason}`);
+      return objectResult(type, namespace, name, "updated", `${client.name}: ${wanted.reason}`);
     }, retry);
   } catch (error) {
     if (isNotFound(error)) {
@@ -164,43 +169,24 @@ function each<T>(ctx: ScaleContext, items: readonly T[], fn: (item: T) => Promis
   return mapConcurrent(items, ctx.concurrency ?? 16, fn);
 }
 
-type Change = { patch: Record<string, unknown>; reason: string } | undefined;
-
-/** Source: note each workload's replica count (and CronJob/Job suspend) in an annotation, unless already noted. */
-export function recordSourceReplicas(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
-  return Promise.all([
-    each(
-      ctx,
-      w.scalable,
-      ({ type, object }) =>
-        patchIfNeeded(ctx.source, type, ctx.sourceNamespace, object.metadata.name, (live): Change => {
-          if (live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] !== undefined) return undefined;
-          const count = String(replicasOf(live));
-          return {
-            patch: { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: count } } },
-            reason: `recorded ${count} replicas`,
-          };
-        }, ctx.retry),
-    ),
-    each(
-      ctx,
-      w.suspendable,
-      ({ type, object }) =>
-        patchIfNeeded(ctx.source, type, ctx.sourceNamespace, object.metadata.name, (live): Change => {
-          if (live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined) return undefined;
-          const suspended = String(live.spec?.suspend ?? false);
-          return {
-            patch: { metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: suspended } } },
-            reason: `recorded suspend=${suspended}`,
-          };
-        }, ctx.retry),
-    ),
-  ]).then((r) => r.flat());
+/** The source's versions of the managed workloads, by `resource/name`, with one list per type. */
+async function sourceObjects(ctx: ScaleContext, w: ManagedWorkloads): Promise<Map<string, Workload>> {
+  const types = [...new Set([...w.scalable, ...w.suspendable].map((t) => t.type))];
+  const lists = await Promise.all(types.map(async (type) => {
+    const objects = await listObjects(ctx.source, type, ctx.sourceNamespace);
+    return objects.map((o) => [`${type.resource}/${o.metadata.name}`, o as Workload] as const);
+  }));
+  return new Map(lists.flat());
 }
 
-/** Source: replicas to 0 and CronJobs/Jobs suspended, only where the original was recorded first. */
-export function scaleSourceDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
-  return Promise.all([
+/**
+ * Source: each workload's count recorded in `dr-syncer.io/original-replicas` (CronJobs and Jobs:
+ * `original-suspend`) and the workload scaled to zero (suspended), in one write per object, so
+ * there is never a source at zero without its record. An existing record is never overwritten.
+ */
+export async function scaleSourceDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
+  const known = await sourceObjects(ctx, w);
+  return (await Promise.all([
     each(
       ctx,
       w.scalable,
@@ -210,12 +196,22 @@ export function scaleSourceDown(ctx: ScaleContext, w: ManagedWorkloads): Promise
           type,
           ctx.sourceNamespace,
           object.metadata.name,
-          (live): Change =>
-            live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] === undefined ||
-              live.spec?.replicas === 0
-              ? undefined
-              : { patch: { spec: { replicas: 0 } }, reason: `replicas ${replicasOf(live)} -> 0` },
+          (live): Change => {
+            const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] !== undefined;
+            if (recorded && live.spec?.replicas === 0) return undefined;
+            const count = replicasOf(live);
+            return {
+              patch: {
+                ...(recorded
+                  ? {}
+                  : { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: String(count) } } }),
+                spec: { replicas: 0 },
+              },
+              reason: `replicas ${count} -> 0${recorded ? "" : ` (${count} recorded)`}`,
+            };
+          },
           ctx.retry,
+          known.get(`${type.resource}/${object.metadata.name}`),
         ),
     ),
     each(
@@ -227,15 +223,25 @@ export function scaleSourceDown(ctx: ScaleContext, w: ManagedWorkloads): Promise
           type,
           ctx.sourceNamespace,
           object.metadata.name,
-          (live): Change =>
-            live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === undefined ||
-              live.spec?.suspend === true
-              ? undefined
-              : { patch: { spec: { suspend: true } }, reason: "suspended" },
+          (live): Change => {
+            const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined;
+            if (recorded && live.spec?.suspend === true) return undefined;
+            const original = String(live.spec?.suspend ?? false);
+            return {
+              patch: {
+                ...(recorded
+                  ? {}
+                  : { metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: original } } }),
+                spec: { suspend: true },
+              },
+              reason: `suspended${recorded ? "" : ` (suspend=${original} recorded)`}`,
+            };
+          },
           ctx.retry,
+          known.get(`${type.resource}/${object.metadata.name}`),
         ),
     ),
-  ]).then((r) => r.flat());
+  ])).flat();
 }
 
 function recordedReplicas(o: KubeObject): number | undefined {
@@ -258,24 +264,40 @@ export function scaleDrUp(ctx: ScaleContext, w: ManagedWorkloads): Promise<Objec
           ),
         );
       }
-      return patchIfNeeded(ctx.dr, type, ctx.destNamespace, object.metadata.name, (live): Change => {
-        const want = recordedReplicas(live);
-        return want === undefined || live.spec?.replicas === want ? undefined : {
-          patch: { spec: { replicas: want } },
-          reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}`,
-        };
-      }, ctx.retry);
+      return patchIfNeeded(
+        ctx.dr,
+        type,
+        ctx.destNamespace,
+        object.metadata.name,
+        (live): Change => {
+          const want = recordedReplicas(live);
+          return want === undefined || live.spec?.replicas === want ? undefined : {
+            patch: { spec: { replicas: want } },
+            reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}`,
+          };
+        },
+        ctx.retry,
+        object,
+      );
     }),
     each(
       ctx,
       w.suspendable,
       ({ type, object }) =>
-        patchIfNeeded(ctx.dr, type, ctx.destNamespace, object.metadata.name, (live): Change => {
-          const want = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
-          return (live.spec?.suspend ?? false) === want
-            ? undefined
-            : { patch: { spec: { suspend: want } }, reason: want ? "suspended" : "resumed" };
-        }, ctx.retry),
+        patchIfNeeded(
+          ctx.dr,
+          type,
+          ctx.destNamespace,
+          object.metadata.name,
+          (live): Change => {
+            const want = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
+            return (live.spec?.suspend ?? false) === want
+              ? undefined
+              : { patch: { spec: { suspend: want } }, reason: want ? "suspended" : "resumed" };
+          },
+          ctx.retry,
+          object,
+        ),
     ),
     each(
       ctx,
@@ -292,6 +314,7 @@ export function scaleDrUp(ctx: ScaleContext, w: ManagedWorkloads): Promise<Objec
               reason: `nodeSelector ${LABEL_DISABLED} removed`,
             },
           ctx.retry,
+          object,
         ),
     ),
   ]).then((r) => r.flat());
@@ -314,78 +337,90 @@ export function scaleDrDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<Obj
               ? undefined
               : { patch: { spec: { replicas: 0 } }, reason: `replicas ${replicasOf(live)} -> 0` },
           ctx.retry,
+          object,
         ),
     ),
-    each(
-      ctx,
-      w.suspendable,
-      ({ type, object }) =>
-        patchIfNeeded(
-          ctx.dr,
-          type,
-          ctx.destNamespace,
-          object.metadata.name,
-          (live): Change =>
-            live.spec?.suspend === true
-              ? undefined
-              : { patch: { spec: { suspend: true } }, reason: "suspended" },
-          ctx.retry,
-        ),
-    ),
-    each(
-      ctx,
-      w.daemonSets,
-      (object) =>
-        patchIfNeeded(
-          ctx.dr,
-          DAEMONSETS,
-          ctx.destNamespace,
-          object.metadata.name,
-          (live): Change =>
-            live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === "true" ? undefined : {
-              patch: { spec: { template: { spec: { nodeSelector: { [LABEL_DISABLED]: "true" } } } } },
-              reason: `parked with nodeSelector ${LABEL_DISABLED}`,
-            },
-          ctx.retry,
-        ),
-    ),
+    each(ctx, w.suspendable, ({ type, object }) =>
+      patchIfNeeded(
+        ctx.dr,
+        type,
+        ctx.destNamespace,
+        object.metadata.name,
+        (live): Change =>
+          live.spec?.suspend === true
+            ? undefined
+            : { patch: { spec: { suspend: true } }, reason: "suspended" },
+        ctx.retry,
+        object,
+      )),
+    each(ctx, w.daemonSets, (object) =>
+      patchIfNeeded(
+        ctx.dr,
+        DAEMONSETS,
+        ctx.destNamespace,
+        object.metadata.name,
+        (live): Change =>
+          live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === "true" ? undefined : {
+            patch: { spec: { template: { spec: { nodeSelector: { [LABEL_DISABLED]: "true" } } } } },
+            reason: `parked with nodeSelector ${LABEL_DISABLED}`,
+          },
+        ctx.retry,
+        object,
+      )),
   ]).then((r) => r.flat());
 }
 
 /** Source: replicas and suspend back to the recorded values, and the records removed (one patch each). */
-export function restoreSource(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
-  return Promise.all([
+export async function restoreSource(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
+  const known = await sourceObjects(ctx, w);
+  return (await Promise.all([
     each(
       ctx,
       w.scalable,
       ({ type, object }) =>
-        patchIfNeeded(ctx.source, type, ctx.sourceNamespace, object.metadata.name, (live): Change => {
-          const want = recordedReplicas(live);
-          if (want === undefined) return undefined;
-          return {
-            patch: {
-              metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: null } },
-              spec: { replicas: want },
-            },
-            reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}, record cleared`,
-          };
-        }, ctx.retry),
+        patchIfNeeded(
+          ctx.source,
+          type,
+          ctx.sourceNamespace,
+          object.metadata.name,
+          (live): Change => {
+            const want = recordedReplicas(live);
+            if (want === undefined) return undefined;
+            return {
+              patch: {
+                metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: null } },
+                spec: { replicas: want },
+              },
+              reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}, record cleared`,
+            };
+          },
+          ctx.retry,
+          known.get(`${type.resource}/${object.metadata.name}`),
+        ),
     ),
     each(
       ctx,
       w.suspendable,
       ({ type, object }) =>
-        patchIfNeeded(ctx.source, type, ctx.sourceNamespace, object.metadata.name, (live): Change => {
-          const raw = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
-          if (raw === undefined) return undefined;
-          return {
-            patch: {
-              metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: null } },
-              spec: { suspend: raw === "true" },
-            },
-            reason: `suspend=${raw}, record cleared`,
-          };
-        }, ctx.retry),
+        patchIfNeeded(
+          ctx.source,
+          type,
+          ctx.sourceNamespace,
+          object.metadata.name,
+          (live): Change => {
+            const raw = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
+            if (raw === undefined) return undefined;
+            return {
+              patch: {
+                metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: null } },
+                spec: { suspend: raw === "true" },
+              },
+              reason: `suspend=${raw}, record cleared`,
+            };
+          },
+          ctx.retry,
+          known.get(`${type.resource}/${object.metadata.name}`),
+        ),
     ),
-  ]).then((r) => r.flat());
+  ])).flat();
 }

@@ -36,7 +36,7 @@ interface Result {
 
 const CONCURRENCY = 16;
 const { values } = parseArgs({
-  args: Deno.args,
+  args: Deno.args.filter((a) => a !== "--"),
   options: {
     case: { type: "string", multiple: true },
     runs: { type: "string" },

@@ -69,7 +69,6 @@ Deno.test("cutover moves every workload to DR and failback restores every count"
     assert.equal(cut.status, "succeeded", JSON.stringify(cut.steps));
     assert.deepEqual(cut.steps.map((s) => [s.step, s.status]), [
       ["final-stage", "done"],
-      ["record-replicas", "done"],
       ["scale-source-down", "done"],
       ["pvc-final-sync", "skipped"],
       ["scale-dr-up", "done"],
@@ -119,7 +118,7 @@ Deno.test("stage is refused while the replication is cut over", async () => {
   });
 });
 
-for (const crashAfter of ["final-stage", "record-replicas", "scale-source-down", "scale-dr-up"]) {
+for (const crashAfter of ["final-stage", "scale-source-down", "scale-dr-up"]) {
   Deno.test(`a cutover that crashed after ${crashAfter} finishes when run again`, async () => {
     await using c = await testClusters();
     await withNamespaces(c, "crash", async (ns) => {
@@ -219,7 +218,7 @@ Deno.test("cutover works with the source cluster unreachable when allowed, and r
 
       const report = await cutover(deps(viaRelay), { replication: ns.spec(), allowSourceUnavailable: true });
       assert.equal(report.status, "succeeded", JSON.stringify(report.steps));
-      for (const step of ["final-stage", "record-replicas", "scale-source-down"]) {
+      for (const step of ["final-stage", "scale-source-down"]) {
         assert.equal(report.steps.find((s) => s.step === step)?.status, "skipped");
       }
       const dr = await counts(c.dr, ns.dest);

@@ -281,7 +281,7 @@ start_cluster() { # $1=name $2=index
     --client-ca-file="$d/ca.crt" --token-auth-file="$d/tokens.csv" --authorization-mode=RBAC \
     --service-account-issuer="https://127.0.0.1:$aport" \
     --service-account-key-file="$d/sa.pub" --service-account-signing-key-file="$d/sa.key" \
-    --service-cluster-ip-range="10.96.$i.0/24" --service-node-port-range=30000-32767 \
+    --service-cluster-ip-range="10.$((95 + i)).0.0/16" --service-node-port-range=30000-32767 \
     --allow-privileged=true --profiling=false --max-requests-inflight=1000 \
     --max-mutating-requests-inflight=500 -v=1
   local auth=(--cacert "$d/ca.crt" --cert "$d/admin.crt" --key "$d/admin.key")
