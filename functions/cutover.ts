@@ -1,6 +1,5 @@
 import { isUnreachable } from "../shared/kube/kube_api_error.ts";
 import type { RunReport } from "../shared/sync/contracts.ts";
-import { acquireReplicationLock } from "../shared/sync/replication_lock.ts";
 import type { ReplicationSpec } from "../shared/sync/replication_spec.ts";
 import { buildRunReport } from "../shared/sync/run_report.ts";
 import {
@@ -11,8 +10,8 @@ import {
 } from "../shared/sync/scale_workloads.ts";
 import { applySync, prepareSync } from "../shared/sync/sync_namespace.ts";
 import { type OperationDeps, OperationRefusedError } from "./operation_deps.ts";
-import { recordRun } from "./record_run.ts";
-import { StepRunner, summarise } from "./step_runner.ts";
+import { runLocked } from "./run_locked.ts";
+import { StepRunner } from "./step_runner.ts";
 
 export interface CutoverRequest {
   readonly replication: ReplicationSpec;
@@ -80,14 +79,7 @@ export async function cutover(deps: OperationDeps, request: CutoverRequest): Pro
     });
   }
 
-  const runId = deps.runId ?? crypto.randomUUID();
-  const lock = await acquireReplicationLock(deps.dr, {
-    namespace: spec.destNamespace,
-    replication: spec.name,
-    holder: runId,
-    ...deps.lock,
-  });
-  return await recordRun(lock, { operation: "cutover", runId, startedAt, now }, async () => {
+  return await runLocked(deps, spec, "cutover", startedAt, async (lock) => {
     const steps = new StepRunner(lock, "cutover", deps.afterStep);
     if (!sourceUp) {
       log.warn("source cluster unreachable: cutting over from the counts recorded on DR");
@@ -110,34 +102,17 @@ export async function cutover(deps: OperationDeps, request: CutoverRequest): Pro
           ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
           ...(deps.retry ? { retry: deps.retry } : {}),
         });
-        return { objects, detail: summarise(objects) };
+        return { objects };
       });
     }
     const workloads = await listManagedWorkloads(ctx);
     if (sourceUp) {
-      await steps.run("scale-source-down", async () => {
-        const objects = await scaleSourceDown(ctx, workloads);
-        return { objects, detail: summarise(objects) };
-      });
+      await steps.run("scale-source-down", async () => ({ objects: await scaleSourceDown(ctx, workloads) }));
     }
     steps.skip("pvc-final-sync", "PVC data sync is not enabled for this run");
-    await steps.run("scale-dr-up", async () => {
-      const objects = await scaleDrUp(ctx, workloads);
-      return { objects, detail: summarise(objects) };
-    });
-    const report = buildRunReport({
-      operation: "cutover",
-      replication: spec.name,
-      dryRun: false,
-      startedAt,
-      finishedAt: now(),
-      objects: steps.objects,
-      steps: steps.steps,
-    });
-    log.debug("cutover finished", { status: report.status });
-    const state = steps.failed
-      ? lock.state
-      : { ...lock.state, activeSide: "dr" as const, progress: undefined };
-    return { report, state };
+    await steps.run("scale-dr-up", async () => ({ objects: await scaleDrUp(ctx, workloads) }));
+    const outcome = steps.finish(spec.name, startedAt, now(), "dr");
+    log.debug("cutover finished", { status: outcome.report.status });
+    return outcome;
   });
 }

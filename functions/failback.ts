@@ -1,12 +1,11 @@
 import type { RunReport } from "../shared/sync/contracts.ts";
-import { acquireReplicationLock } from "../shared/sync/replication_lock.ts";
 import type { ReplicationSpec } from "../shared/sync/replication_spec.ts";
 import { buildRunReport } from "../shared/sync/run_report.ts";
 import { listManagedWorkloads, restoreSource, scaleDrDown } from "../shared/sync/scale_workloads.ts";
 import { reachable, scaleContext } from "./cutover.ts";
 import { type OperationDeps, OperationRefusedError } from "./operation_deps.ts";
-import { recordRun } from "./record_run.ts";
-import { StepRunner, summarise } from "./step_runner.ts";
+import { runLocked } from "./run_locked.ts";
+import { StepRunner } from "./step_runner.ts";
 
 export interface FailbackRequest {
   readonly replication: ReplicationSpec;
@@ -48,38 +47,14 @@ export async function failback(deps: OperationDeps, request: FailbackRequest): P
       })),
     });
   }
-  const runId = deps.runId ?? crypto.randomUUID();
-  const lock = await acquireReplicationLock(deps.dr, {
-    namespace: spec.destNamespace,
-    replication: spec.name,
-    holder: runId,
-    ...deps.lock,
-  });
-  return await recordRun(lock, { operation: "failback", runId, startedAt, now }, async () => {
+  return await runLocked(deps, spec, "failback", startedAt, async (lock) => {
     const steps = new StepRunner(lock, "failback", deps.afterStep);
     const workloads = await listManagedWorkloads(ctx);
     steps.skip("pvc-reverse-sync", "PVC data sync is not enabled for this run");
-    await steps.run("scale-dr-down", async () => {
-      const objects = await scaleDrDown(ctx, workloads);
-      return { objects, detail: summarise(objects) };
-    });
-    await steps.run("restore-source", async () => {
-      const objects = await restoreSource(ctx, workloads);
-      return { objects, detail: summarise(objects) };
-    });
-    const report = buildRunReport({
-      operation: "failback",
-      replication: spec.name,
-      dryRun: false,
-      startedAt,
-      finishedAt: now(),
-      objects: steps.objects,
-      steps: steps.steps,
-    });
-    log.debug("failback finished", { status: report.status });
-    const state = steps.failed
-      ? lock.state
-      : { ...lock.state, activeSide: "source" as const, progress: undefined };
-    return { report, state };
+    await steps.run("scale-dr-down", async () => ({ objects: await scaleDrDown(ctx, workloads) }));
+    await steps.run("restore-source", async () => ({ objects: await restoreSource(ctx, workloads) }));
+    const outcome = steps.finish(spec.name, startedAt, now(), "source");
+    log.debug("failback finished", { status: outcome.report.status });
+    return outcome;
   });
 }

@@ -1,14 +1,10 @@
 import type { RunReport, StepResult } from "../shared/sync/contracts.ts";
-import {
-  acquireReplicationLock,
-  readReplicationState,
-  type ReplicationState,
-} from "../shared/sync/replication_lock.ts";
+import { readReplicationState, type ReplicationState } from "../shared/sync/replication_lock.ts";
 import type { ReplicationSpec } from "../shared/sync/replication_spec.ts";
 import { buildRunReport } from "../shared/sync/run_report.ts";
 import { applySync, ensureDestNamespace, prepareSync } from "../shared/sync/sync_namespace.ts";
 import { type OperationDeps, OperationRefusedError } from "./operation_deps.ts";
-import { recordRun } from "./record_run.ts";
+import { runLocked } from "./run_locked.ts";
 
 export interface StageRequest {
   readonly replication: ReplicationSpec;
@@ -63,7 +59,8 @@ export async function stage(deps: OperationDeps, request: StageRequest): Promise
     ...(deps.retry ? { retry: deps.retry } : {}),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
   };
-  if (dryRun) {
+  const steps: StepResult[] = [];
+  const report = async () => {
     const objects = await applySync(deps.dr, prepared, applyOptions);
     return buildRunReport({
       operation: "stage",
@@ -72,37 +69,21 @@ export async function stage(deps: OperationDeps, request: StageRequest): Promise
       startedAt,
       finishedAt: now(),
       objects,
-      steps: [],
+      steps,
     });
-  }
+  };
+  if (dryRun) return await report();
 
-  const steps: StepResult[] = [];
   const created = await ensureDestNamespace(deps.dr, prepared, deps.retry);
   steps.push({
     step: "namespace",
     status: "done",
     detail: created ? `applied "${spec.destNamespace}"` : "unchanged",
   });
-  const runId = deps.runId ?? crypto.randomUUID();
-  const lock = await acquireReplicationLock(deps.dr, {
-    namespace: spec.destNamespace,
-    replication: spec.name,
-    holder: runId,
-    ...deps.lock,
-  });
-  return await recordRun(lock, { operation: "stage", runId, startedAt, now }, async () => {
+  return await runLocked(deps, spec, "stage", startedAt, async (lock) => {
     refuseWhenCutOver(spec, lock.state, request.force);
-    const objects = await applySync(deps.dr, prepared, applyOptions);
-    const report = buildRunReport({
-      operation: "stage",
-      replication: spec.name,
-      dryRun,
-      startedAt,
-      finishedAt: now(),
-      objects,
-      steps,
-    });
-    log.debug("stage finished", { status: report.status, ...report.counts });
-    return { report, state: lock.state };
+    const done = await report();
+    log.debug("stage finished", { status: done.status, ...done.counts });
+    return { report: done, state: lock.state };
   });
 }

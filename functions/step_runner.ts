@@ -1,8 +1,10 @@
-import type { ObjectResult, StepResult } from "../shared/sync/contracts.ts";
-import type { Operation, ReplicationLock } from "../shared/sync/replication_lock.ts";
+import type { ObjectResult, RunReport, StepResult } from "../shared/sync/contracts.ts";
+import type { Operation, ReplicationLock, ReplicationState } from "../shared/sync/replication_lock.ts";
+import { buildRunReport } from "../shared/sync/run_report.ts";
 
 export interface StepOutcome {
   readonly objects?: readonly ObjectResult[];
+  /** Default: the objects counted by action. */
   readonly detail?: string;
 }
 
@@ -64,7 +66,8 @@ export class StepRunner {
       });
       return;
     }
-    this.steps.push({ step, status: "done", ...(outcome.detail ? { detail: outcome.detail } : {}) });
+    const detail = outcome.detail ?? (outcome.objects ? summarise(outcome.objects) : undefined);
+    this.steps.push({ step, status: "done", ...(detail ? { detail } : {}) });
     if (!this.#done.includes(step)) this.#done.push(step);
     await this.lock.update({
       ...this.lock.state,
@@ -75,6 +78,26 @@ export class StepRunner {
 
   skip(step: string, detail: string): void {
     this.steps.push({ step, status: "skipped", detail });
+  }
+
+  /** The run's report, and the state to record: `activeSide` when every step succeeded, else as it was. */
+  finish(
+    replication: string,
+    startedAt: Date,
+    finishedAt: Date,
+    activeSide: ReplicationState["activeSide"],
+  ): { report: RunReport; state: ReplicationState } {
+    const report = buildRunReport({
+      operation: this.operation,
+      replication,
+      dryRun: false,
+      startedAt,
+      finishedAt,
+      objects: this.objects,
+      steps: this.steps,
+    });
+    const state = this.#failed ? this.lock.state : { ...this.lock.state, activeSide, progress: undefined };
+    return { report, state };
   }
 }
 

@@ -63,44 +63,33 @@ function fromFlags(o: CliOptions): ResolvedReplication {
       name,
       sourceNamespace,
       destNamespace,
-      ...(o.resourceTypes ? { resourceTypes: o.resourceTypes } : {}),
-      ...(o.excludeResourceTypes ? { excludeResourceTypes: o.excludeResourceTypes } : {}),
-      includeCustomResources: o.includeCustomResources,
-      ...(o.scaleToZero !== undefined ? { scaleToZero: o.scaleToZero } : {}),
-      ...(o.prune !== undefined ? { prune: o.prune } : {}),
-      ...(o.immutable ? { immutable: o.immutable } : {}),
-      ...(o.storageClassMap ? { storageClassMap: o.storageClassMap } : {}),
-      ...(o.accessModeMap ? { accessModeMap: o.accessModeMap } : {}),
-      ...(o.ingressHostMap ? { ingressHostMap: o.ingressHostMap } : {}),
+      ...specFlags(o),
     }),
     source: { path: o.sourceKubeconfig!, context: o.sourceContext },
     dest: { path: o.destKubeconfig!, context: o.destContext },
   };
 }
 
-/** Flags given next to --config override the configured replication. */
-function withOverrides(r: ResolvedReplication, o: CliOptions): ResolvedReplication {
+/** The replication options given as flags (they override a configured replication's). */
+function specFlags(o: CliOptions): Partial<ReplicationSpec> {
   return {
-    ...r,
-    spec: {
-      ...r.spec,
-      ...(o.resourceTypes ? { resourceTypes: o.resourceTypes } : {}),
-      ...(o.excludeResourceTypes ? { excludeResourceTypes: o.excludeResourceTypes } : {}),
-      ...(o.includeCustomResources ? { includeCustomResources: true } : {}),
-      ...(o.scaleToZero !== undefined ? { scaleToZero: o.scaleToZero } : {}),
-      ...(o.prune !== undefined ? { prune: o.prune } : {}),
-      ...(o.immutable ? { immutable: o.immutable } : {}),
-      ...(o.storageClassMap ? { storageClassMap: o.storageClassMap } : {}),
-      ...(o.accessModeMap ? { accessModeMap: o.accessModeMap } : {}),
-      ...(o.ingressHostMap ? { ingressHostMap: o.ingressHostMap } : {}),
-    },
+    ...(o.resourceTypes ? { resourceTypes: o.resourceTypes } : {}),
+    ...(o.excludeResourceTypes ? { excludeResourceTypes: o.excludeResourceTypes } : {}),
+    ...(o.includeCustomResources ? { includeCustomResources: true } : {}),
+    ...(o.scaleToZero !== undefined ? { scaleToZero: o.scaleToZero } : {}),
+    ...(o.prune !== undefined ? { prune: o.prune } : {}),
+    ...(o.immutable ? { immutable: o.immutable } : {}),
+    ...(o.storageClassMap ? { storageClassMap: o.storageClassMap } : {}),
+    ...(o.accessModeMap ? { accessModeMap: o.accessModeMap } : {}),
+    ...(o.ingressHostMap ? { ingressHostMap: o.ingressHostMap } : {}),
   };
 }
 
 export async function resolveReplication(o: CliOptions, io: CliIo): Promise<ResolvedReplication> {
   if (o.config === undefined) return fromFlags(o);
   if (o.replication === undefined) throw new UsageError("--config needs --replication NAME");
-  return withOverrides(await resolveFromConfig(o.config, o.replication, io.env), o);
+  const configured = await resolveFromConfig(o.config, o.replication, io.env);
+  return { ...configured, spec: { ...configured.spec, ...specFlags(o) } };
 }
 
 /** A progress line on stderr: redrawn in place on a terminal, one line every few seconds otherwise. */

@@ -59,7 +59,7 @@ export interface ManagedWorkloads {
   readonly scalable: readonly { type: ResourceType; object: Workload }[];
   /** CronJobs and Jobs: held with `spec.suspend`. */
   readonly suspendable: readonly { type: ResourceType; object: Workload }[];
-  readonly daemonSets: readonly Workload[];
+  readonly daemonSets: readonly { type: ResourceType; object: Workload }[];
 }
 
 export interface ScaleContext {
@@ -102,7 +102,7 @@ export async function listManagedWorkloads(ctx: ScaleContext): Promise<ManagedWo
       ...cronJobs.map((object) => ({ type: CRONJOBS, object })),
       ...jobs.map((object) => ({ type: JOBS, object })),
     ],
-    daemonSets,
+    daemonSets: daemonSets.map((object) => ({ type: DAEMONSETS, object })),
   };
 }
 
@@ -165,8 +165,27 @@ async function patchIfNeeded(
   }
 }
 
-function each<T>(ctx: ScaleContext, items: readonly T[], fn: (item: T) => Promise<ObjectResult>) {
-  return mapConcurrent(items, ctx.concurrency ?? 16, fn);
+type Target = ManagedWorkloads["scalable"][number];
+const keyOf = (type: ResourceType, name: string) => `${type.resource}/${name}`;
+
+/**
+ * Applies `change` to each target on one side. The first try of each patch starts from the object
+ * in `known` (source side: listed there) or from the DR object listed by `listManagedWorkloads`.
+ */
+function patchAll(
+  ctx: ScaleContext,
+  side: "source" | "dr",
+  targets: readonly Target[],
+  change: (live: Workload) => Change,
+  known?: ReadonlyMap<string, Workload>,
+): Promise<ObjectResult[]> {
+  const client = side === "source" ? ctx.source : ctx.dr;
+  const namespace = side === "source" ? ctx.sourceNamespace : ctx.destNamespace;
+  return mapConcurrent(targets, ctx.concurrency ?? 16, ({ type, object }) => {
+    const name = object.metadata.name;
+    const first = known ? known.get(keyOf(type, name)) : object;
+    return patchIfNeeded(client, type, namespace, name, change, ctx.retry, first);
+  });
 }
 
 /** The source's versions of the managed workloads, by `resource/name`, with one list per type. */
@@ -174,10 +193,93 @@ async function sourceObjects(ctx: ScaleContext, w: ManagedWorkloads): Promise<Ma
   const types = [...new Set([...w.scalable, ...w.suspendable].map((t) => t.type))];
   const lists = await Promise.all(types.map(async (type) => {
     const objects = await listObjects(ctx.source, type, ctx.sourceNamespace);
-    return objects.map((o) => [`${type.resource}/${o.metadata.name}`, o as Workload] as const);
+    return objects.map((o) => [keyOf(type, o.metadata.name), o as Workload] as const);
   }));
   return new Map(lists.flat());
 }
+
+function recordedReplicas(o: KubeObject): number | undefined {
+  const raw = o.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS];
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
+}
+
+/** Record the count (unless recorded) and scale to zero, in one write. */
+const recordAndScaleToZero = (live: Workload): Change => {
+  const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] !== undefined;
+  if (recorded && live.spec?.replicas === 0) return undefined;
+  const count = replicasOf(live);
+  const record = recorded
+    ? {}
+    : { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: String(count) } } };
+  return {
+    patch: { ...record, spec: { replicas: 0 } },
+    reason: `replicas ${count} -> 0${recorded ? "" : ` (${count} recorded)`}`,
+  };
+};
+
+/** Record `suspend` (unless recorded) and suspend, in one write. */
+const recordAndSuspend = (live: Workload): Change => {
+  const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined;
+  if (recorded && live.spec?.suspend === true) return undefined;
+  const original = String(live.spec?.suspend ?? false);
+  const record = recorded ? {} : { metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: original } } };
+  return {
+    patch: { ...record, spec: { suspend: true } },
+    reason: `suspended${recorded ? "" : ` (suspend=${original} recorded)`}`,
+  };
+};
+
+const scaleToRecorded = (live: Workload): Change => {
+  const want = recordedReplicas(live);
+  if (want === undefined || live.spec?.replicas === want) return undefined;
+  return { patch: { spec: { replicas: want } }, reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}` };
+};
+
+const suspendAsRecorded = (live: Workload): Change => {
+  const want = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
+  if ((live.spec?.suspend ?? false) === want) return undefined;
+  return { patch: { spec: { suspend: want } }, reason: want ? "suspended" : "resumed" };
+};
+
+const scaleToZero = (live: Workload): Change =>
+  live.spec?.replicas === 0
+    ? undefined
+    : { patch: { spec: { replicas: 0 } }, reason: `replicas ${replicasOf(live)} -> 0` };
+
+const suspend = (live: Workload): Change =>
+  live.spec?.suspend === true ? undefined : { patch: { spec: { suspend: true } }, reason: "suspended" };
+
+const parked = (live: Workload) => live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === "true";
+const setParked = (park: boolean) => (live: Workload): Change =>
+  parked(live) === park ? undefined : {
+    patch: { spec: { template: { spec: { nodeSelector: { [LABEL_DISABLED]: park ? "true" : null } } } } },
+    reason: park ? `parked with nodeSelector ${LABEL_DISABLED}` : `nodeSelector ${LABEL_DISABLED} removed`,
+  };
+
+/** Restore the recorded count and clear the record, in one write. */
+const restoreReplicas = (live: Workload): Change => {
+  const want = recordedReplicas(live);
+  if (want === undefined) return undefined;
+  return {
+    patch: { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: null } }, spec: { replicas: want } },
+    reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}, record cleared`,
+  };
+};
+
+/** Restore the recorded `suspend` and clear the record, in one write. */
+const restoreSuspend = (live: Workload): Change => {
+  const raw = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
+  if (raw === undefined) return undefined;
+  return {
+    patch: {
+      metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: null } },
+      spec: { suspend: raw === "true" },
+    },
+    reason: `suspend=${raw}, record cleared`,
+  };
+};
+
+const flat = (parts: Promise<ObjectResult[]>[]) => Promise.all(parts).then((r) => r.flat());
 
 /**
  * Source: each workload's count recorded in `dr-syncer.io/original-replicas` (CronJobs and Jobs:
@@ -186,241 +288,47 @@ async function sourceObjects(ctx: ScaleContext, w: ManagedWorkloads): Promise<Ma
  */
 export async function scaleSourceDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
   const known = await sourceObjects(ctx, w);
-  return (await Promise.all([
-    each(
-      ctx,
-      w.scalable,
-      ({ type, object }) =>
-        patchIfNeeded(
-          ctx.source,
-          type,
-          ctx.sourceNamespace,
-          object.metadata.name,
-          (live): Change => {
-            const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] !== undefined;
-            if (recorded && live.spec?.replicas === 0) return undefined;
-            const count = replicasOf(live);
-            return {
-              patch: {
-                ...(recorded
-                  ? {}
-                  : { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: String(count) } } }),
-                spec: { replicas: 0 },
-              },
-              reason: `replicas ${count} -> 0${recorded ? "" : ` (${count} recorded)`}`,
-            };
-          },
-          ctx.retry,
-          known.get(`${type.resource}/${object.metadata.name}`),
-        ),
-    ),
-    each(
-      ctx,
-      w.suspendable,
-      ({ type, object }) =>
-        patchIfNeeded(
-          ctx.source,
-          type,
-          ctx.sourceNamespace,
-          object.metadata.name,
-          (live): Change => {
-            const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined;
-            if (recorded && live.spec?.suspend === true) return undefined;
-            const original = String(live.spec?.suspend ?? false);
-            return {
-              patch: {
-                ...(recorded
-                  ? {}
-                  : { metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: original } } }),
-                spec: { suspend: true },
-              },
-              reason: `suspended${recorded ? "" : ` (suspend=${original} recorded)`}`,
-            };
-          },
-          ctx.retry,
-          known.get(`${type.resource}/${object.metadata.name}`),
-        ),
-    ),
-  ])).flat();
-}
-
-function recordedReplicas(o: KubeObject): number | undefined {
-  const raw = o.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS];
-  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
+  return await flat([
+    patchAll(ctx, "source", w.scalable, recordAndScaleToZero, known),
+    patchAll(ctx, "source", w.suspendable, recordAndSuspend, known),
+  ]);
 }
 
 /** DR: replicas to the counts recorded at staging, CronJobs/Jobs to their source suspend, DaemonSets unparked. */
 export function scaleDrUp(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
-  return Promise.all([
-    each(ctx, w.scalable, ({ type, object }) => {
-      if (recordedReplicas(object) === undefined) {
-        return Promise.resolve(
-          objectResult(
-            type,
-            ctx.destNamespace,
-            object.metadata.name,
-            "failed",
-            "no recorded replica count on DR",
-          ),
-        );
-      }
-      return patchIfNeeded(
-        ctx.dr,
-        type,
-        ctx.destNamespace,
-        object.metadata.name,
-        (live): Change => {
-          const want = recordedReplicas(live);
-          return want === undefined || live.spec?.replicas === want ? undefined : {
-            patch: { spec: { replicas: want } },
-            reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}`,
-          };
-        },
-        ctx.retry,
-        object,
-      );
-    }),
-    each(
-      ctx,
-      w.suspendable,
-      ({ type, object }) =>
-        patchIfNeeded(
-          ctx.dr,
+  const unrecorded = w.scalable.filter((t) => recordedReplicas(t.object) === undefined);
+  return flat([
+    Promise.resolve(
+      unrecorded.map(({ type, object }) =>
+        objectResult(
           type,
           ctx.destNamespace,
           object.metadata.name,
-          (live): Change => {
-            const want = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
-            return (live.spec?.suspend ?? false) === want
-              ? undefined
-              : { patch: { spec: { suspend: want } }, reason: want ? "suspended" : "resumed" };
-          },
-          ctx.retry,
-          object,
-        ),
+          "failed",
+          "no recorded replica count on DR",
+        )
+      ),
     ),
-    each(
-      ctx,
-      w.daemonSets,
-      (object) =>
-        patchIfNeeded(
-          ctx.dr,
-          DAEMONSETS,
-          ctx.destNamespace,
-          object.metadata.name,
-          (live): Change =>
-            live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === undefined ? undefined : {
-              patch: { spec: { template: { spec: { nodeSelector: { [LABEL_DISABLED]: null } } } } },
-              reason: `nodeSelector ${LABEL_DISABLED} removed`,
-            },
-          ctx.retry,
-          object,
-        ),
-    ),
-  ]).then((r) => r.flat());
+    patchAll(ctx, "dr", w.scalable.filter((t) => !unrecorded.includes(t)), scaleToRecorded),
+    patchAll(ctx, "dr", w.suspendable, suspendAsRecorded),
+    patchAll(ctx, "dr", w.daemonSets, setParked(false)),
+  ]);
 }
 
 /** DR: back to standby (replicas 0, CronJobs/Jobs suspended, DaemonSets parked). */
 export function scaleDrDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
-  return Promise.all([
-    each(
-      ctx,
-      w.scalable,
-      ({ type, object }) =>
-        patchIfNeeded(
-          ctx.dr,
-          type,
-          ctx.destNamespace,
-          object.metadata.name,
-          (live): Change =>
-            live.spec?.replicas === 0
-              ? undefined
-              : { patch: { spec: { replicas: 0 } }, reason: `replicas ${replicasOf(live)} -> 0` },
-          ctx.retry,
-          object,
-        ),
-    ),
-    each(ctx, w.suspendable, ({ type, object }) =>
-      patchIfNeeded(
-        ctx.dr,
-        type,
-        ctx.destNamespace,
-        object.metadata.name,
-        (live): Change =>
-          live.spec?.suspend === true
-            ? undefined
-            : { patch: { spec: { suspend: true } }, reason: "suspended" },
-        ctx.retry,
-        object,
-      )),
-    each(ctx, w.daemonSets, (object) =>
-      patchIfNeeded(
-        ctx.dr,
-        DAEMONSETS,
-        ctx.destNamespace,
-        object.metadata.name,
-        (live): Change =>
-          live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === "true" ? undefined : {
-            patch: { spec: { template: { spec: { nodeSelector: { [LABEL_DISABLED]: "true" } } } } },
-            reason: `parked with nodeSelector ${LABEL_DISABLED}`,
-          },
-        ctx.retry,
-        object,
-      )),
-  ]).then((r) => r.flat());
+  return flat([
+    patchAll(ctx, "dr", w.scalable, scaleToZero),
+    patchAll(ctx, "dr", w.suspendable, suspend),
+    patchAll(ctx, "dr", w.daemonSets, setParked(true)),
+  ]);
 }
 
-/** Source: replicas and suspend back to the recorded values, and the records removed (one patch each). */
+/** Source: replicas and suspend back to the recorded values, and the records removed (one write each). */
 export async function restoreSource(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
   const known = await sourceObjects(ctx, w);
-  return (await Promise.all([
-    each(
-      ctx,
-      w.scalable,
-      ({ type, object }) =>
-        patchIfNeeded(
-          ctx.source,
-          type,
-          ctx.sourceNamespace,
-          object.metadata.name,
-          (live): Change => {
-            const want = recordedReplicas(live);
-            if (want === undefined) return undefined;
-            return {
-              patch: {
-                metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: null } },
-                spec: { replicas: want },
-              },
-              reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}, record cleared`,
-            };
-          },
-          ctx.retry,
-          known.get(`${type.resource}/${object.metadata.name}`),
-        ),
-    ),
-    each(
-      ctx,
-      w.suspendable,
-      ({ type, object }) =>
-        patchIfNeeded(
-          ctx.source,
-          type,
-          ctx.sourceNamespace,
-          object.metadata.name,
-          (live): Change => {
-            const raw = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
-            if (raw === undefined) return undefined;
-            return {
-              patch: {
-                metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: null } },
-                spec: { suspend: raw === "true" },
-              },
-              reason: `suspend=${raw}, record cleared`,
-            };
-          },
-          ctx.retry,
-          known.get(`${type.resource}/${object.metadata.name}`),
-        ),
-    ),
-  ])).flat();
+  return await flat([
+    patchAll(ctx, "source", w.scalable, restoreReplicas, known),
+    patchAll(ctx, "source", w.suspendable, restoreSuspend, known),
+  ]);
 }

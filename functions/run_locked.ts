@@ -1,5 +1,12 @@
 import type { RunReport } from "../shared/sync/contracts.ts";
-import type { Operation, ReplicationLock, ReplicationState } from "../shared/sync/replication_lock.ts";
+import {
+  acquireReplicationLock,
+  type Operation,
+  type ReplicationLock,
+  type ReplicationState,
+} from "../shared/sync/replication_lock.ts";
+import type { ReplicationSpec } from "../shared/sync/replication_spec.ts";
+import type { OperationDeps } from "./operation_deps.ts";
 
 export interface RunInfo {
   readonly operation: Operation;
@@ -13,7 +20,7 @@ export interface RunInfo {
  * the lock, also when `body` throws (then the run is recorded as failed and the error rethrown).
  * `body` returns the report and the state to keep (e.g. the new active side).
  */
-export async function recordRun(
+async function recordRun(
   lock: ReplicationLock,
   run: RunInfo,
   body: () => Promise<{ report: RunReport; state: ReplicationState }>,
@@ -39,4 +46,26 @@ export async function recordRun(
     : state.lastSuccess;
   await lock.release({ ...state, lastRun: summary(report.status), lastSuccess });
   return report;
+}
+
+/** Takes the replication's lock, runs `body` under it, records the run and releases the lock. */
+export async function runLocked(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  operation: Operation,
+  startedAt: Date,
+  body: (lock: ReplicationLock) => Promise<{ report: RunReport; state: ReplicationState }>,
+): Promise<RunReport> {
+  const runId = deps.runId ?? crypto.randomUUID();
+  const lock = await acquireReplicationLock(deps.dr, {
+    namespace: spec.destNamespace,
+    replication: spec.name,
+    holder: runId,
+    ...deps.lock,
+  });
+  return await recordRun(
+    lock,
+    { operation, runId, startedAt, now: deps.now ?? (() => new Date()) },
+    () => body(lock),
+  );
 }
