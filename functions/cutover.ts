@@ -94,6 +94,7 @@ export async function cutover(deps: OperationDeps, request: CutoverRequest): Pro
           replication: spec,
           prune: spec.prune,
           logger: log,
+          retry: deps.retry,
         });
         const objects = await applySync(deps.dr, prepared, {
           dryRun: false,

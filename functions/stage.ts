@@ -49,6 +49,8 @@ export async function stage(deps: OperationDeps, request: StageRequest): Promise
     replication: spec,
     prune: request.prune ?? spec.prune,
     logger: log,
+    dryRun,
+    retry: deps.retry,
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
   });
   const applyOptions = {

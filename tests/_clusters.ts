@@ -136,7 +136,7 @@ export function deps(
 
 /** A source namespace with a fresh name, its DR twin, and a replication between them; deleted afterwards. */
 export async function withNamespaces(
-  clusters: TestClusters,
+  clusters: { readonly source: KubeClient; readonly dr: KubeClient },
   prefix: string,
   fn: (
     ns: { source: string; dest: string; spec: (extra?: Partial<ReplicationSpec>) => ReplicationSpec },

@@ -20,6 +20,7 @@ const STAGE = `Copying (stage, and the final stage of cutover):
   --resource-types LIST         comma-separated types to copy, replacing the defaults (cm, deploy, ingresses.networking.k8s.io...)
   --exclude-resource-types LIST types to leave out (wins over --resource-types)
   --include-custom-resources    also copy namespaced custom resources (their CRDs must exist on DR)
+  --sync-crds                   with --include-custom-resources: copy missing CRDs to DR first
   --storage-class-map A=B,...   rewrite PVC storage classes
   --access-mode-map A=B,...     rewrite PVC access modes (ReadWriteMany=ReadWriteOnce)
   --ingress-host-map A=B,...    rewrite Ingress hosts

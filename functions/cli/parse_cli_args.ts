@@ -19,6 +19,7 @@ export interface CliOptions {
   readonly resourceTypes?: string[];
   readonly excludeResourceTypes?: string[];
   readonly includeCustomResources: boolean;
+  readonly syncCrds: boolean;
   readonly migratePvcData: boolean;
   readonly reverseMigratePvcData: boolean;
   readonly storageClassMap?: Record<string, string>;
@@ -52,6 +53,7 @@ const FLAGS = {
   "resource-types": { type: "string" },
   "exclude-resource-types": { type: "string" },
   "include-custom-resources": { type: "boolean" },
+  "sync-crds": { type: "boolean" },
   "migrate-pvc-data": { type: "boolean" },
   "reverse-migrate-pvc-data": { type: "boolean" },
   "storage-class-map": { type: "string" },
@@ -165,6 +167,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
       ? { excludeResourceTypes: list(v["exclude-resource-types"])! }
       : {}),
     includeCustomResources: v["include-custom-resources"] ?? false,
+    syncCrds: v["sync-crds"] ?? false,
     migratePvcData: v["migrate-pvc-data"] ?? false,
     reverseMigratePvcData: v["reverse-migrate-pvc-data"] ?? false,
     ...(v["storage-class-map"] !== undefined

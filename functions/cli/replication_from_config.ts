@@ -14,6 +14,7 @@ export function specFromConfig(r: Replication): ReplicationSpec {
     ...(r.resourceTypes ? { resourceTypes: r.resourceTypes } : {}),
     excludeResourceTypes: r.excludeResourceTypes,
     includeCustomResources: r.includeCustomResources,
+    syncCRDs: r.syncCRDs,
     scaleToZero: r.scaleToZero,
     prune: r.prune,
     immutable: r.immutable,

@@ -76,6 +76,7 @@ function specFlags(o: CliOptions): Partial<ReplicationSpec> {
     ...(o.resourceTypes ? { resourceTypes: o.resourceTypes } : {}),
     ...(o.excludeResourceTypes ? { excludeResourceTypes: o.excludeResourceTypes } : {}),
     ...(o.includeCustomResources ? { includeCustomResources: true } : {}),
+    ...(o.syncCrds ? { syncCRDs: true } : {}),
     ...(o.scaleToZero !== undefined ? { scaleToZero: o.scaleToZero } : {}),
     ...(o.prune !== undefined ? { prune: o.prune } : {}),
     ...(o.immutable ? { immutable: o.immutable } : {}),

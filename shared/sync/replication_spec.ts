@@ -11,6 +11,8 @@ export interface ReplicationSpec {
   readonly resourceTypes?: readonly string[] | undefined;
   readonly excludeResourceTypes?: readonly string[] | undefined;
   readonly includeCustomResources: boolean | readonly string[];
+  /** Copy the CRDs of copied custom resources to DR first (default false). */
+  readonly syncCRDs: boolean;
   readonly scaleToZero: boolean;
   readonly prune: boolean;
   readonly immutable: ImmutablePolicy;
@@ -29,6 +31,7 @@ export function replicationSpec(
     sourceCluster: "source",
     destCluster: "dr",
     includeCustomResources: false,
+    syncCRDs: false,
     scaleToZero: true,
     prune: false,
     immutable: "report",

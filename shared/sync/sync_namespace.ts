@@ -13,6 +13,7 @@ import { ANNOTATION_CONTENT_HASH } from "./names.ts";
 import { planSync } from "./plan_sync.ts";
 import type { ReplicationSpec } from "./replication_spec.ts";
 import { resolveResourceTypes } from "./resolve_resource_types.ts";
+import { syncCustomResourceDefinitions } from "./sync_crds.ts";
 import type { RetryOptions } from "./retry.ts";
 
 /** The source namespace does not exist: nothing can be staged. */
@@ -36,13 +37,16 @@ export interface PrepareSyncOptions {
   /** Reads in flight at once (default 8). */
   readonly readConcurrency?: number;
   readonly onProgress?: (progress: SyncProgress) => void;
+  /** With the replication's `syncCRDs`: a dry run only says which CRDs it would copy. */
+  readonly dryRun?: boolean;
+  readonly retry?: RetryOptions | undefined;
 }
 
 /** Everything a sync decided before writing: the plan, what DR lacks, and the DR namespace as it is. */
 export interface PreparedSync {
   readonly plan: SyncPlan;
-  /** Objects that cannot be written because DR does not serve their type (e.g. a missing CRD). */
-  readonly unservedResults: readonly ObjectResult[];
+  /** Results decided before the plan: copied CRDs, and objects whose type DR does not serve. */
+  readonly extraResults: readonly ObjectResult[];
   /** The DR namespace now, or undefined when it does not exist yet. */
   readonly destNamespace: KubeObject | undefined;
   readonly types: readonly ResourceType[];
@@ -60,9 +64,9 @@ async function getOptional<T>(client: KubeClient, path: string): Promise<T | und
 }
 
 /**
- * Reads both clusters and plans the sync of one namespace (reads only: safe for dry runs).
- * Resource types are resolved against what the source serves; types the DR cluster does not serve
- * are reported per object instead of written.
+ * Reads both clusters and plans the sync of one namespace. Resource types are resolved against
+ * what the source serves; types the DR cluster does not serve are reported per object instead of
+ * written. The only writes: with `syncCRDs` (and not `dryRun`), the missing CRDs of custom types.
  */
 export async function prepareSync(
   source: KubeClient,
@@ -83,6 +87,18 @@ export async function prepareSync(
     includeCustomResources: spec.includeCustomResources,
   });
   const drTypes = new Map(drServed.filter((t) => t.namespaced).map((t) => [typeKey(t), t]));
+  const listable = new Set(drTypes.keys());
+  const crds = spec.syncCRDs && spec.includeCustomResources !== false
+    ? await syncCustomResourceDefinitions(source, dr, types, drServed, {
+      sourceCluster: spec.sourceCluster,
+      dryRun: options.dryRun ?? false,
+      retry: options.retry,
+    })
+    : { results: [], served: [] };
+  for (const type of crds.served) {
+    drTypes.set(typeKey(type), type);
+    if (!options.dryRun) listable.add(typeKey(type));
+  }
   const wantsPvcs = types.some((t) => t.group === "" && t.resource === "persistentvolumeclaims");
 
   const total = types.length * (destNs ? 2 : 1);
@@ -96,7 +112,7 @@ export async function prepareSync(
       return { type, objects };
     }),
     destNs
-      ? mapConcurrent(types.filter((t) => drTypes.has(typeKey(t))), readConcurrency, async (type) => {
+      ? mapConcurrent(types.filter((t) => listable.has(typeKey(t))), readConcurrency, async (type) => {
         const drType = drTypes.get(typeKey(type))!;
         const objects = await listObjects(dr, drType, spec.destNamespace);
         tick();
@@ -110,7 +126,7 @@ export async function prepareSync(
   ]);
 
   const served = sourceItems.filter((i) => drTypes.has(typeKey(i.type)));
-  const unservedResults: ObjectResult[] = sourceItems.filter((i) => !drTypes.has(typeKey(i.type))).flatMap((
+  const unserved: ObjectResult[] = sourceItems.filter((i) => !drTypes.has(typeKey(i.type))).flatMap((
     i,
   ) =>
     i.objects.map((o) => ({
@@ -121,7 +137,7 @@ export async function prepareSync(
       action: "failed" as const,
       reason: `Cluster "${dr.name}" does not serve ${i.type.resource}.${
         i.type.group || "core"
-      }: install its CustomResourceDefinition there first`,
+      }: install its CustomResourceDefinition there first, or set syncCRDs`,
     }))
   );
   const desired = buildDesiredState({ namespace: sourceNs, items: served }, {
@@ -141,7 +157,7 @@ export async function prepareSync(
     sourceCluster: spec.sourceCluster,
     sourceNamespace: spec.sourceNamespace,
   });
-  return { plan, unservedResults, destNamespace: destNs, types };
+  return { plan, extraResults: [...crds.results, ...unserved], destNamespace: destNs, types };
 }
 
 /** Creates or updates the DR namespace when it is missing or differs; otherwise sends nothing. */
@@ -192,5 +208,5 @@ export async function applySync(
     ...(options.retry ? { retry: options.retry } : {}),
     onProgress: (done, total) => options.onProgress?.({ phase: "writing", done, total }),
   });
-  return [...results, ...prepared.unservedResults];
+  return [...prepared.extraResults, ...results];
 }

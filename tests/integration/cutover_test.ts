@@ -161,62 +161,58 @@ for (const crashAfter of ["final-stage", "scale-source-down", "scale-dr-up"]) {
   });
 }
 
-/** A TCP relay in front of a cluster's API server: closing it makes the cluster unreachable for its clients. */
-function relay(target: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  (async () => {
-    for await (const inbound of listener) {
-      conns.add(inbound);
-      Deno.connect({ hostname: "127.0.0.1", port: target }).then((outbound) => {
-        conns.add(outbound);
-        inbound.readable.pipeTo(outbound.writable).catch(() => {});
-        outbound.readable.pipeTo(inbound.writable).catch(() => {});
-      }, () => inbound.close());
-    }
-  })().catch(() => {});
-  let open = true;
+/** Starts an extra cluster of its own (a real etcd, kube-apiserver and controller manager) that a test may stop. */
+async function extraCluster(name: string) {
+  const dir = await Deno.makeTempDir({ prefix: "dr-syncer-extra-" });
+  const script = new URL("../testenv/testenv.sh", import.meta.url).pathname;
+  const env = { DR_SYNCER_TESTENV_DIR: dir, DR_SYNCER_TESTENV_CLUSTERS: name };
+  const run = async (command: string) => {
+    const out = await new Deno.Command("bash", {
+      args: [script, command],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (out.code !== 0) throw new Error(`testenv ${command} failed: ${new TextDecoder().decode(out.stderr)}`);
+  };
+  await run("up");
+  let running = true;
   return {
-    port: (listener.addr as Deno.NetAddr).port,
-    close() {
-      if (!open) return;
-      open = false;
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch { /* already closed */ }
-      }
+    kubeconfig: `${dir}/${name}.kubeconfig`,
+    /** Stops the cluster's processes: its API server is gone. */
+    async stop() {
+      if (!running) return;
+      running = false;
+      await run("down");
+    },
+    async [Symbol.asyncDispose]() {
+      await this.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
 }
 
-Deno.test("cutover works with the source cluster unreachable when allowed, and refuses otherwise", async () => {
+Deno.test("cutover works with the source API server stopped when allowed, and refuses otherwise", async () => {
   await using c = await testClusters();
-  await withNamespaces(c, "dead", async (ns) => {
-    await seed(c.source, sampleApp(ns.source));
-    const port = Number(new URL(c.source.server).port);
-    const r = relay(port);
-    const text = (await Deno.readTextFile(SOURCE_KUBECONFIG)).replace(
-      `127.0.0.1:${port}`,
-      `127.0.0.1:${r.port}`,
-    );
-    const source = await connectCluster("source", { inline: text });
-    try {
-      const viaRelay = { source, dr: c.dr };
-      assert.equal((await stage(deps(viaRelay), { replication: ns.spec() })).status, "succeeded");
-      r.close(); // the source's API server is gone for this client
+  await using lost = await extraCluster("lost");
+  const source = await connectCluster("source", { path: lost.kubeconfig });
+  try {
+    await withNamespaces({ source, dr: c.dr }, "dead", async (ns) => {
+      await seed(source, sampleApp(ns.source));
+      const clusters = { source, dr: c.dr };
+      assert.equal((await stage(deps(clusters), { replication: ns.spec() })).status, "succeeded");
+      await lost.stop(); // the source cluster's etcd, API server and controller manager are gone
 
       const writes = c.dr.stats.writes;
       await assert.rejects(
-        cutover(deps(viaRelay), { replication: ns.spec() }),
+        cutover(deps(clusters), { replication: ns.spec() }),
         (e: unknown) =>
           e instanceof OperationRefusedError &&
           /unreachable; pass --allow-source-unavailable/.test(e.message),
       );
       assert.equal(c.dr.stats.writes, writes, "a refused cutover writes nothing");
 
-      const report = await cutover(deps(viaRelay), { replication: ns.spec(), allowSourceUnavailable: true });
+      const report = await cutover(deps(clusters), { replication: ns.spec(), allowSourceUnavailable: true });
       assert.equal(report.status, "succeeded", JSON.stringify(report.steps));
       for (const step of ["final-stage", "scale-source-down"]) {
         assert.equal(report.steps.find((s) => s.step === step)?.status, "skipped");
@@ -226,11 +222,14 @@ Deno.test("cutover works with the source cluster unreachable when allowed, and r
       assert.equal(dr.api, 2);
       assert.equal(dr.db, 1);
       assert.equal((await readReplicationState(c.dr, ns.dest, "dead")).activeSide, "dr");
-    } finally {
-      r.close();
-      source.close();
-    }
-  });
+      await assert.rejects(
+        failback(deps(clusters), { replication: ns.spec() }),
+        /source cluster "source" .* is unreachable/,
+      );
+    });
+  } finally {
+    source.close();
+  }
 });
 
 Deno.test("a concurrent writer's 409 conflict is retried and the cutover completes", async () => {

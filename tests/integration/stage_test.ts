@@ -684,3 +684,101 @@ Deno.test("names of objects are listed in the order of the report", async () => 
     assert.deepEqual(await names(c.dr, "apps/v1", "Deployment", ns.dest), ["api", "web"]);
   });
 });
+
+Deno.test("with syncCRDs the CRD is copied first, its objects follow, and an owner's CRD on DR is left alone", async () => {
+  await using c = await testClusters();
+  const group = `s${crypto.randomUUID().slice(0, 8)}.example.com`;
+  const crd = (labels: Record<string, string> = {}) => ({
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `gadgets.${group}`, labels },
+    spec: {
+      group,
+      scope: "Namespaced",
+      names: { plural: "gadgets", singular: "gadget", kind: "Gadget" },
+      versions: [{
+        name: "v1",
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+      }],
+    },
+  });
+  const crdPath = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.${group}`;
+  await seed(c.source, [crd({ team: "platform" })]);
+  try {
+    for (let i = 0; i < 100; i++) {
+      const ok = await c.source.request({ method: "GET", path: `/apis/${group}/v1/gadgets` }).then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await withNamespaces(c, "synccrd", async (ns) => {
+      await c.source.request({
+        method: "POST",
+        path: `/apis/${group}/v1/namespaces/${ns.source}/gadgets`,
+        body: {
+          apiVersion: `${group}/v1`,
+          kind: "Gadget",
+          metadata: { name: "g1" },
+          spec: { color: "blue" },
+        },
+      });
+      const spec = ns.spec({ includeCustomResources: true, syncCRDs: true });
+      const dry = await stage(deps(c), { replication: spec, dryRun: true });
+      assert.equal(actionOf(dry, "CustomResourceDefinition", `gadgets.${group}`), "created");
+      assert.equal(actionOf(dry, "Gadget", "g1"), "created");
+      assert.equal(
+        await read(
+          c.dr,
+          "apiextensions.k8s.io/v1",
+          "CustomResourceDefinition",
+          undefined,
+          `gadgets.${group}`,
+        ),
+        undefined,
+      );
+
+      const report = await stage(deps(c), { replication: spec });
+      assert.equal(
+        report.status,
+        "succeeded",
+        JSON.stringify(report.objects.filter((o) => o.action === "failed")),
+      );
+      assert.equal(actionOf(report, "CustomResourceDefinition", `gadgets.${group}`), "created");
+      assert.equal(actionOf(report, "Gadget", "g1"), "created");
+      const copied = await c.dr.request<KubeObject>({ method: "GET", path: crdPath });
+      assert.equal(copied.metadata.labels?.team, "platform");
+      assert.equal(copied.metadata.labels?.["app.kubernetes.io/managed-by"], "dr-syncer");
+      const gadget = await c.dr.request<KubeObject & { spec: { color: string } }>({
+        method: "GET",
+        path: `/apis/${group}/v1/namespaces/${ns.dest}/gadgets/g1`,
+      });
+      assert.equal(gadget.spec.color, "blue");
+      const again = await stage(deps(c), { replication: spec });
+      assert.equal(actionOf(again, "Gadget", "g1"), "unchanged");
+
+      // the CRD is now owned on DR by someone else (say, the operator's own chart): never touched
+      await c.dr.request({ method: "DELETE", path: crdPath });
+      for (
+        let i = 0;
+        i < 100 && await c.dr.request({ method: "GET", path: crdPath }).then(() => true, () => false);
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await seed(c.dr, [crd({ owner: "operator-chart" })]);
+      const owned = await stage(deps(c), { replication: spec });
+      assert.equal(actionOf(owned, "CustomResourceDefinition", `gadgets.${group}`), undefined);
+      const kept = await c.dr.request<KubeObject>({ method: "GET", path: crdPath });
+      assert.equal(kept.metadata.labels?.owner, "operator-chart");
+      assert.equal(kept.metadata.labels?.["app.kubernetes.io/managed-by"], undefined);
+    });
+  } finally {
+    for (const client of [c.source, c.dr]) {
+      await client.request({ method: "DELETE", path: crdPath }).catch(() => {});
+    }
+  }
+});

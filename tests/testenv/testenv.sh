@@ -12,7 +12,7 @@
 #
 # Environment: K8S_VERSION (v1.36.3)  ETCD_VERSION (v3.6.16)
 #   DR_SYNCER_TESTENV_CACHE (~/.cache/dr-syncer-testenv)  DR_SYNCER_TESTENV_DIR (<repo>/.testenv)
-#   START_TIMEOUT (seconds, 120)
+#   DR_SYNCER_TESTENV_CLUSTERS ("source dr": the names of the clusters)  START_TIMEOUT (seconds, 120)
 set -Eeuo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.36.3}
@@ -22,7 +22,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE_ROOT=${DR_SYNCER_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dr-syncer-testenv}
 STATE_DIR=${DR_SYNCER_TESTENV_DIR:-$REPO_ROOT/.testenv}
 START_TIMEOUT=${START_TIMEOUT:-120}
-CLUSTERS=(source dr)
+read -r -a CLUSTERS <<<"${DR_SYNCER_TESTENV_CLUSTERS:-source dr}"
 KCM_CONTROLLERS=namespace-controller,persistentvolume-binder-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller
 
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}" GOWORK=off GOFLAGS='' CGO_ENABLED=0
@@ -329,7 +329,7 @@ cmd_up() {
     i=$((i + 1))
     start_cluster "$n" "$i"
   done
-  log "both clusters started in $((SECONDS - t0))s"
+  log "clusters ${CLUSTERS[*]} started in $((SECONDS - t0))s"
 }
 
 cmd_down() {
