@@ -7,7 +7,7 @@ import { failback } from "../../functions/failback.ts";
 import { OperationRefusedError } from "../../functions/operation_deps.ts";
 import { stage } from "../../functions/stage.ts";
 import { sampleApp } from "../../functions/cli/sample_app.ts";
-import { deps, fixtures, read, seed, SOURCE_KUBECONFIG, testClusters, withNamespaces } from "../_clusters.ts";
+import { deps, fixtures, read, seed, testClusters, withNamespaces } from "../_clusters.ts";
 
 type Workload = KubeObject & {
   spec: {
