@@ -6,17 +6,25 @@
  */
 import { parseArgs } from "node:util";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
-import { resourcePath } from "../../shared/kube/types.ts";
+import { apiVersionOf, resourcePath } from "../../shared/kube/types.ts";
 import type { KubeObject } from "../../shared/kube/types.ts";
 import { silentLogger } from "../../shared/log/logger.ts";
 import { mapConcurrent } from "../../shared/sync/map_concurrent.ts";
 import { FIELD_MANAGER } from "../../shared/sync/names.ts";
 import { replicationSpec } from "../../shared/sync/replication_spec.ts";
-import { prepareSync } from "../../shared/sync/sync_namespace.ts";
+import { type PreparedSync, prepareSync } from "../../shared/sync/sync_namespace.ts";
+import { buildDesiredState } from "../../shared/sync/build_desired_state.ts";
 import { cutover } from "../../functions/cutover.ts";
 import { failback } from "../../functions/failback.ts";
 import { stage } from "../../functions/stage.ts";
-import { createNamespace, deleteNamespace, testClusters, typeOf } from "../_clusters.ts";
+import {
+  createNamespace,
+  deleteNamespace,
+  DR_KUBECONFIG,
+  SOURCE_KUBECONFIG,
+  testClusters,
+  typeOf,
+} from "../_clusters.ts";
 import { benchObjects, scalableObjects } from "./bench_objects.ts";
 
 interface Result {
@@ -97,6 +105,75 @@ async function ssaFloor(
 }
 
 const log = (text: string) => console.error(`[bench] ${text}`);
+
+async function output(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (out.code !== 0) {
+    throw new Error(`${cmd} ${args[0]} failed: ${new TextDecoder().decode(out.stderr).slice(0, 500)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** kubectl from the test environment's cache (built on first use), or undefined when it cannot be built. */
+async function kubectlPath(): Promise<string | undefined> {
+  try {
+    const script = new URL("../testenv/testenv.sh", import.meta.url).pathname;
+    return (await output("bash", [script, "build-kubectl"])).trim();
+  } catch (error) {
+    log(`no kubectl, the by-hand baseline is skipped: ${error instanceof Error ? error.message : error}`);
+    return undefined;
+  }
+}
+
+/**
+ * The by-hand baseline: `kubectl get -o json` of the same types, the same transform (in process,
+ * standing in for a jq script), then `kubectl apply --server-side` of the result.
+ */
+async function byHand(kubectl: string, prepared: PreparedSync, srcNs: string, dest: string): Promise<void> {
+  const names = prepared.types.map((t) => t.group ? `${t.resource}.${t.group}` : t.resource).join(",");
+  const list = JSON.parse(
+    await output(kubectl, ["--kubeconfig", SOURCE_KUBECONFIG, "get", names, "-n", srcNs, "-o", "json"]),
+  ) as { items: KubeObject[] };
+  const nsObject = JSON.parse(
+    await output(kubectl, ["--kubeconfig", SOURCE_KUBECONFIG, "get", "namespace", srcNs, "-o", "json"]),
+  ) as KubeObject;
+  const items = prepared.types.map((type) => ({
+    type,
+    objects: list.items.filter((o) => o.kind === type.kind && o.apiVersion === apiVersionOf(type)),
+  }));
+  const desired = buildDesiredState({ namespace: nsObject, items }, {
+    sourceCluster: "source",
+    sourceNamespace: srcNs,
+    destNamespace: dest,
+    scaleToZero: true,
+    preserveNodePorts: false,
+    storageClassMap: {},
+    accessModeMap: {},
+    ingressHostMap: {},
+    ingressClassMap: {},
+  });
+  const objects = desired.entries.flatMap((e) => e.outcome.action === "copy" ? [e.outcome.object] : []);
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: [desired.namespace, ...objects] }),
+    );
+    await output(kubectl, [
+      "--kubeconfig",
+      DR_KUBECONFIG,
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager",
+      "dr-syncer",
+      "-f",
+      file,
+    ]);
+  } finally {
+    await Deno.remove(file);
+  }
+}
 await using clusters = await testClusters();
 const { source, dr } = clusters;
 const results: Result[] = [];
@@ -104,7 +181,7 @@ const cleanup: string[] = [];
 const runId = Date.now().toString(36);
 
 try {
-  if (wanted("stage-cold") || wanted("stage-warm") || wanted("stage-delta")) {
+  if (["stage-cold", "stage-cold-hand", "stage-warm", "stage-delta"].some(wanted)) {
     const srcNs = `bench-src-${runId}`;
     await createNamespace(source, srcNs);
     log(`seeding ${SCALE} objects in ${srcNs}`);
@@ -151,6 +228,30 @@ try {
       log(`stage-cold run ${i + 1}: ${m.seconds.toFixed(2)}s (floor ${floor.at(-1)!.toFixed(2)}s)`);
     }
     const coldMedian = median(cold);
+    if (wanted("stage-cold-hand")) {
+      const kubectl = await kubectlPath();
+      const hand: number[] = [];
+      for (let i = 0; kubectl && i < RUNS; i++) {
+        const handNs = `bench-hand-${runId}-${i}`;
+        cleanup.push(handNs);
+        hand.push((await measure(() => byHand(kubectl, prepared, srcNs, handNs))).seconds);
+        log(`stage-cold-hand run ${i + 1}: ${hand.at(-1)!.toFixed(2)}s`);
+      }
+      results.push({
+        case: "stage-cold-hand",
+        objects: desired.length,
+        runs: hand.length,
+        median_s: coldMedian,
+        baseline: "kubectl get + transform + kubectl apply --server-side",
+        baseline_median_s: hand.length ? median(hand) : null,
+        ratio: hand.length ? coldMedian / median(hand) : null,
+        writes: null,
+        requests: null,
+        peak_rss_mb: null,
+        target: "faster than by hand (ratio < 1)",
+        met: hand.length ? coldMedian < median(hand) : null,
+      });
+    }
     results.push({
       case: "stage-cold",
       objects: desired.length,

@@ -5,6 +5,7 @@
 # etcd from go.etcd.io/etcd/server/v3, once, into a version-keyed cache outside the repository.
 #
 #   testenv.sh build    build the binaries (no-op when cached)
+#   testenv.sh build-kubectl   build kubectl too (for the benchmarks); prints its path
 #   testenv.sh up       start both clusters; write .testenv/{source,dr}.kubeconfig
 #   testenv.sh down     stop exactly what `up` started and remove its state
 #   testenv.sh status   say what runs
@@ -46,11 +47,13 @@ mod_field() {
   sed -n "s/^[[:space:]]*\"$2\": \"\([^\"]*\)\".*/\1/p" <<<"$j" | head -n1
 }
 
-build_kube() { # $1=output dir
-  local out=$1 work
-  if [[ -x $out/kube-apiserver && -x $out/kube-controller-manager ]]; then return 0; fi
+build_kube() { # $1=output dir, $2...=commands of k8s.io/kubernetes/cmd to build
+  local out=$1 work b missing=()
+  shift
+  for b in "$@"; do [[ -x $out/$b ]] || missing+=("$b"); done
+  if ((${#missing[@]} == 0)); then return 0; fi
   work=$(mktemp -d "$CACHE_ROOT/tmp.kube.XXXXXX")
-  log "building kube-apiserver and kube-controller-manager ${K8S_VERSION} (cold: 15-30 min on 2 cores)"
+  log "building ${missing[*]} ${K8S_VERSION} (cold: 15-30 min on 2 cores; with Go's build cache warm, minutes)"
   (
     cd "$work"
     local gomod sha minor sv goline godebug staging m ld p
@@ -68,7 +71,11 @@ build_kube() { # $1=output dir
     go mod edit -go="$goline" -require="k8s.io/kubernetes@${K8S_VERSION}"
     if [[ -n $godebug ]]; then go mod edit -godebug="$godebug"; fi
     for m in $staging; do go mod edit -replace="${m}=${m}@${sv}"; done
-    printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n)\n' >tools.go
+    {
+      printf '//go:build tools\n\npackage tools\n\nimport (\n'
+      for b in "${missing[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$b"; done
+      printf ')\n'
+    } >tools.go
     go mod tidy
     ld="-s -w"
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -76,14 +83,15 @@ build_kube() { # $1=output dir
       ld+=" -X $p.gitCommit=${sha:-unknown} -X $p.gitTreeState=clean"
     done
     mkdir -p bin
-    go build -p 2 -trimpath -tags selinux,notest -ldflags "$ld" -o bin/ \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+    local pkgs=()
+    for b in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+    go build -p 2 -trimpath -tags selinux,notest -ldflags "$ld" -o bin/ "${pkgs[@]}"
   ) || {
     rm -rf "$work"
     die "building Kubernetes ${K8S_VERSION} failed (see the go output above); another served version can be chosen with K8S_VERSION"
   }
   mkdir -p "$out"
-  mv -f "$work/bin/kube-apiserver" "$work/bin/kube-controller-manager" "$out/"
+  for b in "${missing[@]}"; do mv -f "$work/bin/$b" "$out/"; done
   rm -rf "$work"
 }
 
@@ -131,7 +139,7 @@ cmd_build() {
   fi
   local t0=$SECONDS
   build_etcd "$out"
-  build_kube "$out"
+  build_kube "$out" kube-apiserver kube-controller-manager
   exec 9>&-
   log "binaries built in $((SECONDS - t0))s into $out"
 }
@@ -302,6 +310,21 @@ start_cluster() { # $1=name $2=index
   log "cluster $name ready at https://127.0.0.1:$aport (kubeconfig: $STATE_DIR/$name.kubeconfig)"
 }
 
+# kubectl, for the benchmark's "by hand" baseline only; prints its path.
+cmd_build_kubectl() {
+  local out
+  out=$(bin_dir)
+  if [[ ! -x $out/kubectl ]]; then
+    need go "kubectl is compiled from the Go module proxy; install Go 1.26"
+    mkdir -p "$CACHE_ROOT"
+    exec 9>"$CACHE_ROOT/.build.lock"
+    flock 9
+    build_kube "$out" kubectl
+    exec 9>&-
+  fi
+  echo "$out/kubectl"
+}
+
 cluster_up() { # $1=name: all three processes alive and /readyz answers
   local d="$STATE_DIR/$1"
   alive "$d/etcd.pid" etcd && alive "$d/apiserver.pid" kube-apiserver && alive "$d/kcm.pid" kube-controller-manager &&
@@ -375,6 +398,7 @@ usage() {
 
 case ${1:-} in
 build) cmd_build ;;
+build-kubectl) cmd_build_kubectl ;;
 up | ensure) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
