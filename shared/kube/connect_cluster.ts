@@ -7,6 +7,5 @@ export async function connectCluster(
   source: KubeconfigSource,
   deps: LoadKubeConfigDeps = {},
 ): Promise<KubeClient> {
-  const kc = await loadKubeConfig(source, deps);
-  return await createKubeClient(kc, { name });
+  return createKubeClient(await loadKubeConfig(source, deps), { name });
 }

@@ -1,5 +1,5 @@
-import type { KubeConfig } from "@kubernetes/client-node";
 import { ClusterUnreachableError, kubeApiErrorFromResponse, normaliseKubeError } from "./kube_api_error.ts";
+import type { ClusterAccess } from "./load_kube_config.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -50,63 +50,69 @@ export function newRequestStats(): RequestStats {
   return { total: 0, writes: 0, byMethod: { GET: 0, POST: 0, PUT: 0, PATCH: 0, DELETE: 0 } };
 }
 
-function decodeBase64(data: string): string {
-  return new TextDecoder().decode(Uint8Array.from(atob(data.replace(/\s+/g, "")), (c) => c.charCodeAt(0)));
+/** Computes Authorization headers with @kubernetes/client-node, for exec plugins and auth providers only. */
+function pluginAuthorization(
+  plugin: NonNullable<ClusterAccess["pluginAuth"]>,
+): () => Promise<string | undefined> {
+  let kc: Promise<{ applyToFetchOptions(o: object): Promise<{ headers?: unknown }> }> | undefined;
+  return async () => {
+    kc ??= import("@kubernetes/client-node").then(({ KubeConfig }) => {
+      const config = new KubeConfig();
+      config.loadFromString(plugin.text);
+      config.setCurrentContext(plugin.context);
+      (config as unknown as { makePathsAbsolute(root: string): void }).makePathsAbsolute(plugin.dir);
+      return config;
+    });
+    const options = await (await kc).applyToFetchOptions({});
+    return (options.headers as Headers | undefined)?.get("authorization") ?? undefined;
+  };
 }
 
-async function pem(data: string | undefined, file: string | undefined): Promise<string | undefined> {
-  if (data) return decodeBase64(data);
-  if (file) return await Deno.readTextFile(file);
-  return undefined;
+/** A token file, read again at most once a minute (projected service-account tokens rotate). */
+function tokenFileReader(path: string): () => Promise<string> {
+  let cached: { token: string; at: number } | undefined;
+  return async () => {
+    if (!cached || Date.now() - cached.at > 60_000) {
+      cached = { token: (await Deno.readTextFile(path)).trim(), at: Date.now() };
+    }
+    return cached.token;
+  };
 }
 
-/**
- * Creates a client for the current context of `kubeConfig` (client-node parses the kubeconfig and
- * computes exec/auth-provider credentials; requests go through Deno's native fetch).
- */
-export async function createKubeClient(
-  kubeConfig: KubeConfig,
-  options: CreateKubeClientOptions = {},
-): Promise<KubeClient> {
-  const contextName = kubeConfig.getCurrentContext();
-  const cluster = kubeConfig.getCurrentCluster();
-  const user = kubeConfig.getCurrentUser();
-  const name = options.name ?? contextName;
-  if (!cluster) throw new TypeError(`Kubeconfig context "${contextName}" names no cluster`);
-  if (!user) throw new TypeError(`Kubeconfig context "${contextName}" names no user`);
-  if (cluster.skipTLSVerify) {
+/** Creates a client for one resolved kubeconfig context; requests go through Deno's native fetch. */
+export function createKubeClient(access: ClusterAccess, options: CreateKubeClientOptions = {}): KubeClient {
+  const name = options.name ?? access.contextName;
+  if (access.skipTlsVerify) {
     throw new TypeError(
       `Cluster "${name}" sets insecure-skip-tls-verify, which dr-syncer refuses: give the cluster's CA certificate instead`,
     );
   }
-  const server = cluster.server.replace(/\/+$/, "");
-  const ca = await pem(cluster.caData, cluster.caFile);
-  const cert = await pem(user.certData, user.certFile);
-  const key = await pem(user.keyData, user.keyFile);
+  const server = access.server;
   const httpClient = Deno.createHttpClient({
-    ...(ca ? { caCerts: [ca] } : {}),
-    ...(cert && key ? { cert, key } : {}),
+    ...(access.caPem ? { caCerts: [access.caPem] } : {}),
+    ...(access.certPem && access.keyPem ? { cert: access.certPem, key: access.keyPem } : {}),
     poolMaxIdlePerHost: 64,
   });
-  const dynamicAuth = Boolean(user.exec || user.authProvider);
   const staticHeaders = new Headers({ accept: "application/json" });
-  if (user.token) staticHeaders.set("authorization", `Bearer ${user.token}`);
-  else if (user.username && user.password) {
-    staticHeaders.set("authorization", `Basic ${btoa(`${user.username}:${user.password}`)}`);
+  if (access.token) staticHeaders.set("authorization", `Bearer ${access.token}`);
+  else if (access.basicAuth) {
+    staticHeaders.set(
+      "authorization",
+      `Basic ${btoa(`${access.basicAuth.username}:${access.basicAuth.password}`)}`,
+    );
   }
-  if (user.impersonateUser) staticHeaders.set("impersonate-user", user.impersonateUser);
-  const contextNamespace = kubeConfig.contexts.find((c) => c.name === contextName)?.namespace;
+  if (access.impersonate) staticHeaders.set("impersonate-user", access.impersonate);
+  const plugin = access.pluginAuth ? pluginAuthorization(access.pluginAuth) : undefined;
+  const tokenFile = !access.token && access.tokenFile ? tokenFileReader(access.tokenFile) : undefined;
+  const contextNamespace = access.namespace;
   const stats = newRequestStats();
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
   const where = { cluster: name, server };
 
   async function headersFor(req: KubeRequest): Promise<Headers> {
     const headers = new Headers(staticHeaders);
-    if (dynamicAuth) {
-      const opts = await kubeConfig.applyToFetchOptions({});
-      const auth = (opts.headers as Headers | undefined)?.get("authorization");
-      if (auth) headers.set("authorization", auth);
-    }
+    const auth = plugin ? await plugin() : tokenFile ? `Bearer ${await tokenFile()}` : undefined;
+    if (auth) headers.set("authorization", auth);
     if (req.body !== undefined) headers.set("content-type", req.contentType ?? "application/json");
     if (req.accept) headers.set("accept", req.accept);
     return headers;
@@ -127,11 +133,12 @@ export async function createKubeClient(
     const signals = [req.signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter(
       (s): s is AbortSignal => s !== undefined,
     );
+    const headers = await headersFor(req); // outside the try: a failing credential plugin is not "unreachable"
     let response: Response;
     try {
       response = await fetch(urlFor(req), {
         method: req.method,
-        headers: await headersFor(req),
+        headers,
         ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
         ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
         client: httpClient,

@@ -85,7 +85,7 @@ Deno.test("a refused connection to a real closed port is a ClusterUnreachableErr
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  const kc = await loadKubeConfig({
+  const access = await loadKubeConfig({
     inline: `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}"}}]
@@ -94,7 +94,7 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
 `,
   });
-  const client = await createKubeClient(kc, { name: "gone" });
+  const client = createKubeClient(access, { name: "gone" });
   try {
     const error = await client.request({ method: "GET", path: "/version" }).then(
       () => undefined,

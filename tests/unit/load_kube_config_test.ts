@@ -27,9 +27,10 @@ Deno.test("a kubeconfig loads from a file and keeps the context namespace", asyn
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/kc`, VALID);
-    const kc = await loadKubeConfig({ path: `${dir}/kc` });
-    assert.equal(kc.getCurrentContext(), "prod-admin");
-    const client = await createKubeClient(kc);
+    const access = await loadKubeConfig({ path: `${dir}/kc` });
+    assert.equal(access.contextName, "prod-admin");
+    assert.equal(access.token, "s3cret");
+    const client = createKubeClient(access);
     assert.equal(client.name, "prod-admin");
     assert.equal(client.contextNamespace, "shop");
     assert.equal(client.server, "https://127.0.0.1:6443");
@@ -40,10 +41,11 @@ Deno.test("a kubeconfig loads from a file and keeps the context namespace", asyn
 });
 
 Deno.test("a kubeconfig loads from an environment variable", async () => {
-  const kc = await loadKubeConfig({ env: "PROD_KUBECONFIG" }, {
+  const access = await loadKubeConfig({ env: "PROD_KUBECONFIG" }, {
     readEnv: (name) => name === "PROD_KUBECONFIG" ? VALID : undefined,
   });
-  assert.equal(kc.getCurrentCluster()?.name, "prod");
+  assert.equal(access.server, "https://127.0.0.1:6443");
+  assert.equal(access.namespace, "shop");
 });
 
 Deno.test("an unset variable, a missing file and bad YAML are clear errors", async () => {
@@ -74,11 +76,70 @@ Deno.test("a kubeconfig without contexts is rejected", async () => {
 });
 
 Deno.test("insecure-skip-tls-verify is refused with a reason", async () => {
-  const kc = await loadKubeConfig({
+  const access = await loadKubeConfig({
     inline: VALID.replace(
       'server: "https://127.0.0.1:6443"',
       'server: "https://127.0.0.1:6443", insecure-skip-tls-verify: true',
     ),
   });
-  await assert.rejects(createKubeClient(kc), /insecure-skip-tls-verify, which dr-syncer refuses/);
+  assert.throws(() => createKubeClient(access), /insecure-skip-tls-verify, which dr-syncer refuses/);
+});
+
+Deno.test("certificate and token files are read relative to the kubeconfig's folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/certs`);
+    await Deno.writeTextFile(`${dir}/certs/ca.pem`, "CA PEM");
+    await Deno.writeTextFile(`${dir}/token`, "file-token\n");
+    await Deno.writeTextFile(
+      `${dir}/kc`,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443/", certificate-authority: certs/ca.pem}}]
+users: [{name: u, user: {tokenFile: token}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`,
+    );
+    const access = await loadKubeConfig({ path: `${dir}/kc` });
+    assert.equal(access.caPem, "CA PEM");
+    assert.equal(access.tokenFile, `${dir}/token`);
+    assert.equal(access.server, "https://127.0.0.1:6443", "a trailing slash is dropped");
+    assert.equal(access.pluginAuth, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a missing certificate file names the file", async () => {
+  const e = await loadError(() =>
+    loadKubeConfig({
+      inline: VALID.replace(
+        'server: "https://127.0.0.1:6443"',
+        'server: "https://127.0.0.1:6443", certificate-authority: /nope/ca.pem',
+      ),
+    })
+  );
+  assert.equal(e.message, 'Cannot load kubeconfig from inline text: no such file: "/nope/ca.pem"');
+});
+
+Deno.test("a field of the wrong shape is named by its path", async () => {
+  const e = await loadError(() =>
+    loadKubeConfig({ inline: VALID.replace('server: "https://127.0.0.1:6443"', "server: 42") })
+  );
+  assert.match(
+    e.message,
+    /^Cannot load kubeconfig from inline text: not a valid kubeconfig: clusters\[0\]\.cluster\.server: /,
+  );
+});
+
+Deno.test("an exec plugin user is handed to client-node, not parsed here", async () => {
+  const access = await loadKubeConfig({
+    inline: VALID.replace(
+      "user: {token: s3cret}",
+      "user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: get-token}}",
+    ),
+  });
+  assert.equal(access.token, undefined);
+  assert.equal(access.pluginAuth?.context, "prod-admin");
 });
