@@ -2,7 +2,15 @@ import type { RunReport, StepResult } from "../shared/sync/contracts.ts";
 import { readReplicationState, type ReplicationState } from "../shared/sync/replication_lock.ts";
 import type { ReplicationSpec } from "../shared/sync/replication_spec.ts";
 import { buildRunReport } from "../shared/sync/run_report.ts";
-import { applySync, ensureDestNamespace, prepareSync } from "../shared/sync/sync_namespace.ts";
+import {
+  applySync,
+  type CheckedSync,
+  checkSync,
+  createDestNamespaceIfMissing,
+  ensureDestNamespace,
+  type PreparedSync,
+  prepareSync,
+} from "../shared/sync/sync_namespace.ts";
 import { type OperationDeps, OperationRefusedError } from "./operation_deps.ts";
 import { runLocked } from "./run_locked.ts";
 
@@ -32,9 +40,22 @@ function refuseWhenCutOver(spec: ReplicationSpec, state: ReplicationState, force
   }
 }
 
+function refuseOverCutoverRecords(
+  spec: ReplicationSpec,
+  prepared: PreparedSync,
+  force: boolean | undefined,
+): void {
+  if (force || prepared.sourceRecords.length === 0) return;
+  const names = prepared.sourceRecords.slice(0, 3).join(", ") +
+    (prepared.sourceRecords.length > 3 ? ", ..." : "");
+  throw new OperationRefusedError(
+    `Source workloads of "${spec.name}" stand at zero with a recorded count (${names}): a cutover scaled them down, so DR may be the live side; run failback first, or pass --force`,
+  );
+}
+
 /**
- * Copies the source namespace to DR with workloads at zero replicas. Writes only what changed;
- * refuses while the replication is cut over.
+ * Copies the source namespace to DR with workloads at zero replicas. Writes only what changed,
+ * all of it under the replication's lock; refuses while the replication is cut over.
  */
 export async function stage(deps: OperationDeps, request: StageRequest): Promise<RunReport> {
   const now = deps.now ?? (() => new Date());
@@ -42,28 +63,27 @@ export async function stage(deps: OperationDeps, request: StageRequest): Promise
   const spec = request.replication;
   const dryRun = request.dryRun ?? false;
   const log = deps.logger.child({ operation: "stage", replication: spec.name });
-  const state = await readReplicationState(deps.dr, spec.destNamespace, spec.name);
-  refuseWhenCutOver(spec, state, request.force);
-
-  const prepared = await prepareSync(deps.source, deps.dr, {
-    replication: spec,
-    prune: request.prune ?? spec.prune,
-    logger: log,
-    dryRun,
-    retry: deps.retry,
-    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
-  });
-  const applyOptions = {
-    dryRun,
-    immutable: spec.immutable,
-    logger: log,
-    ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
-    ...(deps.retry ? { retry: deps.retry } : {}),
-    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
-  };
-  const steps: StepResult[] = [];
-  const report = async () => {
-    const objects = await applySync(deps.dr, prepared, applyOptions);
+  refuseWhenCutOver(spec, await readReplicationState(deps.dr, spec.destNamespace), request.force);
+  const prepare = (checked?: CheckedSync) =>
+    prepareSync(deps.source, deps.dr, {
+      ...(checked ? { checked } : {}),
+      replication: spec,
+      prune: request.prune ?? spec.prune,
+      logger: log,
+      dryRun,
+      retry: deps.retry,
+      ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+    });
+  const write = async (prepared: PreparedSync, steps: StepResult[], signal?: AbortSignal) => {
+    const objects = await applySync(deps.dr, prepared, {
+      dryRun,
+      immutable: spec.immutable,
+      logger: log,
+      signal,
+      ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
+      ...(deps.retry ? { retry: deps.retry } : {}),
+      ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+    });
     return buildRunReport({
       operation: "stage",
       replication: spec.name,
@@ -74,18 +94,28 @@ export async function stage(deps: OperationDeps, request: StageRequest): Promise
       steps,
     });
   };
-  if (dryRun) return await report();
+  if (dryRun) {
+    const prepared = await prepare();
+    refuseOverCutoverRecords(spec, prepared, request.force);
+    return await write(prepared, []);
+  }
 
-  const created = await ensureDestNamespace(deps.dr, prepared, deps.retry);
-  steps.push({
-    step: "namespace",
-    status: "done",
-    detail: created ? `applied "${spec.destNamespace}"` : "unchanged",
-  });
+  const checked = await checkSync(deps.source, deps.dr, spec); // bad input fails here, before any write
+  await createDestNamespaceIfMissing(deps.dr, spec); // the lock lives in the DR namespace
   return await runLocked(deps, spec, "stage", startedAt, async (lock) => {
     refuseWhenCutOver(spec, lock.state, request.force);
-    const done = await report();
-    log.debug("stage finished", { status: done.status, ...done.counts });
-    return { report: done, state: lock.state };
+    const prepared = await prepare(checked);
+    refuseOverCutoverRecords(spec, prepared, request.force);
+    const applied = await ensureDestNamespace(deps.dr, prepared, deps.retry);
+    const steps: StepResult[] = [
+      {
+        step: "namespace",
+        status: "done",
+        detail: applied ? `applied "${spec.destNamespace}"` : "unchanged",
+      },
+    ];
+    const report = await write(prepared, steps, lock.signal);
+    log.debug("stage finished", { status: report.status, ...report.counts });
+    return { report, state: lock.state };
   });
 }

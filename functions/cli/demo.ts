@@ -112,7 +112,7 @@ export async function runDemo(o: CliOptions, io: CliIo, logger: Logger): Promise
     });
     const progress = progressPrinter(io);
     const deps: OperationDeps = { source, dr, logger, onProgress: progress.update };
-    const state = await readReplicationState(dr, NAMESPACE, spec.name);
+    const state = await readReplicationState(dr, NAMESPACE);
     const plan: ("stage" | "cutover" | "failback")[] = state.activeSide === "dr" || state.progress
       ? ["failback", "stage", "cutover", "failback"]
       : ["stage", "cutover", "failback"];

@@ -51,7 +51,7 @@ Refuses while the replication is cut over (it would scale the live side to zero)
 ${CONNECTION}
 
 ${STAGE}
-  --force                       stage even while the replication is cut over
+  --force                       stage even while the replication is cut over (scales the live DR side to zero)
 
 ${OUTPUT}`,
   cutover: `dr-syncer cutover: move the replication's capacity to DR.
@@ -63,6 +63,7 @@ ${CONNECTION}
 
 Cutover:
   --allow-source-unavailable    the source cluster is down: skip its steps, use the counts recorded on DR
+  --force                       cut over although the state says DR is already the active side
   --migrate-pvc-data            final PVC data pass while the source is quiet (not available in this version yet)
   --dry-run                     list the steps; write nothing
 
@@ -76,6 +77,7 @@ ${CONNECTION}
 
 Failback:
   --reverse-migrate-pvc-data    copy PVC data from DR back to the source first (not available in this version yet)
+  --force                       fail back although the state says nothing was cut over
   --dry-run                     list the steps; write nothing
 
 ${OUTPUT}`,

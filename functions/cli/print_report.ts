@@ -22,7 +22,10 @@ export function formatReport(report: RunReport): string {
     lines.push(`  step ${s.step.padEnd(18)} ${s.status}${s.detail ? `: ${s.detail}` : ""}`);
   }
   const shown = report.objects.filter((o) => o.action !== "unchanged" || o.warnings?.length);
-  const order = ["failed", "created", "updated", "recreated", "pruned", "skipped", "unchanged"];
+  // a dry run shows the deletions first
+  const order = report.dryRun
+    ? ["pruned", "failed", "created", "updated", "recreated", "skipped", "unchanged"]
+    : ["failed", "created", "updated", "recreated", "pruned", "skipped", "unchanged"];
   shown.sort((a, b) => order.indexOf(a.action) - order.indexOf(b.action));
   for (const o of shown) {
     const kind = o.group ? `${o.kind}.${o.group}` : o.kind;

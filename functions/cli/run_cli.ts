@@ -6,8 +6,12 @@ import { createTextLogger, type Logger } from "../../shared/log/logger.ts";
 import type { RunReport } from "../../shared/sync/contracts.ts";
 import { readReplicationState } from "../../shared/sync/replication_lock.ts";
 import { type ReplicationSpec, replicationSpec } from "../../shared/sync/replication_spec.ts";
-import { UnknownResourceTypeError } from "../../shared/sync/resolve_resource_types.ts";
-import type { SyncProgress } from "../../shared/sync/sync_namespace.ts";
+import {
+  UnknownResourceTypeError,
+  UnsupportedResourceTypeError,
+} from "../../shared/sync/resolve_resource_types.ts";
+import { ConfigError, ReplicationNotFoundError } from "../../shared/config/mod.ts";
+import { SameNamespaceError, type SyncProgress } from "../../shared/sync/sync_namespace.ts";
 import { cutover } from "../cutover.ts";
 import { failback } from "../failback.ts";
 import type { OperationDeps } from "../operation_deps.ts";
@@ -139,9 +143,10 @@ export async function runOperation(
         replication: spec,
         dryRun: o.dryRun,
         allowSourceUnavailable: o.allowSourceUnavailable,
+        force: o.force,
       });
     case "failback":
-      return await failback(deps, { replication: spec, dryRun: o.dryRun });
+      return await failback(deps, { replication: spec, dryRun: o.dryRun, force: o.force });
   }
 }
 
@@ -149,7 +154,9 @@ export async function runOperation(
 export function errorExit(error: unknown): { code: number; message: string } {
   const message = error instanceof Error ? error.message : String(error);
   const usage = error instanceof UsageError || error instanceof KubeconfigError ||
-    error instanceof UnknownResourceTypeError || (error instanceof Error && error.name === "ConfigError");
+    error instanceof UnknownResourceTypeError || error instanceof UnsupportedResourceTypeError ||
+    error instanceof ConfigError || error instanceof ReplicationNotFoundError ||
+    error instanceof SameNamespaceError;
   return { code: usage ? 2 : 1, message: message.split("\n")[0] ?? message };
 }
 
@@ -185,7 +192,7 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
   const { source, dr } = await connectBoth(resolved, io);
   try {
     if (command === "status") {
-      const state = await readReplicationState(dr, resolved.spec.destNamespace, resolved.spec.name);
+      const state = await readReplicationState(dr, resolved.spec.destNamespace);
       io.stdout(
         o.output === "json"
           ? `${JSON.stringify(state, null, 2)}\n`
@@ -204,9 +211,19 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
     let report: RunReport;
     try {
       report = await runOperation(command, deps, resolved.spec, o);
-    } finally {
+    } catch (error) {
       progress.end();
+      const { code, message } = errorExit(error);
+      const writes = source.stats.writes + dr.stats.writes;
+      io.stderr(`error: ${message}\n`);
+      io.stderr(
+        writes === 0
+          ? "Nothing was written.\n"
+          : `${writes} write request(s) were sent before this error; running the same command again finishes the job.\n`,
+      );
+      return code;
     }
+    progress.end();
     io.stdout(o.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     return report.status === "succeeded" ? 0 : 1;
   } finally {
@@ -261,7 +278,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const { code, message } = errorExit(error);
     io.stderr(`error: ${message}\n`);
     if (isUnreachable(error)) {
-      io.stderr("Nothing was written. Check that the cluster is up and the kubeconfig points at it.\n");
+      io.stderr("Check that the cluster is up and that the kubeconfig points at it.\n");
     }
     return code;
   }

@@ -9,7 +9,7 @@ import { type KubeObject, resourcePath, type ResourceType } from "../kube/types.
 import type { Logger } from "../log/logger.ts";
 import type { ObjectAction, ObjectResult, PlanEntry, SyncPlan } from "./contracts.ts";
 import { mapConcurrent } from "./map_concurrent.ts";
-import { FIELD_MANAGER } from "./names.ts";
+import { ANNOTATION_SOURCE_NAMESPACE, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from "./names.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 
 export type ImmutablePolicy = "report" | "recreate";
@@ -26,6 +26,8 @@ export interface ApplyPlanOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** How long a recreate waits for the old object to go (default 60 s). */
   readonly recreateTimeoutMs?: number;
+  /** The replication lock's signal: once aborted, no further write is sent and the run stops. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Server-side apply of one object with dr-syncer's field manager. */
@@ -86,6 +88,12 @@ async function deleteAndWait(
   }
 }
 
+/** A DR object dr-syncer copied (its label and provenance annotation): the only kind it may delete. */
+function copiedByDrSyncer(object: KubeObject): boolean {
+  return object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE &&
+    object.metadata.annotations?.[ANNOTATION_SOURCE_NAMESPACE] !== undefined;
+}
+
 function result(entry: PlanEntry, action: ObjectAction, reason?: string): ObjectResult {
   return {
     kind: entry.type.kind,
@@ -111,10 +119,12 @@ async function applyEntry(
   const desired = entry.desired!;
   const created = entry.action === "create" ? "created" : "updated";
   if (options.dryRun) return written(entry, created);
+  options.signal?.throwIfAborted();
   try {
     await serverSideApply(client, entry.type, desired, options.retry);
     return written(entry, created);
   } catch (error) {
+    options.signal?.throwIfAborted();
     if (!isImmutableFieldError(error)) {
       return result(entry, "failed", `Cannot apply: ${describeKubeError(error)}`);
     }
@@ -124,6 +134,13 @@ async function applyEntry(
         entry,
         "failed",
         `Immutable field changed (${detail}); set immutable: recreate to replace the object`,
+      );
+    }
+    if (!copiedByDrSyncer(entry.current)) {
+      return result(
+        entry,
+        "failed",
+        `Immutable field changed (${detail}); the DR object was not created by dr-syncer, so it is not recreated`,
       );
     }
     options.logger?.warn("recreating object with a changed immutable field", {
@@ -147,6 +164,7 @@ async function pruneEntry(
   options: ApplyPlanOptions,
 ): Promise<ObjectResult> {
   if (options.dryRun) return result(entry, "pruned", entry.reason);
+  options.signal?.throwIfAborted();
   const uid = entry.current?.metadata.uid;
   try {
     await withRetry(() =>

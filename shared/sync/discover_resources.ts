@@ -1,5 +1,6 @@
 import type { KubeClient } from "../kube/kube_client.ts";
 import type { ResourceType } from "../kube/types.ts";
+import { withRetry } from "./retry.ts";
 
 const AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
 
@@ -72,22 +73,21 @@ function fromResourceList(group: string, version: string, list: ApiResourceList)
  * discovery (two requests) and falls back to the per-group endpoints of older API servers.
  */
 export async function discoverResources(client: KubeClient): Promise<ResourceType[]> {
+  const get = <T>(path: string, accept?: string) =>
+    withRetry(() => client.request<T>({ method: "GET", path, ...(accept ? { accept } : {}) }));
   const [core, groups] = await Promise.all([
-    client.request<GroupDiscoveryList>({ method: "GET", path: "/api", accept: AGGREGATED }),
-    client.request<GroupDiscoveryList>({ method: "GET", path: "/apis", accept: AGGREGATED }),
+    get<GroupDiscoveryList>("/api", AGGREGATED),
+    get<GroupDiscoveryList>("/apis", AGGREGATED),
   ]);
   if (core.kind === "APIGroupDiscoveryList" && groups.kind === "APIGroupDiscoveryList") {
     return [...fromAggregated(core), ...fromAggregated(groups)];
   }
-  const coreList = await client.request<ApiResourceList>({ method: "GET", path: "/api/v1" });
+  const coreList = await get<ApiResourceList>("/api/v1");
   const groupList = groups as unknown as ApiGroupList;
   const perGroup = await Promise.all(
     groupList.groups.filter((g) => g.preferredVersion).map(async (g) => {
       const version = g.preferredVersion!.version;
-      const list = await client.request<ApiResourceList>({
-        method: "GET",
-        path: `/apis/${g.name}/${version}`,
-      });
+      const list = await get<ApiResourceList>(`/apis/${g.name}/${version}`);
       return fromResourceList(g.name, version, list);
     }),
   );

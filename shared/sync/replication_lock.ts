@@ -5,7 +5,14 @@
  * releasing it and recording the outcome is one more. Functions stay stateless.
  */
 import type { KubeClient } from "../kube/kube_client.ts";
-import { isAlreadyExists, isConflict, isNotFound } from "../kube/kube_api_error.ts";
+import {
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  isRetryable,
+  isUnreachable,
+} from "../kube/kube_api_error.ts";
+import { withRetry } from "./retry.ts";
 import type { KubeObject } from "../kube/types.ts";
 import type { RunReport } from "./contracts.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from "./names.ts";
@@ -44,6 +51,19 @@ interface Lease extends KubeObject {
   };
 }
 
+/** The lock was lost while a run held it: the run must stop writing. */
+export class LockLostError extends Error {
+  override readonly name = "LockLostError";
+  constructor(readonly replication: string, detail: string) {
+    super(`Lost the lock of replication "${replication}": ${detail}; the run stopped writing`);
+  }
+}
+
+/** The state record cannot be read: refuse rather than guess (a guess could scale a live side to zero). */
+export class StateUnreadableError extends Error {
+  override readonly name = "StateUnreadableError";
+}
+
 /** Another run holds the replication's lock. */
 export class LockHeldError extends Error {
   override readonly name = "LockHeldError";
@@ -52,9 +72,12 @@ export class LockHeldError extends Error {
   }
 }
 
-export function leaseName(replication: string): string {
-  return `dr-syncer-${replication}`.slice(0, 253);
-}
+/**
+ * The one Lease per DR namespace that holds the lock and the state. Keyed by the namespace, not by
+ * the replication's name, so every way of naming the replication (config, CLI flags) sees the same
+ * state: a DR namespace receives one replication.
+ */
+export const LEASE_NAME = "dr-syncer";
 
 function leasePath(namespace: string, name?: string): string {
   return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${
@@ -67,37 +90,39 @@ function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-function parseState(lease: Lease | undefined): ReplicationState {
+function parseState(lease: Lease | undefined, namespace: string): ReplicationState {
   const raw = lease?.metadata.annotations?.[ANNOTATION_STATE];
-  if (!raw) return INITIAL_STATE;
+  if (raw === undefined) return INITIAL_STATE;
+  let parsed: Partial<ReplicationState>;
   try {
-    const parsed = JSON.parse(raw) as Partial<ReplicationState>;
-    return { ...INITIAL_STATE, ...parsed, lastSuccess: parsed.lastSuccess ?? {} };
-  } catch {
-    return INITIAL_STATE;
+    parsed = JSON.parse(raw) as Partial<ReplicationState>;
+  } catch (error) {
+    parsed = { activeSide: `unparseable (${error instanceof Error ? error.message : error})` as "dr" };
   }
+  if (parsed.activeSide !== "source" && parsed.activeSide !== "dr") {
+    throw new StateUnreadableError(
+      `The state in Lease "${LEASE_NAME}" of namespace "${namespace}" is unreadable (annotation ${ANNOTATION_STATE}): active side ${
+        JSON.stringify(parsed.activeSide)
+      }; fix or remove the annotation`,
+    );
+  }
+  return { ...INITIAL_STATE, ...parsed, lastSuccess: parsed.lastSuccess ?? {} };
 }
 
-async function getLease(
-  client: KubeClient,
-  namespace: string,
-  replication: string,
-): Promise<Lease | undefined> {
+async function getLease(client: KubeClient, namespace: string): Promise<Lease | undefined> {
   try {
-    return await client.request<Lease>({ method: "GET", path: leasePath(namespace, leaseName(replication)) });
+    return await withRetry(() =>
+      client.request<Lease>({ method: "GET", path: leasePath(namespace, LEASE_NAME) })
+    );
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
   }
 }
 
-/** Reads a replication's state; a replication never run (or a missing namespace) is on the source side. */
-export async function readReplicationState(
-  client: KubeClient,
-  namespace: string,
-  replication: string,
-): Promise<ReplicationState> {
-  return parseState(await getLease(client, namespace, replication));
+/** Reads the state kept in a DR namespace; one never staged into (or missing) is on the source side. */
+export async function readReplicationState(client: KubeClient, namespace: string): Promise<ReplicationState> {
+  return parseState(await getLease(client, namespace), namespace);
 }
 
 export interface LockOptions {
@@ -115,6 +140,8 @@ export interface LockOptions {
 export interface ReplicationLock {
   /** The state as found when the lock was taken, then as last recorded by `update`. */
   readonly state: ReplicationState;
+  /** Aborted when the lock is lost (taken over, or not renewed in time): writers stop at once. */
+  readonly signal: AbortSignal;
   /** Records progress while holding the lock (one write). */
   update(state: ReplicationState): Promise<void>;
   /** Records the final state and releases the lock (one write). */
@@ -140,11 +167,11 @@ export async function acquireReplicationLock(
 ): Promise<ReplicationLock> {
   const now = options.now ?? (() => new Date());
   const leaseSeconds = options.leaseSeconds ?? 60;
-  const name = leaseName(options.replication);
+  const name = LEASE_NAME;
   const deadline = now().getTime() + (options.waitMs ?? 0);
   let lease: Lease;
   for (;;) {
-    const current = await getLease(client, options.namespace, options.replication);
+    const current = await getLease(client, options.namespace);
     const t = now();
     const spec = {
       holderIdentity: options.holder,
@@ -193,14 +220,32 @@ export async function acquireReplicationLock(
 
   let held: Lease = lease;
   let chain = Promise.resolve();
-  // Every write goes through `chain`, so renewals and updates never race each other.
+  const lost = new AbortController();
+  let lastWritten = Date.now(); // local clock: when the API server last accepted our write
+  // Every write goes through `chain`, so renewals and updates never race each other. Passing
+  // failures (5xx, 429, timeouts) are retried; a conflict means another run took the lock.
   const write = (mutate: (l: Lease) => Lease) => {
     const next = chain.then(async () => {
-      held = await client.request<Lease>({
-        method: "PUT",
-        path: leasePath(options.namespace, name),
-        body: mutate(held),
-      });
+      lost.signal.throwIfAborted();
+      try {
+        held = await withRetry(
+          () =>
+            client.request<Lease>({
+              method: "PUT",
+              path: leasePath(options.namespace, name),
+              body: mutate(held),
+            }),
+          {
+            attempts: 5,
+            maxDelayMs: 2_000,
+            retryable: (e) => isUnreachable(e) || (isRetryable(e) && !isConflict(e)),
+          },
+        );
+        lastWritten = Date.now();
+      } catch (error) {
+        if (isConflict(error)) lost.abort(new LockLostError(options.replication, "another run took it over"));
+        throw error;
+      }
     });
     chain = next.catch(() => {});
     return next;
@@ -213,14 +258,20 @@ export async function acquireReplicationLock(
     },
   });
   const timer = setInterval(() => {
+    if (Date.now() - lastWritten > leaseSeconds * 900) {
+      lost.abort(new LockLostError(options.replication, `it could not be renewed for ${leaseSeconds}s`));
+      clearInterval(timer);
+      return;
+    }
     write((l) => ({ ...l, spec: { ...l.spec, renewTime: microTime(now()) } })).catch(() => {});
   }, (leaseSeconds * 1000) / 3);
   Deno.unrefTimer(timer);
-  let latest = parseState(lease);
+  let latest = parseState(lease, options.namespace);
   return {
     get state() {
       return latest;
     },
+    signal: lost.signal,
     update(state) {
       latest = state;
       return write((l) => withState(l, state));

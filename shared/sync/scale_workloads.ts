@@ -1,7 +1,8 @@
 /**
- * The idempotent scaling steps of cutover and failback. Each step reads the objects, changes only
- * what is not yet as wanted, and writes with optimistic concurrency (the resourceVersion read is a
- * precondition), so a concurrent writer's 409 leads to a re-read and another try.
+ * The idempotent scaling steps of cutover and failback. Each step starts from listed objects,
+ * changes only what is not yet as wanted, and sends merge patches. A patch that writes a record
+ * (the count to restore later) carries the object's resourceVersion as precondition, so the
+ * recorded count is the one the object had; a 409 re-reads the object and tries again.
  */
 import type { KubeClient } from "../kube/kube_client.ts";
 import { describeKubeError, isNotFound } from "../kube/kube_api_error.ts";
@@ -16,35 +17,22 @@ import {
   ANNOTATION_SOURCE_NAMESPACE,
   FIELD_MANAGER,
   LABEL_DISABLED,
-  LABEL_MANAGED_BY,
-  MANAGED_BY_VALUE,
+  LABEL_SCALE_OVERRIDE,
 } from "./names.ts";
 import { type RetryOptions, withRetry } from "./retry.ts";
 
-const apps = (resource: string, kind: string): ResourceType => ({
-  group: "apps",
+const workloadType = (group: string, resource: string, kind: string): ResourceType => ({
+  group,
   version: "v1",
   resource,
   kind,
   namespaced: true,
 });
-export const DEPLOYMENTS = apps("deployments", "Deployment");
-export const STATEFULSETS = apps("statefulsets", "StatefulSet");
-export const DAEMONSETS = apps("daemonsets", "DaemonSet");
-export const CRONJOBS: ResourceType = {
-  group: "batch",
-  version: "v1",
-  resource: "cronjobs",
-  kind: "CronJob",
-  namespaced: true,
-};
-export const JOBS: ResourceType = {
-  group: "batch",
-  version: "v1",
-  resource: "jobs",
-  kind: "Job",
-  namespaced: true,
-};
+export const DEPLOYMENTS = workloadType("apps", "deployments", "Deployment");
+export const STATEFULSETS = workloadType("apps", "statefulsets", "StatefulSet");
+export const DAEMONSETS = workloadType("apps", "daemonsets", "DaemonSet");
+export const CRONJOBS = workloadType("batch", "cronjobs", "CronJob");
+export const JOBS = workloadType("batch", "jobs", "Job");
 
 interface Workload extends KubeObject {
   spec?: {
@@ -54,12 +42,17 @@ interface Workload extends KubeObject {
   };
 }
 
-/** The DR workloads this replication created, per type. */
-export interface ManagedWorkloads {
-  readonly scalable: readonly { type: ResourceType; object: Workload }[];
-  /** CronJobs and Jobs: held with `spec.suspend`. */
-  readonly suspendable: readonly { type: ResourceType; object: Workload }[];
-  readonly daemonSets: readonly { type: ResourceType; object: Workload }[];
+interface Target {
+  readonly type: ResourceType;
+  readonly object: Workload;
+}
+
+/** Workloads of one namespace, by how they are held: replicas, `suspend`, or a parking nodeSelector. */
+export interface Workloads {
+  readonly scalable: readonly Target[];
+  /** CronJobs and Jobs. */
+  readonly suspendable: readonly Target[];
+  readonly daemonSets: readonly Target[];
 }
 
 export interface ScaleContext {
@@ -68,43 +61,66 @@ export interface ScaleContext {
   readonly sourceCluster: string;
   readonly sourceNamespace: string;
   readonly destNamespace: string;
+  /** The replication's standby: 0 replicas (true), or the recorded counts (false). */
+  readonly scaleToZero: boolean;
   readonly concurrency?: number;
   readonly retry?: RetryOptions;
+  /** The replication lock's signal: once aborted, no further write is sent. */
+  readonly signal?: AbortSignal;
 }
 
-function replicasOf(o: Workload): number {
-  return o.spec?.replicas ?? 1;
-}
+type Change = { patch: Record<string, unknown>; reason: string } | undefined;
 
-/** Reads the DR workloads that carry this replication's provenance. */
-export async function listManagedWorkloads(ctx: ScaleContext): Promise<ManagedWorkloads> {
-  const ours = (o: KubeObject) =>
-    o.metadata.annotations?.[ANNOTATION_SOURCE_NAMESPACE] === ctx.sourceNamespace &&
-    o.metadata.annotations?.[ANNOTATION_SOURCE_CLUSTER] === ctx.sourceCluster;
+async function listWorkloads(
+  client: KubeClient,
+  namespace: string,
+  keep: (o: KubeObject) => boolean,
+): Promise<Workloads> {
   const list = async (type: ResourceType) =>
-    (await listObjects(ctx.dr, type, ctx.destNamespace, {
-      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE}`,
-    }))
-      .filter(ours) as Workload[];
-  const [deployments, statefulSets, cronJobs, jobs, daemonSets] = await Promise.all([
-    list(DEPLOYMENTS),
-    list(STATEFULSETS),
-    list(CRONJOBS),
-    list(JOBS),
-    list(DAEMONSETS),
-  ]);
+    (await listObjects(client, type, namespace)).filter(keep).map((object) => ({
+      type,
+      object: object as Workload,
+    }));
+  const [deployments, statefulSets, cronJobs, jobs, daemonSets] = await Promise.all(
+    [DEPLOYMENTS, STATEFULSETS, CRONJOBS, JOBS, DAEMONSETS].map(list),
+  );
   return {
-    scalable: [
-      ...deployments.map((object) => ({ type: DEPLOYMENTS, object })),
-      ...statefulSets.map((object) => ({ type: STATEFULSETS, object })),
-    ],
-    suspendable: [
-      ...cronJobs.map((object) => ({ type: CRONJOBS, object })),
-      ...jobs.map((object) => ({ type: JOBS, object })),
-    ],
-    daemonSets: daemonSets.map((object) => ({ type: DAEMONSETS, object })),
+    scalable: [...deployments!, ...statefulSets!],
+    suspendable: [...cronJobs!, ...jobs!],
+    daemonSets: daemonSets!,
   };
 }
+
+/**
+ * The DR workloads this replication copied, found by their provenance annotations (not by the
+ * managed-by label, which tools such as Helm may rewrite on the live DR side).
+ */
+export function listManagedWorkloads(ctx: ScaleContext): Promise<Workloads> {
+  return listWorkloads(
+    ctx.dr,
+    ctx.destNamespace,
+    (o) =>
+      o.metadata.annotations?.[ANNOTATION_SOURCE_NAMESPACE] === ctx.sourceNamespace &&
+      o.metadata.annotations?.[ANNOTATION_SOURCE_CLUSTER] === ctx.sourceCluster,
+  );
+}
+
+/** The source's versions of the given workloads (all of them when `names` is undefined). */
+async function listSource(ctx: ScaleContext, of?: Workloads): Promise<Workloads> {
+  const wanted = of &&
+    new Set([...of.scalable, ...of.suspendable, ...of.daemonSets].map((t) => key(t.type, t.object)));
+  return await listWorkloads(ctx.source, ctx.sourceNamespace, () => true).then((w) =>
+    wanted
+      ? {
+        scalable: w.scalable.filter((t) => wanted.has(key(t.type, t.object))),
+        suspendable: w.suspendable.filter((t) => wanted.has(key(t.type, t.object))),
+        daemonSets: w.daemonSets.filter((t) => wanted.has(key(t.type, t.object))),
+      }
+      : w
+  );
+}
+
+const key = (type: ResourceType, o: KubeObject) => `${type.resource}/${o.metadata.name}`;
 
 function objectResult(
   type: ResourceType,
@@ -112,52 +128,48 @@ function objectResult(
   name: string,
   action: ObjectResult["action"],
   reason?: string,
-) {
-  return {
-    kind: type.kind,
-    group: type.group,
-    name,
-    namespace,
-    action,
-    ...(reason ? { reason } : {}),
-  } as ObjectResult;
+): ObjectResult {
+  return { kind: type.kind, group: type.group, name, namespace, action, ...(reason ? { reason } : {}) };
 }
 
-type Change = { patch: Record<string, unknown>; reason: string } | undefined;
-
 /**
- * Asks `change` for a merge patch (undefined: nothing to do) and sends it with the object's
- * resourceVersion as precondition. The first try uses `known` (an object from a list) when given;
- * a 409 (someone wrote in between) re-reads the object and tries again.
+ * Asks `change` for a merge patch (undefined: nothing to do) and sends it. The first try starts
+ * from the listed object; a conflict re-reads it. A patch that writes a record is conditional on
+ * the resourceVersion it was computed from.
  */
 async function patchIfNeeded(
   client: KubeClient,
-  type: ResourceType,
   namespace: string,
-  name: string,
+  target: Target,
   change: (live: Workload) => Change,
-  retry: RetryOptions | undefined,
-  known?: Workload,
+  ctx: ScaleContext,
 ): Promise<ObjectResult> {
+  const { type } = target;
+  const name = target.object.metadata.name;
   const path = resourcePath(type, namespace, name);
-  let cached = known;
+  let cached: Workload | undefined = target.object;
   try {
     return await withRetry(async () => {
       const live = cached ?? await client.request<Workload>({ method: "GET", path });
       cached = undefined;
       const wanted = change(live);
       if (!wanted) return objectResult(type, namespace, name, "unchanged");
+      ctx.signal?.throwIfAborted();
+      const records = "metadata" in wanted.patch;
       const meta = (wanted.patch.metadata ?? {}) as Record<string, unknown>;
       await client.request({
         method: "PATCH",
         path,
         query: { fieldManager: FIELD_MANAGER },
         contentType: "application/merge-patch+json",
-        body: { ...wanted.patch, metadata: { ...meta, resourceVersion: live.metadata.resourceVersion } },
+        body: records
+          ? { ...wanted.patch, metadata: { ...meta, resourceVersion: live.metadata.resourceVersion } }
+          : wanted.patch,
       });
       return objectResult(type, namespace, name, "updated", `${client.name}: ${wanted.reason}`);
-    }, retry);
+    }, ctx.retry);
   } catch (error) {
+    if (ctx.signal?.aborted) throw ctx.signal.reason;
     if (isNotFound(error)) {
       return objectResult(type, namespace, name, "skipped", `not found in cluster "${client.name}"`);
     }
@@ -165,37 +177,25 @@ async function patchIfNeeded(
   }
 }
 
-type Target = ManagedWorkloads["scalable"][number];
-const keyOf = (type: ResourceType, name: string) => `${type.resource}/${name}`;
-
-/**
- * Applies `change` to each target on one side. The first try of each patch starts from the object
- * in `known` (source side: listed there) or from the DR object listed by `listManagedWorkloads`.
- */
 function patchAll(
   ctx: ScaleContext,
   side: "source" | "dr",
   targets: readonly Target[],
   change: (live: Workload) => Change,
-  known?: ReadonlyMap<string, Workload>,
-): Promise<ObjectResult[]> {
+) {
   const client = side === "source" ? ctx.source : ctx.dr;
   const namespace = side === "source" ? ctx.sourceNamespace : ctx.destNamespace;
-  return mapConcurrent(targets, ctx.concurrency ?? 16, ({ type, object }) => {
-    const name = object.metadata.name;
-    const first = known ? known.get(keyOf(type, name)) : object;
-    return patchIfNeeded(client, type, namespace, name, change, ctx.retry, first);
-  });
+  return mapConcurrent(
+    targets,
+    ctx.concurrency ?? 16,
+    (t) => patchIfNeeded(client, namespace, t, change, ctx),
+  );
 }
 
-/** The source's versions of the managed workloads, by `resource/name`, with one list per type. */
-async function sourceObjects(ctx: ScaleContext, w: ManagedWorkloads): Promise<Map<string, Workload>> {
-  const types = [...new Set([...w.scalable, ...w.suspendable].map((t) => t.type))];
-  const lists = await Promise.all(types.map(async (type) => {
-    const objects = await listObjects(ctx.source, type, ctx.sourceNamespace);
-    return objects.map((o) => [keyOf(type, o.metadata.name), o as Workload] as const);
-  }));
-  return new Map(lists.flat());
+const flat = (parts: Promise<ObjectResult[]>[]) => Promise.all(parts).then((r) => r.flat());
+
+function replicasOf(o: Workload): number {
+  return o.spec?.replicas ?? 1;
 }
 
 function recordedReplicas(o: KubeObject): number | undefined {
@@ -203,51 +203,47 @@ function recordedReplicas(o: KubeObject): number | undefined {
   return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
 }
 
-/** Record the count (unless recorded) and scale to zero, in one write. */
+/**
+ * Record the live count and scale to zero, in one write. A record is trusted only while the
+ * object stands at zero (a cutover left it so); a record beside a live count is stale and
+ * replaced by the live count.
+ */
 const recordAndScaleToZero = (live: Workload): Change => {
-  const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] !== undefined;
-  if (recorded && live.spec?.replicas === 0) return undefined;
   const count = replicasOf(live);
-  const record = recorded
-    ? {}
-    : { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: String(count) } } };
+  if (recordedReplicas(live) !== undefined && count === 0) return undefined;
   return {
-    patch: { ...record, spec: { replicas: 0 } },
-    reason: `replicas ${count} -> 0${recorded ? "" : ` (${count} recorded)`}`,
+    patch: {
+      metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: String(count) } },
+      spec: { replicas: 0 },
+    },
+    reason: `replicas ${count} -> 0 (${count} recorded)`,
   };
 };
 
-/** Record `suspend` (unless recorded) and suspend, in one write. */
+/** Record `suspend` and suspend, in one write; a record is trusted only while the object is suspended. */
 const recordAndSuspend = (live: Workload): Change => {
-  const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined;
-  if (recorded && live.spec?.suspend === true) return undefined;
-  const original = String(live.spec?.suspend ?? false);
-  const record = recorded ? {} : { metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: original } } };
+  const suspended = live.spec?.suspend === true;
+  if (live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined && suspended) return undefined;
   return {
-    patch: { ...record, spec: { suspend: true } },
-    reason: `suspended${recorded ? "" : ` (suspend=${original} recorded)`}`,
+    patch: {
+      metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: String(suspended) } },
+      spec: { suspend: true },
+    },
+    reason: `suspended (suspend=${suspended} recorded)`,
   };
 };
 
-const scaleToRecorded = (live: Workload): Change => {
-  const want = recordedReplicas(live);
-  if (want === undefined || live.spec?.replicas === want) return undefined;
-  return { patch: { spec: { replicas: want } }, reason: `replicas ${live.spec?.replicas ?? 1} -> ${want}` };
+const setReplicas = (want: (live: Workload) => number | undefined) => (live: Workload): Change => {
+  const n = want(live);
+  if (n === undefined || live.spec?.replicas === n) return undefined;
+  return { patch: { spec: { replicas: n } }, reason: `replicas ${live.spec?.replicas ?? 1} -> ${n}` };
 };
 
-const suspendAsRecorded = (live: Workload): Change => {
-  const want = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
-  if ((live.spec?.suspend ?? false) === want) return undefined;
-  return { patch: { spec: { suspend: want } }, reason: want ? "suspended" : "resumed" };
+const setSuspend = (want: (live: Workload) => boolean) => (live: Workload): Change => {
+  const w = want(live);
+  if ((live.spec?.suspend ?? false) === w) return undefined;
+  return { patch: { spec: { suspend: w } }, reason: w ? "suspended" : "resumed" };
 };
-
-const scaleToZero = (live: Workload): Change =>
-  live.spec?.replicas === 0
-    ? undefined
-    : { patch: { spec: { replicas: 0 } }, reason: `replicas ${replicasOf(live)} -> 0` };
-
-const suspend = (live: Workload): Change =>
-  live.spec?.suspend === true ? undefined : { patch: { spec: { suspend: true } }, reason: "suspended" };
 
 const parked = (live: Workload) => live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === "true";
 const setParked = (park: boolean) => (live: Workload): Change =>
@@ -279,27 +275,35 @@ const restoreSuspend = (live: Workload): Change => {
   };
 };
 
-const flat = (parts: Promise<ObjectResult[]>[]) => Promise.all(parts).then((r) => r.flat());
+/** The DR count while standing by: a valid scale-override label, else 0, else (scaleToZero false) the source's count. */
+function standbyReplicas(ctx: ScaleContext) {
+  return (live: Workload): number | undefined => {
+    const override = live.metadata.labels?.[LABEL_SCALE_OVERRIDE];
+    if (override !== undefined && /^\d+$/.test(override)) return Number(override);
+    return ctx.scaleToZero ? 0 : recordedReplicas(live);
+  };
+}
 
 /**
- * Source: each workload's count recorded in `dr-syncer.io/original-replicas` (CronJobs and Jobs:
- * `original-suspend`) and the workload scaled to zero (suspended), in one write per object, so
- * there is never a source at zero without its record. An existing record is never overwritten.
+ * Source: each workload of `managed` scaled to zero with its count recorded in
+ * `dr-syncer.io/original-replicas` in the same write (CronJobs and Jobs: suspended, with
+ * `original-suspend`), DaemonSets parked: the source goes quiet and a failback can restore it.
  */
-export async function scaleSourceDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
-  const known = await sourceObjects(ctx, w);
+export async function scaleSourceDown(ctx: ScaleContext, managed: Workloads): Promise<ObjectResult[]> {
+  const w = await listSource(ctx, managed);
   return await flat([
-    patchAll(ctx, "source", w.scalable, recordAndScaleToZero, known),
-    patchAll(ctx, "source", w.suspendable, recordAndSuspend, known),
+    patchAll(ctx, "source", w.scalable, recordAndScaleToZero),
+    patchAll(ctx, "source", w.suspendable, recordAndSuspend),
+    patchAll(ctx, "source", w.daemonSets, setParked(true)),
   ]);
 }
 
 /** DR: replicas to the counts recorded at staging, CronJobs/Jobs to their source suspend, DaemonSets unparked. */
-export function scaleDrUp(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
-  const unrecorded = w.scalable.filter((t) => recordedReplicas(t.object) === undefined);
+export function scaleDrUp(ctx: ScaleContext, w: Workloads): Promise<ObjectResult[]> {
+  const unrecorded = new Set(w.scalable.filter((t) => recordedReplicas(t.object) === undefined));
   return flat([
     Promise.resolve(
-      unrecorded.map(({ type, object }) =>
+      [...unrecorded].map(({ type, object }) =>
         objectResult(
           type,
           ctx.destNamespace,
@@ -309,26 +313,47 @@ export function scaleDrUp(ctx: ScaleContext, w: ManagedWorkloads): Promise<Objec
         )
       ),
     ),
-    patchAll(ctx, "dr", w.scalable.filter((t) => !unrecorded.includes(t)), scaleToRecorded),
-    patchAll(ctx, "dr", w.suspendable, suspendAsRecorded),
+    patchAll(ctx, "dr", w.scalable.filter((t) => !unrecorded.has(t)), setReplicas(recordedReplicas)),
+    patchAll(
+      ctx,
+      "dr",
+      w.suspendable,
+      setSuspend((live) => live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true"),
+    ),
     patchAll(ctx, "dr", w.daemonSets, setParked(false)),
   ]);
 }
 
-/** DR: back to standby (replicas 0, CronJobs/Jobs suspended, DaemonSets parked). */
-export function scaleDrDown(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
+/** DR: back to how stage leaves it (replicas at the standby count, CronJobs/Jobs suspended, DaemonSets parked). */
+export function scaleDrDown(ctx: ScaleContext, w: Workloads): Promise<ObjectResult[]> {
+  if (!ctx.scaleToZero) return flat([patchAll(ctx, "dr", w.scalable, setReplicas(standbyReplicas(ctx)))]);
   return flat([
-    patchAll(ctx, "dr", w.scalable, scaleToZero),
-    patchAll(ctx, "dr", w.suspendable, suspend),
+    patchAll(ctx, "dr", w.scalable, setReplicas(standbyReplicas(ctx))),
+    patchAll(ctx, "dr", w.suspendable, setSuspend(() => true)),
     patchAll(ctx, "dr", w.daemonSets, setParked(true)),
   ]);
 }
 
-/** Source: replicas and suspend back to the recorded values, and the records removed (one write each). */
-export async function restoreSource(ctx: ScaleContext, w: ManagedWorkloads): Promise<ObjectResult[]> {
-  const known = await sourceObjects(ctx, w);
+/**
+ * Source: every workload carrying a record goes back to the recorded count (or `suspend`) with
+ * the record removed in the same write, and parked DaemonSets are unparked. Found on the source
+ * itself, so a DR object renamed, relabelled or deleted meanwhile cannot leave its source down.
+ */
+export async function restoreSource(ctx: ScaleContext): Promise<ObjectResult[]> {
+  const w = await listSource(ctx);
   return await flat([
-    patchAll(ctx, "source", w.scalable, restoreReplicas, known),
-    patchAll(ctx, "source", w.suspendable, restoreSuspend, known),
+    patchAll(
+      ctx,
+      "source",
+      w.scalable.filter((t) => recordedReplicas(t.object) !== undefined),
+      restoreReplicas,
+    ),
+    patchAll(
+      ctx,
+      "source",
+      w.suspendable.filter((t) => t.object.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined),
+      restoreSuspend,
+    ),
+    patchAll(ctx, "source", w.daemonSets.filter((t) => parked(t.object)), setParked(false)),
   ]);
 }

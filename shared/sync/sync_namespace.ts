@@ -1,5 +1,5 @@
 import type { KubeClient } from "../kube/kube_client.ts";
-import { isNotFound } from "../kube/kube_api_error.ts";
+import { isAlreadyExists, isNotFound } from "../kube/kube_api_error.ts";
 import type { KubeObject, ResourceType } from "../kube/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { applyPlan, serverSideApply } from "./apply_plan.ts";
@@ -9,7 +9,12 @@ import type { ObjectResult, SyncPlan, TypedObjects } from "./contracts.ts";
 import { discoverResources } from "./discover_resources.ts";
 import { listObjects } from "./list_objects.ts";
 import { mapConcurrent } from "./map_concurrent.ts";
-import { ANNOTATION_CONTENT_HASH } from "./names.ts";
+import {
+  ANNOTATION_CONTENT_HASH,
+  ANNOTATION_ORIGINAL_REPLICAS,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_VALUE,
+} from "./names.ts";
 import { planSync } from "./plan_sync.ts";
 import type { ReplicationSpec } from "./replication_spec.ts";
 import { resolveResourceTypes } from "./resolve_resource_types.ts";
@@ -21,6 +26,35 @@ export class SourceNamespaceNotFoundError extends Error {
   override readonly name = "SourceNamespaceNotFoundError";
   constructor(readonly cluster: string, readonly namespace: string) {
     super(`Source namespace "${namespace}" does not exist in cluster "${cluster}"`);
+  }
+}
+
+/** Source and DR are the same namespace of the same cluster: staging would overwrite production. */
+export class SameNamespaceError extends Error {
+  override readonly name = "SameNamespaceError";
+}
+
+async function kubeSystemUid(client: KubeClient): Promise<string | undefined> {
+  return (await getOptional<KubeObject>(client, "/api/v1/namespaces/kube-system"))?.metadata.uid;
+}
+
+/**
+ * Refuses a replication whose source and DR are one namespace of one cluster (two kubeconfigs for
+ * the same cluster look different; the uid of kube-system does not).
+ */
+export async function assertDistinctTargets(
+  source: KubeClient,
+  dr: KubeClient,
+  spec: ReplicationSpec,
+): Promise<void> {
+  if (spec.sourceNamespace !== spec.destNamespace) return;
+  const [a, b] = source.server === dr.server
+    ? ["same", "same"]
+    : await Promise.all([kubeSystemUid(source), kubeSystemUid(dr)]);
+  if (a !== undefined && a === b) {
+    throw new SameNamespaceError(
+      `Source and DR are the same namespace "${spec.sourceNamespace}" of the same cluster (${dr.server}): refusing to copy a namespace onto itself`,
+    );
   }
 }
 
@@ -50,6 +84,11 @@ export interface PreparedSync {
   /** The DR namespace now, or undefined when it does not exist yet. */
   readonly destNamespace: KubeObject | undefined;
   readonly types: readonly ResourceType[];
+  /**
+   * Source workloads at zero replicas that carry `dr-syncer.io/original-replicas`: what a cutover
+   * leaves behind (the source was scaled down for DR to take over).
+   */
+  readonly sourceRecords: readonly string[];
 }
 
 const typeKey = (t: Pick<ResourceType, "group" | "resource">) => `${t.resource}.${t.group}`;
@@ -68,24 +107,49 @@ async function getOptional<T>(client: KubeClient, path: string): Promise<T | und
  * what the source serves; types the DR cluster does not serve are reported per object instead of
  * written. The only writes: with `syncCRDs` (and not `dryRun`), the missing CRDs of custom types.
  */
-export async function prepareSync(
+/** What must hold before anything is written: both clusters answer, the source namespace exists, the types resolve. */
+export interface CheckedSync {
+  readonly sourceServed: readonly ResourceType[];
+  readonly drServed: readonly ResourceType[];
+  readonly sourceNamespace: KubeObject;
+  readonly types: readonly ResourceType[];
+}
+
+/**
+ * Reads only: discovery of both clusters, the source namespace, the resource types. Throws on bad
+ * input (unknown types, a missing source namespace, source and DR the same namespace).
+ */
+export async function checkSync(
   source: KubeClient,
   dr: KubeClient,
-  options: PrepareSyncOptions,
-): Promise<PreparedSync> {
-  const spec = options.replication;
-  const [sourceServed, drServed, sourceNs, destNs] = await Promise.all([
-    discoverResources(source),
+  spec: ReplicationSpec,
+): Promise<CheckedSync> {
+  const [sourceServed, drServed, sourceNamespace] = await Promise.all([
+    assertDistinctTargets(source, dr, spec).then(() => discoverResources(source)),
     discoverResources(dr),
     getOptional<KubeObject>(source, `/api/v1/namespaces/${encodeURIComponent(spec.sourceNamespace)}`),
-    getOptional<KubeObject>(dr, `/api/v1/namespaces/${encodeURIComponent(spec.destNamespace)}`),
   ]);
-  if (!sourceNs) throw new SourceNamespaceNotFoundError(source.name, spec.sourceNamespace);
+  if (!sourceNamespace) throw new SourceNamespaceNotFoundError(source.name, spec.sourceNamespace);
   const types = resolveResourceTypes(sourceServed, {
     ...(spec.resourceTypes ? { resourceTypes: spec.resourceTypes } : {}),
     ...(spec.excludeResourceTypes ? { excludeResourceTypes: spec.excludeResourceTypes } : {}),
     includeCustomResources: spec.includeCustomResources,
   });
+  return { sourceServed, drServed, sourceNamespace, types };
+}
+
+export async function prepareSync(
+  source: KubeClient,
+  dr: KubeClient,
+  options: PrepareSyncOptions & { readonly checked?: CheckedSync },
+): Promise<PreparedSync> {
+  const spec = options.replication;
+  const [checked, destNs] = await Promise.all([
+    options.checked ?? checkSync(source, dr, spec),
+    getOptional<KubeObject>(dr, `/api/v1/namespaces/${encodeURIComponent(spec.destNamespace)}`),
+  ]);
+  const { drServed, types } = checked;
+  const sourceNs = checked.sourceNamespace;
   const drTypes = new Map(drServed.filter((t) => t.namespaced).map((t) => [typeKey(t), t]));
   const listable = new Set(drTypes.keys());
   const crds = spec.syncCRDs && spec.includeCustomResources !== false
@@ -157,7 +221,31 @@ export async function prepareSync(
     sourceCluster: spec.sourceCluster,
     sourceNamespace: spec.sourceNamespace,
   });
-  return { plan, extraResults: [...crds.results, ...unserved], destNamespace: destNs, types };
+  const sourceRecords = sourceItems.filter((i) => i.type.group === "apps").flatMap((i) =>
+    i.objects.filter((o) =>
+      o.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] !== undefined &&
+      (o as { spec?: { replicas?: number } }).spec?.replicas === 0
+    ).map((o) => `${i.type.kind}/${o.metadata.name}`)
+  );
+  return { plan, extraResults: [...crds.results, ...unserved], destNamespace: destNs, types, sourceRecords };
+}
+
+/** Creates the DR namespace, bare, when it is missing: it must exist to hold the replication's lock. */
+export async function createDestNamespaceIfMissing(dr: KubeClient, spec: ReplicationSpec): Promise<void> {
+  if (await getOptional(dr, `/api/v1/namespaces/${encodeURIComponent(spec.destNamespace)}`)) return;
+  try {
+    await dr.request({
+      method: "POST",
+      path: "/api/v1/namespaces",
+      body: {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: spec.destNamespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE } },
+      },
+    });
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
 }
 
 /** Creates or updates the DR namespace when it is missing or differs; otherwise sends nothing. */
@@ -192,6 +280,8 @@ export interface ApplySyncOptions {
   readonly retry?: RetryOptions;
   readonly logger: Logger;
   readonly onProgress?: (progress: SyncProgress) => void;
+  /** The replication lock's signal: once aborted, no further write is sent. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Writes a prepared plan (the DR namespace must exist unless this is a dry run). */
@@ -207,6 +297,7 @@ export async function applySync(
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
     onProgress: (done, total) => options.onProgress?.({ phase: "writing", done, total }),
+    signal: options.signal,
   });
   return [...prepared.extraResults, ...results];
 }

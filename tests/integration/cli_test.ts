@@ -114,7 +114,11 @@ Deno.test("cli: an unknown resource type exits 2, lists what the cluster serves,
     );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: .*"wombats".*configmaps.*deployments/m);
-    assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
+    assert.deepEqual(
+      r.stderr.trim().split("\n").slice(1),
+      ["Nothing was written."],
+      "one line, then the reassurance",
+    );
     assert.equal(await read(c.dr, "v1", "Namespace", undefined, ns.dest), undefined, "nothing written");
   });
 });
@@ -125,7 +129,7 @@ Deno.test("cli: a missing source namespace exits 1 and writes nothing", async ()
   assert.equal(r.code, 1);
   assert.equal(
     r.stderr.trim(),
-    'error: Source namespace "no-such-namespace-here" does not exist in cluster "source"',
+    'error: Source namespace "no-such-namespace-here" does not exist in cluster "source"\nNothing was written.',
   );
   assert.equal(await read(c.dr, "v1", "Namespace", undefined, "no-such-namespace-here"), undefined);
 });

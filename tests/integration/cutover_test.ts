@@ -79,6 +79,7 @@ Deno.test("cutover moves every workload to DR and failback restores every count"
     assert.equal(src.api, 0);
     assert.equal(src.db, 0);
     assert.equal(src.cronSuspended, true);
+    assert.equal(src.agentParked, true, "the source DaemonSet is parked too");
     assert.equal(src.recorded, "3", "the source keeps its count in an annotation");
     const hpa = await read<KubeObject & { spec: { scaleTargetRef: { name: string }; minReplicas: number } }>(
       c.dr,
@@ -88,7 +89,7 @@ Deno.test("cutover moves every workload to DR and failback restores every count"
       "api",
     );
     assert.equal(hpa!.spec.scaleTargetRef.name, "api", "the HPA stays in charge of its target on DR");
-    assert.equal((await readReplicationState(c.dr, ns.dest, "cycle")).activeSide, "dr");
+    assert.equal((await readReplicationState(c.dr, ns.dest)).activeSide, "dr");
 
     const back = await failback(deps(c), { replication: ns.spec() });
     assert.equal(back.status, "succeeded", JSON.stringify(back.steps));
@@ -96,7 +97,7 @@ Deno.test("cutover moves every workload to DR and failback restores every count"
     const restored = await counts(c.source, ns.source);
     assertCounts(restored, { ...LIVE, agentParked: false }, "source after failback");
     assert.equal(restored.recorded, undefined, "failback clears the record");
-    const state = await readReplicationState(c.dr, ns.dest, "cycle");
+    const state = await readReplicationState(c.dr, ns.dest);
     assert.equal(state.activeSide, "source");
     assert.ok(state.lastSuccess.cutover && state.lastSuccess.failback && state.lastSuccess.stage);
   });
@@ -136,7 +137,7 @@ for (const crashAfter of ["final-stage", "scale-source-down", "scale-dr-up"]) {
         ),
         (e: unknown) => e === crash,
       );
-      const midway = await readReplicationState(c.dr, ns.dest, "crash");
+      const midway = await readReplicationState(c.dr, ns.dest);
       assert.equal(midway.activeSide, "source");
       assert.ok(midway.progress?.steps.includes(crashAfter), JSON.stringify(midway));
       await assert.rejects(stage(deps(c), { replication: ns.spec() }), /unfinished cutover/);
@@ -147,7 +148,7 @@ for (const crashAfter of ["final-stage", "scale-source-down", "scale-dr-up"]) {
       const src = await counts(c.source, ns.source);
       assert.equal(src.web, 0);
       assert.equal(src.recorded, "3", "the recorded count survives the crash");
-      const state = await readReplicationState(c.dr, ns.dest, "crash");
+      const state = await readReplicationState(c.dr, ns.dest);
       assert.equal(state.activeSide, "dr");
       assert.equal(state.progress, undefined);
 
@@ -221,7 +222,7 @@ Deno.test("cutover works with the source API server stopped when allowed, and re
       assert.equal(dr.web, 3);
       assert.equal(dr.api, 2);
       assert.equal(dr.db, 1);
-      assert.equal((await readReplicationState(c.dr, ns.dest, "dead")).activeSide, "dr");
+      assert.equal((await readReplicationState(c.dr, ns.dest)).activeSide, "dr");
       await assert.rejects(
         failback(deps(clusters), { replication: ns.spec() }),
         /source cluster "source" .* is unreachable/,
@@ -275,7 +276,7 @@ Deno.test("a held lock refuses a second run; an expired one is taken over", asyn
     await stage(deps(c), { replication: ns.spec() });
     // another run holds the lock and then crashes: its Lease is never renewed or released
     const now = new Date().toISOString().replace("Z", "000Z");
-    const path = `/apis/coordination.k8s.io/v1/namespaces/${ns.dest}/leases/dr-syncer-lock`;
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${ns.dest}/leases/dr-syncer`;
     const lease = await c.dr.request<KubeObject>({ method: "GET", path }); // left by the stage above, released
     await c.dr.request({
       method: "PUT",
@@ -293,6 +294,6 @@ Deno.test("a held lock refuses a second run; an expired one is taken over", asyn
       replication: ns.spec(),
     });
     assert.equal(report.status, "succeeded", "the expired lock is taken over");
-    assert.equal((await readReplicationState(c.dr, ns.dest, "lock")).activeSide, "dr");
+    assert.equal((await readReplicationState(c.dr, ns.dest)).activeSide, "dr");
   });
 });
