@@ -2,6 +2,14 @@
  * Compares the desired DR objects with what the DR namespace holds and decides, per object, what to
  * write (sync-rules.md "Writing"): create, update, nothing (same content hash: a re-run over an
  * unchanged namespace writes nothing), prune, or report a skip or an error.
+ *
+ * What the entries hold, kept small because a plan of 20,000 objects lives through the whole apply:
+ * - create/update: `desired`, the object to apply (with its content-hash annotation).
+ * - update/prune: `current`, the object DR holds, as listed (apply reads its uid, labels and
+ *   annotations to recreate or delete it).
+ * - unchanged: no `desired`, and `current` only the identity of the DR object (apiVersion, kind,
+ *   name, namespace, uid, resourceVersion), not the listed object: nothing is written for it, and
+ *   holding every listed object would keep the whole DR listing alive.
  */
 import type { KubeObject, ResourceType } from "../kube/types.ts";
 import type {
@@ -76,10 +84,24 @@ function keepLargerRequest(
   };
 }
 
-function withContentHash(obj: KubeObject): { object: KubeObject; hash: string } {
-  const hash = contentHash(obj);
+function withContentHash(obj: KubeObject, hash: string): KubeObject {
   const annotations = { ...obj.metadata.annotations, [ANNOTATION_CONTENT_HASH]: hash };
-  return { object: { ...obj, metadata: { ...obj.metadata, annotations } }, hash };
+  return { ...obj, metadata: { ...obj.metadata, annotations } };
+}
+
+/** What an `unchanged` entry keeps of the DR object: its identity, not its content. */
+function identityOf(obj: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion } = obj.metadata;
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    metadata: {
+      name,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+      ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+    },
+  };
 }
 
 function updateReason(current: KubeObject, options: PlanSyncOptions): string {
@@ -108,13 +130,19 @@ function planCopy(
     object = kept.object;
     if (kept.warning !== undefined) warnings.push(kept.warning);
   }
-  const { object: desired, hash } = withContentHash(object);
+  const hash = contentHash(object);
   const common = { ...base, warnings, errors: outcome.errors };
-  if (current === undefined) return { ...common, action: "create", desired };
+  if (current === undefined) return { ...common, action: "create", desired: withContentHash(object, hash) };
   if (isOurs(current, options) && current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === hash) {
-    return { ...common, action: "unchanged", current };
+    return { ...common, action: "unchanged", current: identityOf(current) };
   }
-  return { ...common, action: "update", desired, current, reason: updateReason(current, options) };
+  return {
+    ...common,
+    action: "update",
+    desired: withContentHash(object, hash),
+    current,
+    reason: updateReason(current, options),
+  };
 }
 
 function compareEntries(a: PlanEntry, b: PlanEntry): number {
@@ -123,11 +151,17 @@ function compareEntries(a: PlanEntry, b: PlanEntry): number {
     text(a.name, b.name);
 }
 
+/** The warning of a skipped source object whose earlier DR copy stays (and is no longer updated). */
+const KEPT_COPY_WARNING = "Kept its DR copy: dr-syncer does not delete a copy whose source still exists";
+
 /**
  * The plan for one replication. `current` is what the DR namespace holds for the same types. With
- * `options.prune`, objects carrying this replication's provenance whose source is gone, or is now
- * skipped (e.g. labelled `dr-syncer.io/ignore`), are pruned; objects whose transform failed are kept,
- * and objects without the provenance are never pruned. Entries are sorted by order, kind, then name.
+ * `options.prune`, objects carrying this replication's provenance whose source object is absent
+ * from the source listing are pruned. A source object that exists keeps its DR copy whatever
+ * becomes of it: when it is now skipped (labelled `dr-syncer.io/ignore`, or it gained an owner, as
+ * the claims of a StatefulSet whose claim retention policy deletes them) its entry is a `skip` that
+ * warns that the DR copy stays; when its transform failed, an `error`. Objects without the
+ * provenance are never pruned. Entries are sorted by order, kind, then name.
  */
 export function planSync(
   desired: DesiredState,
@@ -146,54 +180,49 @@ export function planSync(
     order: kindRuleFor(type).order,
   });
 
-  const kept = new Set<string>();
-  const skipReasons = new Map<string, string>();
+  /** Every object of the source listing, copied, skipped or failed: none of their DR copies is pruned. */
+  const inSource = new Set<string>();
   const entries: PlanEntry[] = [];
   for (const { type, name, outcome } of desired.entries) {
     const key = objectKey(type, name);
+    inSource.add(key);
     const existing = held.get(key);
     const base = entryBase(type, name);
     if (outcome.action === "copy") {
-      kept.add(key);
       entries.push(planCopy(base, outcome, existing, options));
     } else if (outcome.action === "error") {
-      kept.add(key);
       entries.push({ ...base, action: "error", reason: outcome.reason, warnings: [], errors: [] });
     } else {
-      skipReasons.set(key, outcome.reason);
+      const keptCopy = existing !== undefined && isOurs(existing, options) &&
+        !existing.metadata.deletionTimestamp;
+      entries.push({
+        ...base,
+        action: "skip",
+        reason: outcome.reason,
+        warnings: keptCopy ? [KEPT_COPY_WARNING] : [],
+        errors: [],
+      });
     }
   }
 
-  const pruned = new Set<string>();
   if (options.prune) {
+    const pruned = new Set<string>();
     for (const { type, objects } of current) {
       for (const obj of objects) {
         const key = objectKey(type, obj.metadata.name);
-        if (kept.has(key) || pruned.has(key) || !isOurs(obj, options) || obj.metadata.deletionTimestamp) {
+        if (inSource.has(key) || pruned.has(key) || !isOurs(obj, options) || obj.metadata.deletionTimestamp) {
           continue;
         }
         pruned.add(key);
-        const reason = skipReasons.get(key) ?? "the source object is gone";
         entries.push({
           ...entryBase(type, obj.metadata.name),
           action: "prune",
           current: obj,
-          reason,
+          reason: "the source object is gone",
           warnings: [],
           errors: [],
         });
       }
-    }
-  }
-  for (const { type, name, outcome } of desired.entries) {
-    if (outcome.action === "skip" && !pruned.has(objectKey(type, name))) {
-      entries.push({
-        ...entryBase(type, name),
-        action: "skip",
-        reason: outcome.reason,
-        warnings: [],
-        errors: [],
-      });
     }
   }
   return { namespace: desired.namespace, entries: entries.sort(compareEntries) };

@@ -1,5 +1,5 @@
 /**
- * The one generic object handler: deep-copies a source object, runs the transform of its kind (from
+ * The one generic object handler: copies a source object, runs the transform of its kind (from
  * `KIND_RULES`), then cleans the metadata (sync-rules.md "Metadata") and adds the provenance that
  * prune and change detection rely on. Deterministic: the same source object gives the same output.
  */
@@ -71,13 +71,47 @@ function dropNullTimestamps(value: unknown): void {
   }
 }
 
+/**
+ * A deep copy of a JSON value, as `structuredClone` makes it, except that strings (immutable) are
+ * shared with `value` rather than duplicated, which matters for large Secrets and ConfigMaps.
+ * Anything that is not plain JSON goes to `structuredClone` (which throws for a function).
+ */
+function copyJson<T>(value: T): T {
+  const kind = typeof value;
+  if (value === null || (kind !== "object" && kind !== "function" && kind !== "symbol")) return value;
+  if (Array.isArray(value)) return value.map(copyJson) as T;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const source = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) copy[key] = copyJson(source[key]);
+  return copy as T;
+}
+
+/**
+ * The draft a kind transform edits: a deep copy of `obj`, except `metadata.managedFields`, often the
+ * largest part of an object and always dropped from the DR form. The draft holds the source's own
+ * managedFields array, not a copy, so that a transform can read them (the Service transform looks
+ * for explicitly set nodePorts there); transforms must not edit them.
+ */
+function draftOf(obj: KubeObject, type: ResourceType): KubeObject {
+  const { managedFields, ...metadata } = obj.metadata;
+  const draft: KubeObject = {
+    ...copyJson({ ...obj, metadata }),
+    apiVersion: apiVersionOf(type),
+    kind: type.kind,
+  };
+  if (managedFields !== undefined) draft.metadata.managedFields = managedFields;
+  return draft;
+}
+
 /** The DR form of `obj` (of `type`); never mutates `obj`. Filtering is `filterObject`'s job. */
 export function transformObject(
   obj: KubeObject,
   type: ResourceType,
   ctx: TransformContext,
 ): TransformOutcome {
-  const draft: KubeObject = { ...structuredClone(obj), apiVersion: apiVersionOf(type), kind: type.kind };
+  const draft = draftOf(obj, type);
   const result = kindRuleFor(type).transform?.(draft, ctx) ?? {};
   if (result.refusal !== undefined) return { action: "error", reason: result.refusal };
 

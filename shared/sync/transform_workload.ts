@@ -25,26 +25,33 @@ const JOB_GENERATED_LABELS = [
   "batch.kubernetes.io/job-name",
 ];
 
+/** A replica count as Kubernetes accepts it: a non-negative 32-bit integer, written in decimal. */
+function parseReplicas(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d+$/.test(text) && Number(text) <= MAX_REPLICAS ? Number(text) : undefined;
+}
+
 /**
  * Replica count of the source, DR count from the scale-override label or `scaleToZero`. A count a
- * cutover recorded on the source (it scaled the source to zero) is the source's real count.
+ * cutover recorded on the source (when it scaled the source to zero) is the source's real count,
+ * but only while the source stands at 0: a source running replicas (scaled up by hand after a
+ * failed cutover) carries a stale record, and its live count wins.
  */
 function holdReplicas(draft: KubeObject, ctx: TransformContext): KindTransformResult {
   const spec = ensureObjectAt(draft, "spec");
-  const recorded = draft.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS];
-  const count = recorded !== undefined && /^\d+$/.test(recorded)
-    ? Number(recorded)
-    : typeof spec.replicas === "number"
-    ? spec.replicas
-    : 1;
+  const live = typeof spec.replicas === "number" ? spec.replicas : 1;
+  const recorded = live === 0
+    ? parseReplicas(draft.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS])
+    : undefined;
+  const count = recorded ?? live;
   annotationsFor(draft)[ANNOTATION_ORIGINAL_REPLICAS] = String(count);
   const override = draft.metadata.labels?.[LABEL_SCALE_OVERRIDE];
   if (override === undefined) {
     spec.replicas = ctx.scaleToZero ? 0 : count;
     return {};
   }
-  if (/^\d+$/.test(override) && Number(override) <= MAX_REPLICAS) {
-    spec.replicas = Number(override);
+  const wanted = parseReplicas(override);
+  if (wanted !== undefined) {
+    spec.replicas = wanted;
     return {};
   }
   spec.replicas = 0;
@@ -55,11 +62,16 @@ function holdReplicas(draft: KubeObject, ctx: TransformContext): KindTransformRe
   };
 }
 
-/** `spec.suspend` of the source (or the value a cutover recorded there) in an annotation, and `true` on DR. */
+/**
+ * `spec.suspend` of the source in an annotation, and `true` on DR. The value a cutover recorded on
+ * the source (when it suspended the source) is trusted only while the source is suspended: an
+ * unsuspended source carries a stale record, and its live value wins.
+ */
 function suspend(draft: KubeObject, ctx: TransformContext): void {
   const spec = ensureObjectAt(draft, "spec");
+  const live = spec.suspend === true;
   const recorded = draft.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
-  const original = recorded === "true" || recorded === "false" ? recorded === "true" : spec.suspend === true;
+  const original = live && (recorded === "true" || recorded === "false") ? recorded === "true" : live;
   annotationsFor(draft)[ANNOTATION_ORIGINAL_SUSPEND] = String(original);
   spec.suspend = ctx.scaleToZero ? true : original;
 }

@@ -133,6 +133,26 @@ Deno.test("a re-run over an unchanged namespace makes zero writes", () => {
   assert.ok(second.entries.every((e) => e.desired === undefined && e.current !== undefined));
 });
 
+Deno.test("an unchanged entry keeps only the identity of the DR object, not the listed object", () => {
+  const first = planSync(desiredOf([{ type: TYPES.deployments, objects: [deployment()] }]), [], OPTIONS);
+  const dr = drAfter(first);
+  const listed = dr[0]?.objects[0];
+  assert.ok(listed);
+  const plan = planSync(desiredOf([{ type: TYPES.deployments, objects: [deployment()] }]), dr, OPTIONS);
+  assert.deepEqual(actions(plan), ["unchanged Deployment/web"]);
+  assert.deepEqual(plan.entries[0]?.current, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name: "web",
+      namespace: "shop-dr",
+      uid: "dr-web",
+      resourceVersion: listed.metadata.resourceVersion,
+    },
+  });
+  assert.equal(plan.entries[0]?.desired, undefined);
+});
+
 Deno.test("updates an object whose source changed", () => {
   const first = planSync(desiredOf([{ type: TYPES.configmaps, objects: [configMap()] }]), [], OPTIONS);
   const changed = configMap();
@@ -313,17 +333,86 @@ Deno.test("prunes nothing without the prune option", () => {
   assert.deepEqual(plan.entries, []);
 });
 
-Deno.test("prunes the DR copy of an object now labelled dr-syncer.io/ignore", () => {
+const KEPT_COPY = "Kept its DR copy: dr-syncer does not delete a copy whose source still exists";
+
+Deno.test("keeps the DR copy of a source object now labelled dr-syncer.io/ignore", () => {
   const ignored = configMap();
   ignored.metadata.labels = { "dr-syncer.io/ignore": "true" };
   const items = [{ type: TYPES.configmaps, objects: [ignored] }];
   const dr = [{ type: TYPES.configmaps, objects: [copiedFrom(configMap())] }];
-  const plan = planSync(desiredOf(items), dr, OPTIONS);
-  assert.deepEqual(actions(plan), ["prune ConfigMap/web-config"]);
-  assert.equal(plan.entries[0]?.reason, "labelled dr-syncer.io/ignore");
-  assert.deepEqual(actions(planSync(desiredOf(items), dr, { ...OPTIONS, prune: false })), [
-    "skip ConfigMap/web-config",
+  for (const prune of [true, false]) {
+    const plan = planSync(desiredOf(items), dr, { ...OPTIONS, prune });
+    assert.deepEqual(actions(plan), ["skip ConfigMap/web-config"], `prune: ${prune}`);
+    assert.equal(plan.entries[0]?.reason, "labelled dr-syncer.io/ignore");
+    assert.deepEqual(plan.entries[0]?.warnings, [KEPT_COPY]);
+  }
+});
+
+Deno.test("keeps the DR claim of a source claim that gained an owner, and its replicated data", () => {
+  // A StatefulSet with persistentVolumeClaimRetentionPolicy.whenDeleted: Delete owns its claims.
+  const owned = pvc("data-db-0");
+  owned.metadata.ownerReferences = [{
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    name: "db",
+    uid: "3c2b1a09-8f7e-4d6c-b5a4-93827160f5e4",
+    controller: true,
+  }];
+  const plan = planSync(
+    desiredOf([{ type: TYPES.persistentvolumeclaims, objects: [owned] }]),
+    [{ type: TYPES.persistentvolumeclaims, objects: [copiedFrom(pvc("data-db-0"))] }],
+    OPTIONS,
+  );
+  assert.deepEqual(actions(plan), ["skip PersistentVolumeClaim/data-db-0"]);
+  assert.equal(plan.entries[0]?.reason, 'owned by StatefulSet "db"');
+  assert.deepEqual(plan.entries[0]?.warnings, [KEPT_COPY]);
+});
+
+Deno.test("prunes only the DR copies whose source object is absent, keeping those of skipped sources", () => {
+  const ignored = configMap("ignored");
+  ignored.metadata.labels = { "dr-syncer.io/ignore": "true" };
+  const dr = [{
+    type: TYPES.configmaps,
+    objects: [copiedFrom(configMap("ignored")), copiedFrom(configMap("gone")), copiedFrom(configMap())],
+  }];
+  const plan = planSync(
+    desiredOf([{ type: TYPES.configmaps, objects: [ignored, configMap()] }]),
+    dr,
+    OPTIONS,
+  );
+  assert.deepEqual(actions(plan), [
+    "prune ConfigMap/gone",
+    "skip ConfigMap/ignored",
+    "update ConfigMap/web-config",
   ]);
+  assert.equal(entry(plan, "ConfigMap", "gone").reason, "the source object is gone");
+});
+
+Deno.test("warns of a kept DR copy only when the copy carries this replication's provenance", () => {
+  const ignored = configMap();
+  ignored.metadata.labels = { "dr-syncer.io/ignore": "true" };
+  const handMade = applied({ ...configMap(), metadata: { name: "web-config", namespace: "shop-dr" } });
+  const leaving = copiedFrom(configMap("leaving"));
+  leaving.metadata.deletionTimestamp = "2026-01-12T10:00:00Z";
+  const leavingSource = configMap("leaving");
+  leavingSource.metadata.labels = { "dr-syncer.io/ignore": "true" };
+  const plan = planSync(
+    desiredOf([
+      { type: TYPES.configmaps, objects: [ignored, leavingSource, configMap("kube-root-ca.crt")] },
+    ]),
+    [
+      { type: TYPES.configmaps, objects: [handMade, leaving] },
+      { type: TYPES.secrets, objects: [copiedFrom(secret("web-config", "Opaque"))] },
+    ],
+    OPTIONS,
+  );
+  assert.deepEqual(actions(plan), [
+    "skip ConfigMap/kube-root-ca.crt",
+    "skip ConfigMap/leaving",
+    "skip ConfigMap/web-config",
+    "prune Secret/web-config",
+  ]);
+  assert.ok(plan.entries.every((e) => e.warnings.length === 0), JSON.stringify(plan.entries));
 });
 
 Deno.test("keeps the DR copy of an object whose transform failed", () => {
