@@ -7,35 +7,18 @@ import { ANNOTATION_CONTENT_HASH, ANNOTATION_SOURCE_RESOURCE_VERSION } from "./n
 /** Annotations that change without the content changing (the source's resourceVersion moves on every status update). */
 const VOLATILE_ANNOTATIONS = [ANNOTATION_CONTENT_HASH, ANNOTATION_SOURCE_RESOURCE_VERSION];
 
-/**
- * Appends to `out` the JSON of `value` with object keys sorted at every level; `undefined` members
- * are left out as `JSON.stringify` does. One flat list of pieces, joined once, rather than a string
- * per level: large objects (Helm release Secrets) are not copied once per nesting level.
- */
-function writeCanonicalJson(value: unknown, out: string[]): void {
+/** JSON with object keys sorted at every level; `undefined` members are left out as `JSON.stringify` does. */
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) {
-    out.push("[");
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out.push(",");
-      if (!(i in value)) continue;
-      if (value[i] === undefined) out.push("null");
-      else writeCanonicalJson(value[i], out);
-    }
-    out.push("]");
-  } else if (isJsonObject(value)) {
-    out.push("{");
-    let first = true;
-    for (const key of Object.keys(value).sort()) {
-      if (value[key] === undefined) continue;
-      if (!first) out.push(",");
-      first = false;
-      out.push(JSON.stringify(key), ":");
-      writeCanonicalJson(value[key], out);
-    }
-    out.push("}");
-  } else {
-    out.push(String(JSON.stringify(value)));
+    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
   }
+  if (isJsonObject(value)) {
+    const members = Object.keys(value).sort()
+      .filter((key) => value[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
+    return `{${members.join(",")}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /**
@@ -46,7 +29,5 @@ export function contentHash(obj: KubeObject): string {
   const annotations = { ...obj.metadata.annotations };
   for (const key of VOLATILE_ANNOTATIONS) delete annotations[key];
   const stable = { ...obj, metadata: { ...obj.metadata, annotations } };
-  const pieces: string[] = [];
-  writeCanonicalJson(stable, pieces);
-  return createHash("sha256").update(pieces.join("")).digest("hex");
+  return createHash("sha256").update(canonicalJson(stable)).digest("hex");
 }

@@ -14,13 +14,15 @@ const expired = (error: unknown) => error instanceof KubeApiError && error.statu
 /**
  * Lists every object of one type in a namespace, page by page; a page that fails with 429, 5xx or
  * a conflict is asked again, and a list whose continue token expired (410) starts over. List
- * items carry no kind or apiVersion; they are filled in from the type.
+ * items carry no kind or apiVersion; they are filled in from the type. `managedFields`, often the
+ * largest part of an object and read only to find explicitly set Service node ports, are dropped
+ * unless `keepManagedFields`.
  */
 export async function listObjects(
   client: KubeClient,
   type: ResourceType,
   namespace: string,
-  options: { pageSize?: number; labelSelector?: string } = {},
+  options: { pageSize?: number; labelSelector?: string; keepManagedFields?: boolean } = {},
 ): Promise<KubeObject[]> {
   for (let attempt = 1;; attempt++) {
     const out: KubeObject[] = [];
@@ -34,7 +36,10 @@ export async function listObjects(
             query: { limit: options.pageSize ?? 500, continue: token, labelSelector: options.labelSelector },
           })
         );
-        for (const item of page.items) out.push({ ...item, apiVersion: apiVersionOf(type), kind: type.kind });
+        for (const item of page.items) {
+          if (!options.keepManagedFields) delete item.metadata.managedFields;
+          out.push({ ...item, apiVersion: apiVersionOf(type), kind: type.kind });
+        }
         token = page.metadata.continue || undefined;
       } while (token);
       return out;

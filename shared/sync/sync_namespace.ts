@@ -171,7 +171,9 @@ export async function prepareSync(
   const readConcurrency = options.readConcurrency ?? 8;
   const [sourceItems, destItems, storageClasses] = await Promise.all([
     mapConcurrent(types, readConcurrency, async (type): Promise<TypedObjects> => {
-      const objects = await listObjects(source, type, spec.sourceNamespace);
+      // Services keep managedFields: they tell which node ports a user set explicitly
+      const keepManagedFields = type.group === "" && type.resource === "services";
+      const objects = await listObjects(source, type, spec.sourceNamespace, { keepManagedFields });
       tick();
       return { type, objects };
     }),

@@ -49,6 +49,7 @@ const { values } = parseArgs({
     case: { type: "string", multiple: true },
     runs: { type: "string" },
     objects: { type: "string" },
+    sizes: { type: "string" },
   },
 });
 const RUNS = Number(values.runs ?? 3);
@@ -334,6 +335,94 @@ try {
       });
     }
     cleanup.push(srcNs);
+  }
+
+  if (values.case?.includes("scale")) {
+    // stage-cold through the CLI in its own process, so the peak RSS is the function's alone
+    const sizes = (values.sizes ?? "1000,5000,20000").split(",").map(Number);
+    const entry = new URL("../../functions/cli/main.ts", import.meta.url).pathname;
+    const rows: { size: number; median: number; rss: number; runs: number }[] = [];
+    for (const size of sizes) {
+      const srcNs = `bench-scale-${size}-${runId}`;
+      await createNamespace(source, srcNs);
+      cleanup.push(srcNs);
+      log(`seeding ${size} objects in ${srcNs}`);
+      await mapConcurrent(benchObjects(srcNs, size), 32, async (o) => {
+        const type = await typeOf(source, o.apiVersion, o.kind);
+        await source.request({
+          method: "PATCH",
+          path: resourcePath(type, srcNs, o.metadata.name),
+          query: { fieldManager: "bench-seed", force: true },
+          contentType: "application/apply-patch+yaml",
+          body: o,
+        });
+      });
+      const times: number[] = [];
+      let rss = 0;
+      const runs = size >= 20000 ? Math.min(RUNS, 3) : RUNS;
+      for (let i = 0; i < runs; i++) {
+        const dest = `${srcNs}-dr-${i}`;
+        cleanup.push(dest);
+        const t0 = performance.now();
+        const child = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            entry,
+            "stage",
+            "--source-kubeconfig",
+            SOURCE_KUBECONFIG,
+            "--dest-kubeconfig",
+            DR_KUBECONFIG,
+            "--source-namespace",
+            srcNs,
+            "--dest-namespace",
+            dest,
+            "--output",
+            "json",
+          ],
+          stdout: "piped",
+          stderr: "null",
+        }).spawn();
+        let hwm = 0;
+        const poll = setInterval(() => {
+          try {
+            const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+            hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+          } catch { /* exited */ }
+        }, 25);
+        const out = await child.output();
+        clearInterval(poll);
+        const seconds = (performance.now() - t0) / 1000;
+        const report = JSON.parse(new TextDecoder().decode(out.stdout));
+        if (!out.success || report.status !== "succeeded") {
+          throw new Error(`stage of ${size} failed: ${JSON.stringify(report.counts)}`);
+        }
+        times.push(seconds);
+        rss = Math.max(rss, Math.round(hwm / 1024));
+        log(`scale ${size} run ${i + 1}: ${seconds.toFixed(2)}s, peak RSS ${Math.round(hwm / 1024)} MB`);
+      }
+      rows.push({ size, median: median(times), rss, runs });
+    }
+    const base = rows[0]!;
+    for (const r of rows) {
+      const ratio = r.median / base.median;
+      const allowed = (r.size / base.size) * 1.25;
+      results.push({
+        case: `scale-${r.size}`,
+        objects: r.size,
+        runs: r.runs,
+        median_s: r.median,
+        baseline: `scale-${base.size}`,
+        baseline_median_s: base.median,
+        ratio,
+        writes: null,
+        requests: null,
+        peak_rss_mb: r.rss,
+        target: `<= ${allowed.toFixed(2)}x (linear); RSS <= 300 MB at 20k`,
+        met: ratio <= allowed && (r.size < 20000 || r.rss <= 300),
+      });
+    }
   }
 
   if (wanted("cutover")) {

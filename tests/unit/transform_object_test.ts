@@ -168,6 +168,33 @@ Deno.test("never mutates its input", () => {
   }
 });
 
+/** Every object and array in `value`, at any depth. */
+function containers(value: unknown, into = new Set<unknown>()): Set<unknown> {
+  if (typeof value === "object" && value !== null) {
+    into.add(value);
+    for (const child of Object.values(value)) containers(child, into);
+  }
+  return into;
+}
+
+Deno.test("shares no object or array with its input, so that the output can be edited freely", () => {
+  for (
+    const [make, type] of [
+      [deployment, TYPES.deployments],
+      [statefulSet, TYPES.statefulsets],
+      [job, TYPES.jobs],
+      [nodePortService, TYPES.services],
+      [pvc, TYPES.persistentvolumeclaims],
+      [helmReleaseSecret, TYPES.secrets],
+      [roleBinding, TYPES.rolebindings],
+    ] as const
+  ) {
+    const source = make();
+    const shared = [...containers(transformed(source, type))].filter((c) => containers(source).has(c));
+    assert.deepEqual(shared, [], type.kind);
+  }
+});
+
 Deno.test("gives the same output for the same source object, every time", () => {
   const source = deployment();
   const first = transformObject(source, TYPES.deployments, transformContext());
@@ -243,6 +270,67 @@ Deno.test("keeps the replica counts with scaleToZero: false", () => {
   const out = transformed(deployment(), TYPES.deployments, { scaleToZero: false });
   assert.equal(at(out, "spec", "replicas"), 3);
   assert.equal(out.metadata.annotations?.["dr-syncer.io/original-replicas"], "3");
+});
+
+Deno.test("trusts the replica count a cutover recorded on a source it scaled to zero", () => {
+  for (const [make, type] of [[deployment, TYPES.deployments], [statefulSet, TYPES.statefulsets]] as const) {
+    const source = make();
+    edit(source, "spec").replicas = 0;
+    source.metadata.annotations = { ...source.metadata.annotations, "dr-syncer.io/original-replicas": "4" };
+    const out = transformed(source, type);
+    assert.equal(at(out, "spec", "replicas"), 0, type.kind);
+    assert.equal(out.metadata.annotations?.["dr-syncer.io/original-replicas"], "4", type.kind);
+    assert.equal(at(transformed(source, type, { scaleToZero: false }), "spec", "replicas"), 4, type.kind);
+  }
+});
+
+Deno.test("ignores a stale recorded replica count on a source that runs replicas: the live count wins", () => {
+  for (const [make, type] of [[deployment, TYPES.deployments], [statefulSet, TYPES.statefulsets]] as const) {
+    // A cutover failed after recording 4, then someone scaled the source back up by hand, to 5.
+    const source = make();
+    edit(source, "spec").replicas = 5;
+    source.metadata.annotations = { ...source.metadata.annotations, "dr-syncer.io/original-replicas": "4" };
+    const out = transformed(source, type);
+    assert.equal(at(out, "spec", "replicas"), 0, type.kind);
+    assert.equal(out.metadata.annotations?.["dr-syncer.io/original-replicas"], "5", type.kind);
+    assert.equal(at(transformed(source, type, { scaleToZero: false }), "spec", "replicas"), 5, type.kind);
+  }
+  const unset = deployment();
+  delete edit(unset, "spec").replicas;
+  unset.metadata.annotations = { ...unset.metadata.annotations, "dr-syncer.io/original-replicas": "4" };
+  assert.equal(
+    transformed(unset, TYPES.deployments).metadata.annotations?.["dr-syncer.io/original-replicas"],
+    "1",
+    "a source without spec.replicas runs 1",
+  );
+});
+
+Deno.test("trusts the suspend value a cutover recorded on a source it suspended", () => {
+  for (const [make, type] of [[cronJob, TYPES.cronjobs], [job, TYPES.jobs]] as const) {
+    const source = make();
+    edit(source, "spec").suspend = true;
+    source.metadata.annotations = {
+      ...source.metadata.annotations,
+      "dr-syncer.io/original-suspend": "false",
+    };
+    const out = transformed(source, type);
+    assert.equal(at(out, "spec", "suspend"), true, type.kind);
+    assert.equal(out.metadata.annotations?.["dr-syncer.io/original-suspend"], "false", type.kind);
+    assert.equal(at(transformed(source, type, { scaleToZero: false }), "spec", "suspend"), false, type.kind);
+  }
+});
+
+Deno.test("ignores a stale recorded suspend value on a source that is not suspended", () => {
+  for (const [make, type] of [[cronJob, TYPES.cronjobs], [job, TYPES.jobs]] as const) {
+    // The record says it was suspended before a cutover, but the source runs now: that is what DR gets.
+    const source = make();
+    edit(source, "spec").suspend = false;
+    source.metadata.annotations = { ...source.metadata.annotations, "dr-syncer.io/original-suspend": "true" };
+    const out = transformed(source, type);
+    assert.equal(at(out, "spec", "suspend"), true, type.kind);
+    assert.equal(out.metadata.annotations?.["dr-syncer.io/original-suspend"], "false", type.kind);
+    assert.equal(at(transformed(source, type, { scaleToZero: false }), "spec", "suspend"), false, type.kind);
+  }
 });
 
 Deno.test("suspends a CronJob and records the source value", () => {
