@@ -81,6 +81,26 @@ function counters(client: KubeClient) {
   return () => ({ requests: client.stats.total - start.total, writes: client.stats.writes - start.writes });
 }
 
+/**
+ * Runs a stage RUNS times, timed, with DR's request counts of the last run and the peak RSS.
+ * `prepare` (untimed) may change the source first and returns the stage to time.
+ */
+async function repeatStage(
+  prepare: (run: number) => Promise<() => Promise<unknown>>,
+): Promise<{ times: number[]; counts: { requests: number; writes: number }; rss: number }> {
+  const times: number[] = [];
+  let counts = { requests: 0, writes: 0 }, rss = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const run = await prepare(i);
+    const count = counters(clusters.dr);
+    const m = await measure(async () => void await run());
+    times.push(m.seconds);
+    counts = count();
+    rss = Math.max(rss, m.peakRssMb);
+  }
+  return { times, counts, rss };
+}
+
 /** The floor: a minimal client server-side-applying already-transformed objects with the same concurrency. */
 async function ssaFloor(
   dr: KubeClient,
@@ -270,15 +290,9 @@ try {
 
     const dest = `bench-dr-${runId}-0`;
     if (wanted("stage-warm")) {
-      const warm: number[] = [];
-      let c = { requests: 0, writes: 0 }, rss = 0;
-      for (let i = 0; i < RUNS; i++) {
-        const count = counters(dr);
-        const m = await measure(async () => void await stage(deps, { replication: spec(dest) }));
-        warm.push(m.seconds);
-        c = count();
-        rss = Math.max(rss, m.peakRssMb);
-      }
+      const { times: warm, counts: c, rss } = await repeatStage(() =>
+        Promise.resolve(() => stage(deps, { replication: spec(dest) }))
+      );
       const r = median(warm) / coldMedian;
       results.push({
         case: "stage-warm",
@@ -296,10 +310,8 @@ try {
       });
     }
     if (wanted("stage-delta")) {
-      const delta: number[] = [];
-      let c = { requests: 0, writes: 0 }, rss = 0;
       const changedCount = Math.max(1, Math.round(seeded.length / 100));
-      for (let i = 0; i < RUNS; i++) {
+      const { times: delta, counts: c, rss } = await repeatStage(async (i) => {
         const changed = seeded.filter((o) => o.kind === "ConfigMap").slice(0, changedCount).map((o) => ({
           ...o,
           data: { ...(o.data as Record<string, string>), rev: `${runId}-${i}` },
@@ -312,12 +324,8 @@ try {
             contentType: "application/apply-patch+yaml",
             body: o,
           }));
-        const count = counters(dr);
-        const m = await measure(async () => void await stage(deps, { replication: spec(dest) }));
-        delta.push(m.seconds);
-        c = count();
-        rss = Math.max(rss, m.peakRssMb);
-      }
+        return () => stage(deps, { replication: spec(dest) });
+      });
       const r = median(delta) / coldMedian;
       results.push({
         case: "stage-delta",
