@@ -101,6 +101,24 @@ async function repeatStage(
   return { times, counts, rss };
 }
 
+/** Deletes a namespace and waits until the namespace controller has removed it and its objects. */
+async function deleteAndWait(client: KubeClient, namespace: string): Promise<void> {
+  await deleteNamespace(client, namespace);
+  const t0 = performance.now();
+  for (;;) {
+    const gone = await client.request({ method: "GET", path: `/api/v1/namespaces/${namespace}` }).then(
+      () => false,
+      () => true,
+    );
+    if (gone) break;
+    if (performance.now() - t0 > 900_000) {
+      throw new Error(`Namespace "${namespace}" was not deleted within 15 minutes`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  log(`deleted ${namespace} in ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+}
+
 /** The floor: a minimal client server-side-applying already-transformed objects with the same concurrency. */
 async function ssaFloor(
   dr: KubeClient,
@@ -409,8 +427,10 @@ try {
         times.push(seconds);
         rss = Math.max(rss, Math.round(hwm / 1024));
         log(`scale ${size} run ${i + 1}: ${seconds.toFixed(2)}s, peak RSS ${Math.round(hwm / 1024)} MB`);
+        await deleteAndWait(dr, dest); // every run meets the same, empty DR server
       }
       rows.push({ size, median: median(times), rss, runs });
+      await deleteAndWait(source, srcNs);
     }
     const base = rows[0]!;
     for (const r of rows) {
