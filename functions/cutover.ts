@@ -91,14 +91,17 @@ export async function cutover(deps: OperationDeps, request: CutoverRequest): Pro
   const startedAt = now();
   const spec = request.replication;
   const log = deps.logger.child({ operation: "cutover", replication: spec.name });
-  const sourceUp = await reachable(deps.source);
+  const [sourceUp, , state] = await Promise.all([
+    reachable(deps.source),
+    requireStaged(deps, spec, "cut over"),
+    readReplicationState(deps.dr, spec.destNamespace),
+  ]);
   if (!sourceUp && !request.allowSourceUnavailable) {
     throw new OperationRefusedError(
       `Cannot cut over "${spec.name}": source cluster "${deps.source.name}" at ${deps.source.server} is unreachable; pass --allow-source-unavailable to cut over from the replica counts recorded on DR`,
     );
   }
-  await requireStaged(deps, spec, "cut over");
-  refuseWhenCutOver(spec, await readReplicationState(deps.dr, spec.destNamespace), request.force);
+  refuseWhenCutOver(spec, state, request.force);
   if (request.dryRun) {
     const workloads = await listManagedWorkloads(scaleContext(deps, spec));
     const detail = `would scale ${workloads.scalable.length} workload(s) on DR to their recorded counts`;

@@ -39,13 +39,17 @@ export async function failback(deps: OperationDeps, request: FailbackRequest): P
   const startedAt = now();
   const spec = request.replication;
   const log = deps.logger.child({ operation: "failback", replication: spec.name });
-  if (!(await reachable(deps.source))) {
+  const [sourceUp, , state] = await Promise.all([
+    reachable(deps.source),
+    requireStaged(deps, spec, "fail back"),
+    readReplicationState(deps.dr, spec.destNamespace),
+  ]);
+  if (!sourceUp) {
     throw new OperationRefusedError(
       `Cannot fail back "${spec.name}": source cluster "${deps.source.name}" at ${deps.source.server} is unreachable`,
     );
   }
-  await requireStaged(deps, spec, "fail back");
-  refuseWhenNothingCutOver(spec, await readReplicationState(deps.dr, spec.destNamespace), request.force);
+  refuseWhenNothingCutOver(spec, state, request.force);
   if (request.dryRun) {
     const workloads = await listManagedWorkloads(scaleContext(deps, spec));
     return buildRunReport({

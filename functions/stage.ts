@@ -63,7 +63,12 @@ export async function stage(deps: OperationDeps, request: StageRequest): Promise
   const spec = request.replication;
   const dryRun = request.dryRun ?? false;
   const log = deps.logger.child({ operation: "stage", replication: spec.name });
-  refuseWhenCutOver(spec, await readReplicationState(deps.dr, spec.destNamespace), request.force);
+  // bad input fails here, before any write; the reads run side by side
+  const [state, checked] = await Promise.all([
+    readReplicationState(deps.dr, spec.destNamespace),
+    checkSync(deps.source, deps.dr, spec),
+  ]);
+  refuseWhenCutOver(spec, state, request.force);
   const prepare = (checked?: CheckedSync) =>
     prepareSync(deps.source, deps.dr, {
       ...(checked ? { checked } : {}),
@@ -95,12 +100,11 @@ export async function stage(deps: OperationDeps, request: StageRequest): Promise
     });
   };
   if (dryRun) {
-    const prepared = await prepare();
+    const prepared = await prepare(checked);
     refuseOverCutoverRecords(spec, prepared, request.force);
     return await write(prepared, []);
   }
 
-  const checked = await checkSync(deps.source, deps.dr, spec); // bad input fails here, before any write
   await createDestNamespaceIfMissing(deps.dr, spec); // the lock lives in the DR namespace
   return await runLocked(deps, spec, "stage", startedAt, async (lock) => {
     refuseWhenCutOver(spec, lock.state, request.force);

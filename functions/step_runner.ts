@@ -69,10 +69,10 @@ export class StepRunner {
     const detail = outcome.detail ?? (outcome.objects ? summarise(outcome.objects) : undefined);
     this.steps.push({ step, status: "done", ...(detail ? { detail } : {}) });
     if (!this.#done.includes(step)) this.#done.push(step);
-    await this.lock.update({
-      ...this.lock.state,
-      progress: { operation: this.operation, steps: [...this.#done] },
-    });
+    // Not awaited: the next step need not wait for the record. A crash before it lands only means
+    // the step is done again (every step is idempotent); a lost lock aborts the next write anyway.
+    this.lock.update({ ...this.lock.state, progress: { operation: this.operation, steps: [...this.#done] } })
+      .catch(() => {});
     await this.afterStep?.(step);
   }
 

@@ -101,6 +101,27 @@ async function repeatStage(
   return { times, counts, rss };
 }
 
+/** Waits until neither cluster is still deleting a namespace: measurements run on quiet API servers. */
+async function quiesce(): Promise<void> {
+  const t0 = performance.now();
+  for (;;) {
+    const busy = (await Promise.all([clusters.source, clusters.dr].map(async (client) => {
+      const list = await client.request<{ items: { status?: { phase?: string } }[] }>({
+        method: "GET",
+        path: "/api/v1/namespaces",
+      });
+      return list.items.filter((n) => n.status?.phase === "Terminating").length;
+    }))).reduce((a, b) => a + b, 0);
+    if (busy === 0) break;
+    if (performance.now() - t0 > 900_000) {
+      throw new Error(`${busy} namespaces are still being deleted after 15 minutes`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const waited = (performance.now() - t0) / 1000;
+  if (waited > 1) log(`waited ${waited.toFixed(0)}s for the clusters to finish deleting namespaces`);
+}
+
 /** Deletes a namespace and waits until the namespace controller has removed it and its objects. */
 async function deleteAndWait(client: KubeClient, namespace: string): Promise<void> {
   await deleteNamespace(client, namespace);
@@ -220,6 +241,7 @@ const cleanup: string[] = [];
 const runId = Date.now().toString(36);
 
 try {
+  await quiesce();
   if (["stage-cold", "stage-cold-hand", "stage-warm", "stage-delta"].some(wanted)) {
     const srcNs = `bench-src-${runId}`;
     await createNamespace(source, srcNs);
@@ -363,6 +385,7 @@ try {
     cleanup.push(srcNs);
   }
 
+  await quiesce();
   if (values.case?.includes("scale")) {
     // stage-cold through the CLI in its own process, so the peak RSS is the function's alone
     const sizes = (values.sizes ?? "1000,5000,20000").split(",").map(Number);
@@ -453,6 +476,7 @@ try {
     }
   }
 
+  await quiesce();
   if (wanted("cutover")) {
     const srcNs = `bench-cut-${runId}`;
     await createNamespace(source, srcNs);
