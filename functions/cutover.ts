@@ -122,7 +122,7 @@ export async function cutover(deps: OperationDeps, request: CutoverRequest): Pro
 
   return await runLocked(deps, spec, "cutover", startedAt, async (lock) => {
     refuseWhenCutOver(spec, lock.state, request.force);
-    const ctx = scaleContext(deps, spec, lock.signal);
+    let ctx = scaleContext(deps, spec, lock.signal);
     const steps = new StepRunner(lock, "cutover", deps.afterStep);
     if (!sourceUp) {
       log.warn("source cluster unreachable: cutting over from the counts recorded on DR");
@@ -140,6 +140,8 @@ export async function cutover(deps: OperationDeps, request: CutoverRequest): Pro
           logger: log,
           retry: deps.retry,
         });
+        // the scaling steps need list only the replication's own workload types
+        ctx = { ...ctx, types: new Set(prepared.types.map((t) => `${t.resource}.${t.group}`)) };
         const objects = await applySync(deps.dr, prepared, {
           dryRun: false,
           immutable: spec.immutable,

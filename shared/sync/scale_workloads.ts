@@ -67,20 +67,25 @@ export interface ScaleContext {
   readonly retry?: RetryOptions;
   /** The replication lock's signal: once aborted, no further write is sent. */
   readonly signal?: AbortSignal;
+  /** The replication's resource types (`resource.group`); only these workloads are listed. Default: all. */
+  readonly types?: ReadonlySet<string>;
 }
 
 type Change = { patch: Record<string, unknown>; reason: string } | undefined;
 
 async function listWorkloads(
+  ctx: ScaleContext,
   client: KubeClient,
   namespace: string,
   keep: (o: KubeObject) => boolean,
 ): Promise<Workloads> {
   const list = async (type: ResourceType) =>
-    (await listObjects(client, type, namespace)).filter(keep).map((object) => ({
-      type,
-      object: object as Workload,
-    }));
+    ctx.types && !ctx.types.has(`${type.resource}.${type.group}`)
+      ? []
+      : (await listObjects(client, type, namespace)).filter(keep).map((object) => ({
+        type,
+        object: object as Workload,
+      }));
   const [deployments, statefulSets, cronJobs, jobs, daemonSets] = await Promise.all(
     [DEPLOYMENTS, STATEFULSETS, CRONJOBS, JOBS, DAEMONSETS].map(list),
   );
@@ -97,6 +102,7 @@ async function listWorkloads(
  */
 export function listManagedWorkloads(ctx: ScaleContext): Promise<Workloads> {
   return listWorkloads(
+    ctx,
     ctx.dr,
     ctx.destNamespace,
     (o) =>
@@ -109,7 +115,7 @@ export function listManagedWorkloads(ctx: ScaleContext): Promise<Workloads> {
 async function listSource(ctx: ScaleContext, of?: Workloads): Promise<Workloads> {
   const wanted = of &&
     new Set([...of.scalable, ...of.suspendable, ...of.daemonSets].map((t) => key(t.type, t.object)));
-  return await listWorkloads(ctx.source, ctx.sourceNamespace, () => true).then((w) =>
+  return await listWorkloads(ctx, ctx.source, ctx.sourceNamespace, () => true).then((w) =>
     wanted
       ? {
         scalable: w.scalable.filter((t) => wanted.has(key(t.type, t.object))),
