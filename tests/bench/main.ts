@@ -101,6 +101,20 @@ async function repeatStage(
   return { times, counts, rss };
 }
 
+/** Creates or updates objects in the source (server-side apply with the bench's own field manager). */
+function seedSource(objects: readonly KubeObject[], concurrency: number): Promise<void[]> {
+  return mapConcurrent(objects, concurrency, async (o) => {
+    const type = await typeOf(clusters.source, o.apiVersion, o.kind);
+    await clusters.source.request({
+      method: "PATCH",
+      path: resourcePath(type, o.metadata.namespace, o.metadata.name),
+      query: { fieldManager: "bench-seed", force: true },
+      contentType: "application/apply-patch+yaml",
+      body: o,
+    });
+  });
+}
+
 /** Waits until neither cluster is still deleting a namespace: measurements run on quiet API servers. */
 async function quiesce(): Promise<void> {
   const t0 = performance.now();
@@ -247,16 +261,7 @@ try {
     await createNamespace(source, srcNs);
     log(`seeding ${SCALE} objects in ${srcNs}`);
     const seeded = benchObjects(srcNs, SCALE);
-    await mapConcurrent(seeded, CONCURRENCY, async (o) => {
-      const type = await typeOf(source, o.apiVersion, o.kind);
-      await source.request({
-        method: "PATCH",
-        path: resourcePath(type, srcNs, o.metadata.name),
-        query: { fieldManager: "bench-seed", force: true },
-        contentType: "application/apply-patch+yaml",
-        body: o,
-      });
-    });
+    await seedSource(seeded, CONCURRENCY);
     const spec = (dest: string) =>
       replicationSpec({ name: "bench", sourceNamespace: srcNs, destNamespace: dest });
     const deps = { source, dr, logger: silentLogger, concurrency: CONCURRENCY };
@@ -356,14 +361,7 @@ try {
           ...o,
           data: { ...(o.data as Record<string, string>), rev: `${runId}-${i}` },
         }));
-        await mapConcurrent(changed, CONCURRENCY, (o) =>
-          source.request({
-            method: "PATCH",
-            path: `/api/v1/namespaces/${srcNs}/configmaps/${o.metadata.name}`,
-            query: { fieldManager: "bench-seed", force: true },
-            contentType: "application/apply-patch+yaml",
-            body: o,
-          }));
+        await seedSource(changed, CONCURRENCY);
         return () => stage(deps, { replication: spec(dest) });
       });
       const r = median(delta) / coldMedian;
@@ -396,16 +394,7 @@ try {
       await createNamespace(source, srcNs);
       cleanup.push(srcNs);
       log(`seeding ${size} objects in ${srcNs}`);
-      await mapConcurrent(benchObjects(srcNs, size), 32, async (o) => {
-        const type = await typeOf(source, o.apiVersion, o.kind);
-        await source.request({
-          method: "PATCH",
-          path: resourcePath(type, srcNs, o.metadata.name),
-          query: { fieldManager: "bench-seed", force: true },
-          contentType: "application/apply-patch+yaml",
-          body: o,
-        });
-      });
+      await seedSource(benchObjects(srcNs, size), 32);
       const times: number[] = [];
       let rss = 0;
       const runs = size >= 20000 ? Math.min(RUNS, 3) : RUNS;
@@ -482,16 +471,7 @@ try {
     await createNamespace(source, srcNs);
     cleanup.push(srcNs);
     const objs = scalableObjects(srcNs, 100, 20);
-    await mapConcurrent(objs, CONCURRENCY, (o) =>
-      source.request({
-        method: "PATCH",
-        path: `/apis/apps/v1/namespaces/${srcNs}/${
-          o.kind === "Deployment" ? "deployments" : "statefulsets"
-        }/${o.metadata.name}`,
-        query: { fieldManager: "bench-seed", force: true },
-        contentType: "application/apply-patch+yaml",
-        body: o,
-      }));
+    await seedSource(objs, CONCURRENCY);
     const dest = `${srcNs}-dr`;
     cleanup.push(dest);
     const spec = replicationSpec({
