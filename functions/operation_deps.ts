@@ -1,7 +1,8 @@
+import { RefusedError } from "../shared/errors.ts";
 import type { KubeClient } from "../shared/kube/kube_client.ts";
+import type { RetryOptions } from "../shared/kube/retry.ts";
 import type { Logger } from "../shared/log/logger.ts";
-import type { SyncProgress } from "../shared/sync/sync_namespace.ts";
-import type { RetryOptions } from "../shared/sync/retry.ts";
+import type { SyncProgress } from "../shared/sync/prepare_sync.ts";
 
 /** What every operation is handed: both clusters and the edge's services. */
 export interface OperationDeps {
@@ -20,7 +21,22 @@ export interface OperationDeps {
   readonly afterStep?: (step: string) => void | Promise<void>;
 }
 
-/** The operation cannot run as asked (a refusal, not a failure of the clusters). */
-export class OperationRefusedError extends Error {
+/** The deps with their defaults filled in, once per run. */
+export interface RunDeps extends OperationDeps {
+  readonly now: () => Date;
+  readonly runId: string;
+}
+
+export function runDeps(deps: OperationDeps): RunDeps {
+  return { ...deps, now: deps.now ?? (() => new Date()), runId: deps.runId ?? crypto.randomUUID() };
+}
+
+/** The operation cannot run as asked in the replication's current state. */
+export class OperationRefusedError extends RefusedError {
   override readonly name = "OperationRefusedError";
+}
+
+/** Throws the refusal a pure check returned, if any. */
+export function refuseIf(message: string | undefined): void {
+  if (message !== undefined) throw new OperationRefusedError(message);
 }

@@ -1,6 +1,7 @@
-import type { ObjectResult, RunReport, StepResult } from "../shared/sync/contracts.ts";
-import type { Operation, ReplicationLock, ReplicationState } from "../shared/sync/replication_lock.ts";
-import { buildRunReport } from "../shared/sync/run_report.ts";
+import type { Logger } from "../shared/log/logger.ts";
+import { buildRunReport, type ObjectResult, type RunReport, type StepResult } from "../shared/run_report.ts";
+import type { ReplicationLock } from "../shared/state/replication_lock.ts";
+import type { Operation, ReplicationState } from "../shared/state/replication_state.ts";
 
 export interface StepOutcome {
   readonly objects?: readonly ObjectResult[];
@@ -22,6 +23,7 @@ export class StepRunner {
   constructor(
     private readonly lock: ReplicationLock,
     private readonly operation: Operation,
+    private readonly logger: Logger,
     private readonly afterStep?: (step: string) => void | Promise<void>,
   ) {
     const progress = lock.state.progress;
@@ -72,7 +74,9 @@ export class StepRunner {
     // Not awaited: the next step need not wait for the record. A crash before it lands only means
     // the step is done again (every step is idempotent); a lost lock aborts the next write anyway.
     this.lock.update({ ...this.lock.state, progress: { operation: this.operation, steps: [...this.#done] } })
-      .catch(() => {});
+      .catch((error) =>
+        this.logger.warn("could not record a finished step; a re-run does it again", { step, error })
+      );
     await this.afterStep?.(step);
   }
 

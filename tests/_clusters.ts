@@ -3,8 +3,8 @@ import { connectCluster, isNotFound, type KubeClient, type KubeObject } from "..
 import type { ResourceType } from "../shared/kube/types.ts";
 import { apiVersionOf, resourcePath } from "../shared/kube/types.ts";
 import { silentLogger } from "../shared/log/mod.ts";
-import { discoverResources } from "../shared/sync/discover_resources.ts";
-import { type ReplicationSpec, replicationSpec } from "../shared/sync/replication_spec.ts";
+import { discoverResources } from "../shared/kube/discover_resources.ts";
+import { type ReplicationSpec, replicationSpec } from "../shared/plan/replication_spec.ts";
 import type { OperationDeps } from "../functions/operation_deps.ts";
 
 export const TESTENV_DIR = Deno.env.get("DR_SYNCER_TESTENV_DIR") ??

@@ -3,19 +3,27 @@
  * and stage, cutover and failback through the same code the CLI runs, showing what each step did.
  */
 import { connectCluster } from "../../shared/kube/connect_cluster.ts";
-import { isNotFound } from "../../shared/kube/kube_api_error.ts";
+import { discoverResources } from "../../shared/kube/discover_resources.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
-import { apiVersionOf, type KubeObject, resourcePath } from "../../shared/kube/types.ts";
+import { withRetry } from "../../shared/kube/retry.ts";
+import {
+  apiVersionOf,
+  DEPLOYMENTS,
+  NAMESPACES,
+  type ResourceType,
+  STATEFULSETS,
+} from "../../shared/kube/types.ts";
+import { applyObject, createObject, getObject, listObjects } from "../../shared/kube/verbs.ts";
 import type { Logger } from "../../shared/log/logger.ts";
-import { serverSideApply } from "../../shared/sync/apply_plan.ts";
-import { discoverResources } from "../../shared/sync/discover_resources.ts";
-import { ANNOTATION_ORIGINAL_REPLICAS } from "../../shared/sync/names.ts";
-import { readReplicationState } from "../../shared/sync/replication_lock.ts";
-import { replicationSpec } from "../../shared/sync/replication_spec.ts";
+import { recordedReplicas } from "../../shared/plan/replica_count.ts";
+import { replicationSpec } from "../../shared/plan/replication_spec.ts";
+import { replicasOf, type Workload } from "../../shared/plan/scale_decisions.ts";
+import { readReplicationState } from "../../shared/state/replication_lock.ts";
 import type { OperationDeps } from "../operation_deps.ts";
+import { type CliIo, progressPrinter } from "./cli_io.ts";
 import type { CliOptions } from "./parse_cli_args.ts";
 import { formatReport } from "./print_report.ts";
-import { type CliIo, progressPrinter, runOperation } from "./run_cli.ts";
+import { runOperation } from "./run_operation.ts";
 import { sampleApp } from "./sample_app.ts";
 
 const NAMESPACE = "demo-shop";
@@ -33,14 +41,11 @@ async function startClusters(io: CliIo): Promise<void> {
 
 async function seed(source: KubeClient, io: CliIo): Promise<void> {
   const served = await discoverResources(source);
-  try {
-    await source.request({ method: "GET", path: `/api/v1/namespaces/${NAMESPACE}` });
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-    await source.request({
-      method: "POST",
-      path: "/api/v1/namespaces",
-      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE, labels: { team: "shop" } } },
+  if (!await getObject(source, NAMESPACES, undefined, NAMESPACE)) {
+    await createObject(source, NAMESPACES, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: NAMESPACE, labels: { team: "shop" } },
     });
   }
   const objects = sampleApp(NAMESPACE);
@@ -49,43 +54,25 @@ async function seed(source: KubeClient, io: CliIo): Promise<void> {
       t.kind === object.kind && apiVersionOf(t) === object.apiVersion && t.namespaced
     );
     if (!type) throw new Error(`The source cluster does not serve ${object.apiVersion} ${object.kind}`);
-    await serverSideApply(source, type, object);
+    await withRetry(() => applyObject(source, type, object));
   }
   io.stdout(
     `Seeded the sample app in namespace "${NAMESPACE}" of the source cluster: ${objects.length} objects\n`,
   );
 }
 
-interface Workload extends KubeObject {
-  spec: { replicas?: number; suspend?: boolean };
-}
-
 async function replicaTable(source: KubeClient, dr: KubeClient): Promise<string> {
-  const kinds = [
-    { group: "apps", version: "v1", resource: "deployments", namespaced: true },
-    { group: "apps", version: "v1", resource: "statefulsets", namespaced: true },
-  ];
   const rows: string[] = ["    workload                source  dr   (dr-syncer.io/original-replicas on dr)"];
-  for (const kind of kinds) {
-    const read = async (c: KubeClient) => {
-      try {
-        return (await c.request<{ items: Workload[] }>({
-          method: "GET",
-          path: resourcePath(kind, NAMESPACE),
-        })).items;
-      } catch (error) {
-        if (isNotFound(error)) return [];
-        throw error;
-      }
-    };
+  for (const type of [DEPLOYMENTS, STATEFULSETS] satisfies ResourceType[]) {
+    const read = (c: KubeClient) => listObjects<Workload>(c, type, NAMESPACE);
     const [src, drItems] = await Promise.all([read(source), read(dr)]);
     for (const s of src) {
       const d = drItems.find((o) => o.metadata.name === s.metadata.name);
-      const name = `${kind.resource === "deployments" ? "Deployment" : "StatefulSet"}/${s.metadata.name}`;
-      const drReplicas = d ? String(d.spec.replicas ?? 1) : "-";
-      const recorded = d?.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS] ?? "-";
+      const name = `${type.kind}/${s.metadata.name}`;
+      const drReplicas = d ? String(replicasOf(d)) : "-";
+      const recorded = d ? String(recordedReplicas(d) ?? "-") : "-";
       rows.push(
-        `    ${name.padEnd(24)}${String(s.spec.replicas ?? 1).padEnd(8)}${drReplicas.padEnd(5)}(${recorded})`,
+        `    ${name.padEnd(24)}${String(replicasOf(s)).padEnd(8)}${drReplicas.padEnd(5)}(${recorded})`,
       );
     }
   }

@@ -1,11 +1,12 @@
 import { parseArgs } from "node:util";
+import { InvalidInputError } from "../../shared/errors.ts";
 import { isLogLevel, type LogLevel } from "../../shared/log/logger.ts";
 
 export const COMMANDS = ["stage", "cutover", "failback", "pvc-sync", "status", "validate", "demo"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Bad flags or arguments: exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends InvalidInputError {
   override readonly name = "UsageError";
 }
 

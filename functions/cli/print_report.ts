@@ -1,4 +1,6 @@
-import type { RunReport } from "../../shared/sync/contracts.ts";
+import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
+import type { RunReport } from "../../shared/run_report.ts";
+import type { ReplicationState } from "../../shared/state/replication_state.ts";
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
@@ -32,5 +34,25 @@ export function formatReport(report: RunReport): string {
     lines.push(`  ${o.action.padEnd(9)} ${kind} ${o.namespace}/${o.name}${o.reason ? `: ${o.reason}` : ""}`);
     for (const w of o.warnings ?? []) lines.push(`            warning: ${w}`);
   }
+  return lines.join("\n");
+}
+
+/** The state as `dr-syncer status` prints it. */
+export function formatState(spec: ReplicationSpec, state: ReplicationState): string {
+  const lines = [
+    `replication "${spec.name}": ${spec.sourceCluster}/${spec.sourceNamespace} -> ${spec.destCluster}/${spec.destNamespace}`,
+    `  active side: ${state.activeSide}`,
+  ];
+  if (state.progress) {
+    lines.push(
+      `  unfinished ${state.progress.operation}: done ${state.progress.steps.join(", ") || "nothing"}`,
+    );
+  }
+  if (state.lastRun) {
+    lines.push(
+      `  last run: ${state.lastRun.operation} ${state.lastRun.status} at ${state.lastRun.finishedAt}`,
+    );
+  }
+  for (const [op, at] of Object.entries(state.lastSuccess)) lines.push(`  last successful ${op}: ${at}`);
   return lines.join("\n");
 }

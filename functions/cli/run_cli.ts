@@ -1,163 +1,26 @@
+import { errorMessage, errorOutcome } from "../../shared/errors.ts";
 import { isUnreachable } from "../../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import { connectCluster } from "../../shared/kube/connect_cluster.ts";
-import { KubeconfigError, type KubeconfigSource } from "../../shared/kube/load_kube_config.ts";
 import { createTextLogger, type Logger } from "../../shared/log/logger.ts";
-import type { RunReport } from "../../shared/sync/contracts.ts";
-import { readReplicationState } from "../../shared/sync/replication_lock.ts";
-import { type ReplicationSpec, replicationSpec } from "../../shared/sync/replication_spec.ts";
-import {
-  UnknownResourceTypeError,
-  UnsupportedResourceTypeError,
-} from "../../shared/sync/resolve_resource_types.ts";
-import { ConfigError, ReplicationNotFoundError } from "../../shared/config/mod.ts";
-import { SameNamespaceError, type SyncProgress } from "../../shared/sync/sync_namespace.ts";
-import { cutover } from "../cutover.ts";
-import { failback } from "../failback.ts";
+import type { RunReport } from "../../shared/run_report.ts";
+import { readReplicationState } from "../../shared/state/replication_lock.ts";
 import type { OperationDeps } from "../operation_deps.ts";
-import { stage } from "../stage.ts";
+import { type CliIo, progressPrinter } from "./cli_io.ts";
 import { helpText } from "./help_text.ts";
 import { type CliOptions, type Command, parseCliArgs, UsageError } from "./parse_cli_args.ts";
-import { formatReport } from "./print_report.ts";
-import { resolveFromConfig, validateConfigFile } from "./replication_from_config.ts";
+import { formatReport, formatState } from "./print_report.ts";
+import { type ResolvedReplication, resolveReplication } from "./resolve_replication.ts";
+import { runOperation } from "./run_operation.ts";
+import { validateConfigFile } from "./validate_config.ts";
+
+export type { CliIo } from "./cli_io.ts";
 
 export const VERSION = "0.1.0";
 
-/** Where the CLI reads and writes; `main` uses the process's, tests capture them. */
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: (name: string) => string | undefined;
-  readonly stderrIsTerminal: boolean;
-}
-
-/** A replication and where its two clusters' credentials come from. */
-export interface ResolvedReplication {
-  readonly spec: ReplicationSpec;
-  readonly source: KubeconfigSource;
-  readonly dest: KubeconfigSource;
-}
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-function checkName(flag: string, value: string): string {
-  if (!DNS_LABEL.test(value)) {
-    throw new UsageError(
-      `--${flag}: "${value}" is not a valid namespace name (lowercase letters, digits and "-", at most 63)`,
-    );
-  }
-  return value;
-}
-
-function fromFlags(o: CliOptions): ResolvedReplication {
-  const missing = [
-    o.sourceKubeconfig === undefined ? "--source-kubeconfig" : "",
-    o.destKubeconfig === undefined ? "--dest-kubeconfig" : "",
-    o.sourceNamespace === undefined ? "--source-namespace" : "",
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    throw new UsageError(`Missing ${missing.join(", ")} (or use --config FILE --replication NAME)`);
-  }
-  const sourceNamespace = checkName("source-namespace", o.sourceNamespace!);
-  const destNamespace = checkName("dest-namespace", o.destNamespace ?? sourceNamespace);
-  const name = o.replication ?? sourceNamespace;
-  if (!DNS_LABEL.test(name)) throw new UsageError(`--replication: "${name}" is not a valid name`);
-  return {
-    spec: replicationSpec({
-      name,
-      sourceNamespace,
-      destNamespace,
-      ...specFlags(o),
-    }),
-    source: { path: o.sourceKubeconfig!, context: o.sourceContext },
-    dest: { path: o.destKubeconfig!, context: o.destContext },
-  };
-}
-
-/** The replication options given as flags (they override a configured replication's). */
-function specFlags(o: CliOptions): Partial<ReplicationSpec> {
-  return {
-    ...(o.resourceTypes ? { resourceTypes: o.resourceTypes } : {}),
-    ...(o.excludeResourceTypes ? { excludeResourceTypes: o.excludeResourceTypes } : {}),
-    ...(o.includeCustomResources ? { includeCustomResources: true } : {}),
-    ...(o.syncCrds ? { syncCRDs: true } : {}),
-    ...(o.scaleToZero !== undefined ? { scaleToZero: o.scaleToZero } : {}),
-    ...(o.prune !== undefined ? { prune: o.prune } : {}),
-    ...(o.immutable ? { immutable: o.immutable } : {}),
-    ...(o.storageClassMap ? { storageClassMap: o.storageClassMap } : {}),
-    ...(o.accessModeMap ? { accessModeMap: o.accessModeMap } : {}),
-    ...(o.ingressHostMap ? { ingressHostMap: o.ingressHostMap } : {}),
-  };
-}
-
-export async function resolveReplication(o: CliOptions, io: CliIo): Promise<ResolvedReplication> {
-  if (o.config === undefined) return fromFlags(o);
-  if (o.replication === undefined) throw new UsageError("--config needs --replication NAME");
-  const configured = await resolveFromConfig(o.config, o.replication, io.env);
-  return { ...configured, spec: { ...configured.spec, ...specFlags(o) } };
-}
-
-/** A progress line on stderr: redrawn in place on a terminal, one line every few seconds otherwise. */
-export function progressPrinter(io: CliIo): { update: (p: SyncProgress) => void; end: () => void } {
-  let last = 0;
-  let drawn = false;
-  return {
-    update(p) {
-      const text = p.phase === "reading"
-        ? `reading ${p.done}/${p.total} resource lists`
-        : `writing ${p.done}/${p.total} objects`;
-      if (io.stderrIsTerminal) {
-        io.stderr(`\r\x1b[2K${text}`);
-        drawn = true;
-        return;
-      }
-      const t = Date.now();
-      if (p.done === p.total || t - last > 2000) {
-        last = t;
-        io.stderr(`${text}\n`);
-      }
-    },
-    end() {
-      if (drawn) io.stderr("\r\x1b[2K");
-      drawn = false;
-    },
-  };
-}
-
-export async function runOperation(
-  command: "stage" | "cutover" | "failback",
-  deps: OperationDeps,
-  spec: ReplicationSpec,
-  o: CliOptions,
-): Promise<RunReport> {
-  switch (command) {
-    case "stage":
-      return await stage(deps, {
-        replication: spec,
-        dryRun: o.dryRun,
-        force: o.force,
-        ...(o.prune !== undefined ? { prune: o.prune } : {}),
-      });
-    case "cutover":
-      return await cutover(deps, {
-        replication: spec,
-        dryRun: o.dryRun,
-        allowSourceUnavailable: o.allowSourceUnavailable,
-        force: o.force,
-      });
-    case "failback":
-      return await failback(deps, { replication: spec, dryRun: o.dryRun, force: o.force });
-  }
-}
-
 /** Exit code and one-line message for an error that stopped a command. */
 export function errorExit(error: unknown): { code: number; message: string } {
-  const message = error instanceof Error ? error.message : String(error);
-  const usage = error instanceof UsageError || error instanceof KubeconfigError ||
-    error instanceof UnknownResourceTypeError || error instanceof UnsupportedResourceTypeError ||
-    error instanceof ConfigError || error instanceof ReplicationNotFoundError ||
-    error instanceof SameNamespaceError;
-  return { code: usage ? 2 : 1, message: message.split("\n")[0] ?? message };
+  return { code: errorOutcome(error).exitCode, message: errorMessage(error) };
 }
 
 async function connectBoth(
@@ -181,14 +44,14 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
   }
   if (command === "validate") {
     if (o.config === undefined) throw new UsageError("validate needs --config FILE");
-    io.stdout(`${await validateConfigFile(o.config, io.env)}\n`);
+    io.stdout(`${await validateConfigFile(o.config)}\n`);
     return 0;
   }
   if (command === "pvc-sync" || o.migratePvcData || o.reverseMigratePvcData) {
     io.stderr("error: PVC data sync is not available in this version yet (nothing was done)\n");
     return 1;
   }
-  const resolved = await resolveReplication(o, io);
+  const resolved = await resolveReplication(o);
   const { source, dr } = await connectBoth(resolved, io);
   try {
     if (command === "status") {
@@ -230,25 +93,6 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
     source.close();
     dr.close();
   }
-}
-
-function formatState(spec: ReplicationSpec, state: Awaited<ReturnType<typeof readReplicationState>>): string {
-  const lines = [
-    `replication "${spec.name}": ${spec.sourceCluster}/${spec.sourceNamespace} -> ${spec.destCluster}/${spec.destNamespace}`,
-    `  active side: ${state.activeSide}`,
-  ];
-  if (state.progress) {
-    lines.push(
-      `  unfinished ${state.progress.operation}: done ${state.progress.steps.join(", ") || "nothing"}`,
-    );
-  }
-  if (state.lastRun) {
-    lines.push(
-      `  last run: ${state.lastRun.operation} ${state.lastRun.status} at ${state.lastRun.finishedAt}`,
-    );
-  }
-  for (const [op, at] of Object.entries(state.lastSuccess)) lines.push(`  last successful ${op}: ${at}`);
-  return lines.join("\n");
 }
 
 /** Runs the CLI; returns the exit code (0 success, 1 failure, 2 bad usage). */

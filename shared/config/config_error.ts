@@ -1,3 +1,4 @@
+import { InvalidInputError } from "../errors.ts";
 import { detail } from "./_text.ts";
 
 /** One problem in a config: where it is and what is wrong. */
@@ -28,7 +29,7 @@ function describeIssue(issue: ConfigIssue): string {
 }
 
 /** The config cannot be read, parsed or validated. Bad input: do not retry. */
-export class ConfigError extends Error {
+export class ConfigError extends InvalidInputError {
   override readonly name = "ConfigError";
   /** The file name or other origin the config came from. */
   readonly origin: string;

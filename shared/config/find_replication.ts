@@ -1,8 +1,9 @@
+import { NotFoundError } from "../errors.ts";
 import type { Replication } from "./config_schema.ts";
 import { closest, quote, quoteAll } from "./_text.ts";
 
 /** No replication of that name is configured (the HTTP edge answers 404). */
-export class ReplicationNotFoundError extends Error {
+export class ReplicationNotFoundError extends NotFoundError {
   override readonly name = "ReplicationNotFoundError";
   /** The name asked for. */
   readonly replication: string;

@@ -6,3 +6,4 @@ export * from "./config_schema.ts";
 export * from "./config_error.ts";
 export * from "./load_config.ts";
 export * from "./find_replication.ts";
+export * from "./replication_spec_from_config.ts";

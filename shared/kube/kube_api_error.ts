@@ -23,8 +23,10 @@ export interface KubeApiErrorInit {
   readonly cluster?: string | undefined;
 }
 
+import { ClusterError, ClusterUnavailableError } from "../errors.ts";
+
 /** The API server answered with an error status. */
-export class KubeApiError extends Error {
+export class KubeApiError extends ClusterError {
   override readonly name = "KubeApiError";
   readonly status: number;
   readonly reason: string;
@@ -49,7 +51,7 @@ export class KubeApiError extends Error {
 }
 
 /** The API server could not be reached at all (refused, reset, DNS, TLS, timeout). */
-export class ClusterUnreachableError extends Error {
+export class ClusterUnreachableError extends ClusterUnavailableError {
   override readonly name = "ClusterUnreachableError";
   readonly cluster: string;
   readonly server: string;

@@ -1,5 +1,5 @@
 import { ClusterUnreachableError, kubeApiErrorFromResponse, normaliseKubeError } from "./kube_api_error.ts";
-import type { ClusterAccess } from "./load_kube_config.ts";
+import type { ClusterAccess } from "./cluster_access.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -13,9 +13,9 @@ export interface KubeRequest {
   readonly contentType?: string;
   /** Replaces the default `accept: application/json` (aggregated discovery asks for more). */
   readonly accept?: string;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Per-request timeout; default 30 s. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Requests sent by one client, counted by HTTP method (benchmarks and zero-write checks read it). */

@@ -6,7 +6,12 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { KubeClient } from "./kube_client.ts";
-import { isNotFound } from "./kube_api_error.ts";
+import { InvalidInputError } from "../errors.ts";
+import type { ClusterAccess } from "./cluster_access.ts";
+import { getObject } from "./verbs.ts";
+import { type KubeObject, SECRETS } from "./types.ts";
+
+export type { ClusterAccess } from "./cluster_access.ts";
 
 export interface SecretKeyRef {
   readonly name: string;
@@ -28,26 +33,8 @@ export interface LoadKubeConfigDeps {
   readonly secretClient?: KubeClient;
 }
 
-/** What a client needs to reach one cluster as one user: a kubeconfig context, resolved. */
-export interface ClusterAccess {
-  readonly contextName: string;
-  readonly server: string;
-  readonly namespace: string | undefined;
-  readonly caPem: string | undefined;
-  readonly certPem: string | undefined;
-  readonly keyPem: string | undefined;
-  readonly skipTlsVerify: boolean;
-  readonly token: string | undefined;
-  /** Read again at most once a minute (projected tokens rotate). */
-  readonly tokenFile: string | undefined;
-  readonly basicAuth: { readonly username: string; readonly password: string } | undefined;
-  readonly impersonate: string | undefined;
-  /** Set when an exec plugin or auth provider computes the credentials. */
-  readonly pluginAuth: { readonly text: string; readonly context: string; readonly dir: string } | undefined;
-}
-
 /** The kubeconfig cannot be read, parsed, or lacks the named context. Bad input: do not retry. */
-export class KubeconfigError extends Error {
+export class KubeconfigError extends InvalidInputError {
   override readonly name = "KubeconfigError";
   readonly source: string;
   constructor(source: string, detail: string, options?: ErrorOptions) {
@@ -119,16 +106,13 @@ async function readText(source: KubeconfigSource, deps: LoadKubeConfigDeps, wher
   const client = deps.secretClient;
   if (!client) throw new KubeconfigError(where, "no cluster client is available to read Secrets");
   const { name, namespace, key } = source.secret;
-  let secret: { data?: Record<string, string> };
-  try {
-    secret = await client.request({
-      method: "GET",
-      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
-    });
-  } catch (error) {
-    if (isNotFound(error)) throw new KubeconfigError(where, "the Secret does not exist", { cause: error });
-    throw error;
-  }
+  const secret = await getObject<KubeObject & { data?: Record<string, string> }>(
+    client,
+    SECRETS,
+    namespace,
+    name,
+  );
+  if (!secret) throw new KubeconfigError(where, "the Secret does not exist");
   const data = secret.data?.[key];
   if (data === undefined) {
     const keys = Object.keys(secret.data ?? {});

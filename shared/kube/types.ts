@@ -65,3 +65,34 @@ export function resourcePath(
   const one = name === undefined ? "" : `/${encodeURIComponent(name)}`;
   return `${base}${ns}/${type.resource}${one}`;
 }
+
+/** `deployments.apps`, `configmaps.` (core group): the one key of a resource type in maps and sets. */
+export function typeKey(type: Pick<ResourceType, "group" | "resource">): string {
+  return `${type.resource}.${type.group}`;
+}
+
+/** `deployments.apps`, or `configmaps` for the core group: a type's name as users write it. */
+export function qualifiedName(type: Pick<ResourceType, "group" | "resource">): string {
+  return type.group === "" ? type.resource : `${type.resource}.${type.group}`;
+}
+
+function builtIn(group: string, resource: string, kind: string, namespaced = true): ResourceType {
+  return { group, version: "v1", resource, kind, namespaced };
+}
+
+/** Built-in types the engine itself reads or writes (fixed versions: served by every supported server). */
+export const NAMESPACES = builtIn("", "namespaces", "Namespace", false);
+export const SECRETS = builtIn("", "secrets", "Secret");
+export const STORAGE_CLASSES = builtIn("storage.k8s.io", "storageclasses", "StorageClass", false);
+export const LEASES = builtIn("coordination.k8s.io", "leases", "Lease");
+export const CRDS = builtIn(
+  "apiextensions.k8s.io",
+  "customresourcedefinitions",
+  "CustomResourceDefinition",
+  false,
+);
+export const DEPLOYMENTS = builtIn("apps", "deployments", "Deployment");
+export const STATEFULSETS = builtIn("apps", "statefulsets", "StatefulSet");
+export const DAEMONSETS = builtIn("apps", "daemonsets", "DaemonSet");
+export const CRONJOBS = builtIn("batch", "cronjobs", "CronJob");
+export const JOBS = builtIn("batch", "jobs", "Job");

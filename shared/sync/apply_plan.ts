@@ -1,20 +1,19 @@
+import { delay } from "../async/delay.ts";
+import { pooledMap } from "../async/pooled_map.ts";
+import { describeKubeError, isImmutableFieldError, type KubeApiError } from "../kube/kube_api_error.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
-import {
-  describeKubeError,
-  isImmutableFieldError,
-  isNotFound,
-  type KubeApiError,
-} from "../kube/kube_api_error.ts";
-import { type KubeObject, resourcePath, type ResourceType } from "../kube/types.ts";
+import { type RetryOptions, withRetry } from "../kube/retry.ts";
+import type { KubeObject, ResourceType } from "../kube/types.ts";
+import { applyObject, deleteObject, getObject } from "../kube/verbs.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ObjectAction, ObjectResult, PlanEntry, SyncPlan } from "./contracts.ts";
-import { mapConcurrent } from "./map_concurrent.ts";
-import { ANNOTATION_SOURCE_NAMESPACE, FIELD_MANAGER, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from "./names.ts";
-import { type RetryOptions, withRetry } from "./retry.ts";
-
-export type ImmutablePolicy = "report" | "recreate";
+import type { PlanEntry, SyncPlan } from "../plan/contracts.ts";
+import { type CopySource, isOurCopy } from "../plan/provenance.ts";
+import type { ImmutablePolicy } from "../plan/replication_spec.ts";
+import type { ObjectAction, ObjectResult } from "../run_report.ts";
 
 export interface ApplyPlanOptions {
+  /** The replication's source: only its copies are deleted to be recreated. */
+  readonly source: CopySource;
   /** Send no write at all; report what would be done. */
   readonly dryRun: boolean;
   readonly immutable: ImmutablePolicy;
@@ -30,24 +29,15 @@ export interface ApplyPlanOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** Server-side apply of one object with dr-syncer's field manager. */
+/** Server-side apply of one object with dr-syncer's field manager, retried on 409/429/5xx. */
 export async function serverSideApply<T extends KubeObject>(
   client: KubeClient,
   type: Pick<ResourceType, "group" | "version" | "resource" | "namespaced">,
   object: KubeObject,
   retry?: RetryOptions,
+  signal?: AbortSignal,
 ): Promise<T> {
-  return await withRetry(
-    () =>
-      client.request<T>({
-        method: "PATCH",
-        path: resourcePath(type, object.metadata.namespace, object.metadata.name),
-        query: { fieldManager: FIELD_MANAGER, force: true },
-        contentType: "application/apply-patch+yaml",
-        body: object,
-      }),
-    retry,
-  );
+  return await withRetry(() => applyObject<T>(client, type, object, { signal }), { ...retry, signal });
 }
 
 async function deleteAndWait(
@@ -56,42 +46,21 @@ async function deleteAndWait(
   current: KubeObject,
   options: ApplyPlanOptions,
 ): Promise<void> {
-  const path = resourcePath(type, current.metadata.namespace, current.metadata.name);
-  try {
-    await withRetry(() =>
-      client.request({
-        method: "DELETE",
-        path,
-        body: {
-          apiVersion: "v1",
-          kind: "DeleteOptions",
-          propagationPolicy: "Background",
-          ...(current.metadata.uid ? { preconditions: { uid: current.metadata.uid } } : {}),
-        },
-      }), options.retry);
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
+  const { namespace, name, uid } = current.metadata;
+  const signal = options.signal;
+  await withRetry(() => deleteObject(client, type, namespace, name, { uid, signal }), {
+    ...options.retry,
+    signal,
+  });
   const deadline = Date.now() + (options.recreateTimeoutMs ?? 60_000);
-  for (let delay = 50;; delay = Math.min(delay * 2, 1000)) {
-    try {
-      const live = await client.request<KubeObject>({ method: "GET", path });
-      if (live.metadata.uid !== current.metadata.uid) return; // someone already recreated it
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw error;
-    }
+  for (let pause = 50;; pause = Math.min(pause * 2, 1000)) {
+    const live = await getObject(client, type, namespace, name, { signal });
+    if (!live || live.metadata.uid !== uid) return; // gone, or someone already recreated it
     if (Date.now() > deadline) {
-      throw new Error(`${type.kind} "${current.metadata.name}" was not deleted within the recreate timeout`);
+      throw new Error(`${type.kind} "${name}" was not deleted within the recreate timeout`);
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await delay(pause, { signal });
   }
-}
-
-/** A DR object dr-syncer copied (its label and provenance annotation): the only kind it may delete. */
-function copiedByDrSyncer(object: KubeObject): boolean {
-  return object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_VALUE &&
-    object.metadata.annotations?.[ANNOTATION_SOURCE_NAMESPACE] !== undefined;
 }
 
 function result(entry: PlanEntry, action: ObjectAction, reason?: string): ObjectResult {
@@ -121,7 +90,7 @@ async function applyEntry(
   if (options.dryRun) return written(entry, created);
   options.signal?.throwIfAborted();
   try {
-    await serverSideApply(client, entry.type, desired, options.retry);
+    await serverSideApply(client, entry.type, desired, options.retry, options.signal);
     return written(entry, created);
   } catch (error) {
     options.signal?.throwIfAborted();
@@ -136,7 +105,7 @@ async function applyEntry(
         `Immutable field changed (${detail}); set immutable: recreate to replace the object`,
       );
     }
-    if (!copiedByDrSyncer(entry.current)) {
+    if (!isOurCopy(entry.current, options.source)) {
       return result(
         entry,
         "failed",
@@ -150,9 +119,10 @@ async function applyEntry(
     });
     try {
       await deleteAndWait(client, entry.type, entry.current, options);
-      await serverSideApply(client, entry.type, desired, options.retry);
+      await serverSideApply(client, entry.type, desired, options.retry, options.signal);
       return written(entry, "recreated");
     } catch (recreateError) {
+      options.signal?.throwIfAborted();
       return result(entry, "failed", `Cannot recreate: ${describeKubeError(recreateError)}`);
     }
   }
@@ -167,20 +137,13 @@ async function pruneEntry(
   options.signal?.throwIfAborted();
   const uid = entry.current?.metadata.uid;
   try {
-    await withRetry(() =>
-      client.request({
-        method: "DELETE",
-        path: resourcePath(entry.type, entry.namespace, entry.name),
-        body: {
-          apiVersion: "v1",
-          kind: "DeleteOptions",
-          propagationPolicy: "Background",
-          ...(uid ? { preconditions: { uid } } : {}),
-        },
-      }), options.retry);
-    return result(entry, "pruned", entry.reason);
+    const deleted = await withRetry(
+      () => deleteObject(client, entry.type, entry.namespace, entry.name, { uid, signal: options.signal }),
+      { ...options.retry, signal: options.signal },
+    );
+    return result(entry, "pruned", deleted ? entry.reason : "already gone");
   } catch (error) {
-    if (isNotFound(error)) return result(entry, "pruned", "already gone");
+    options.signal?.throwIfAborted();
     return result(entry, "failed", `Cannot prune: ${describeKubeError(error)}`);
   }
 }
@@ -221,13 +184,13 @@ export async function applyPlan(
   const writes = plan.entries.filter((e) => e.action === "create" || e.action === "update");
   const orders = [...new Set(writes.map((e) => e.order))].sort((a, b) => a - b);
   for (const order of orders) {
-    await mapConcurrent(writes.filter((e) => e.order === order), options.concurrency ?? 16, async (entry) => {
+    await pooledMap(writes.filter((e) => e.order === order), options.concurrency ?? 16, async (entry) => {
       finish(entry, await applyEntry(client, entry, options));
     });
   }
   const prunes = plan.entries.filter((e) => e.action === "prune");
   for (const order of [...new Set(prunes.map((e) => e.order))].sort((a, b) => b - a)) {
-    await mapConcurrent(prunes.filter((e) => e.order === order), options.concurrency ?? 16, async (entry) => {
+    await pooledMap(prunes.filter((e) => e.order === order), options.concurrency ?? 16, async (entry) => {
       finish(entry, await pruneEntry(client, entry, options));
     });
   }

@@ -1,15 +1,10 @@
 /**
- * The pure copy engine: which types and objects are copied, how each object is transformed for the
- * DR namespace, and the plan of writes against what DR holds. No cluster access here.
+ * The cluster side of a sync: checks before writing, reading and planning, the DR namespace, CRDs,
+ * applying a plan, and the scaling steps of cutover and failback.
  */
-export * from "./contracts.ts";
-export * from "./names.ts";
-export * from "./default_resource_types.ts";
-export * from "./resolve_resource_types.ts";
-export * from "./filter_object.ts";
-export * from "./kind_rules.ts";
-export * from "./transform_object.ts";
-export * from "./build_desired_state.ts";
-export * from "./content_hash.ts";
-export * from "./parse_quantity.ts";
-export * from "./plan_sync.ts";
+export * from "./check_sync.ts";
+export * from "./prepare_sync.ts";
+export * from "./dest_namespace.ts";
+export * from "./sync_crds.ts";
+export * from "./apply_plan.ts";
+export * from "./scale_workloads.ts";

@@ -3,28 +3,23 @@
  * DR first, and their objects wait until each CRD is Established and served. A CRD that exists on
  * DR without dr-syncer's label (installed by its owner) is never changed.
  */
-import type { KubeClient } from "../kube/kube_client.ts";
+import { delay } from "../async/delay.ts";
 import { describeKubeError, isNotFound } from "../kube/kube_api_error.ts";
-import type { KubeObject, ResourceType } from "../kube/types.ts";
-import { serverSideApply } from "./apply_plan.ts";
-import { contentHash } from "./content_hash.ts";
-import type { ObjectResult } from "./contracts.ts";
+import type { KubeClient } from "../kube/kube_client.ts";
+import type { RetryOptions } from "../kube/retry.ts";
+import { CRDS, type KubeObject, type ResourceType, typeKey } from "../kube/types.ts";
+import { getObject, listObjects } from "../kube/verbs.ts";
+import { contentHash } from "../plan/content_hash.ts";
 import {
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_SOURCE_CLUSTER,
   ANNOTATION_SOURCE_UID,
   LABEL_MANAGED_BY,
   MANAGED_BY_VALUE,
-} from "./names.ts";
-import type { RetryOptions } from "./retry.ts";
-
-const CRDS = {
-  group: "apiextensions.k8s.io",
-  version: "v1",
-  resource: "customresourcedefinitions",
-  kind: "CustomResourceDefinition",
-  namespaced: false,
-} as const satisfies ResourceType;
+} from "../plan/names.ts";
+import { hasManagedByLabel } from "../plan/provenance.ts";
+import type { ObjectResult } from "../run_report.ts";
+import { serverSideApply } from "./apply_plan.ts";
 
 interface Crd extends KubeObject {
   spec: { conversion?: { strategy?: string } } & Record<string, unknown>;
@@ -37,6 +32,7 @@ export interface SyncCrdsOptions {
   readonly retry?: RetryOptions | undefined;
   /** How long to wait for a new CRD to be Established and served (default 30 s). */
   readonly establishTimeoutMs?: number;
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface SyncCrdsResult {
@@ -45,16 +41,8 @@ export interface SyncCrdsResult {
   readonly served: ResourceType[];
 }
 
-const crdPath = (name: string) => `/apis/${CRDS.group}/${CRDS.version}/${CRDS.resource}/${name}`;
-
-async function getCrd(client: KubeClient, name: string): Promise<Crd | undefined> {
-  try {
-    return await client.request<Crd>({ method: "GET", path: crdPath(name) });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
+const getCrd = (client: KubeClient, name: string, signal?: AbortSignal) =>
+  getObject<Crd>(client, CRDS, undefined, name, { signal });
 
 function desiredCrd(source: Crd, sourceCluster: string): Crd {
   const annotations = { ...source.metadata.annotations };
@@ -82,18 +70,15 @@ async function waitServed(
   type: ResourceType,
   name: string,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (let delay = 50;; delay = Math.min(delay * 2, 500)) {
-    const crd = await getCrd(dr, name);
+  for (let pause = 50;; pause = Math.min(pause * 2, 500)) {
+    const crd = await getCrd(dr, name, signal);
     const established = crd?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
     if (established) {
       try {
-        await dr.request({
-          method: "GET",
-          path: `/apis/${type.group}/${type.version}/${type.resource}`,
-          query: { limit: 1 },
-        });
+        await listObjects(dr, { ...type, namespaced: false }, undefined, { limit: 1, signal });
         return;
       } catch (error) {
         if (!isNotFound(error)) throw error;
@@ -102,7 +87,7 @@ async function waitServed(
     if (Date.now() > deadline) {
       throw new Error(`CustomResourceDefinition "${name}" was not established in time`);
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await delay(pause, { signal });
   }
 }
 
@@ -114,12 +99,12 @@ export async function syncCustomResourceDefinitions(
   drServed: readonly ResourceType[],
   options: SyncCrdsOptions,
 ): Promise<SyncCrdsResult> {
-  const onDr = new Set(drServed.map((t) => `${t.resource}.${t.group}`));
-  const missing = types.filter((t) => t.group !== "" && !onDr.has(`${t.resource}.${t.group}`));
+  const onDr = new Set(drServed.map(typeKey));
+  const missing = types.filter((t) => t.group !== "" && !onDr.has(typeKey(t)));
   const results: ObjectResult[] = [];
   const served: ResourceType[] = [];
   for (const type of missing) {
-    const name = `${type.resource}.${type.group}`;
+    const name = typeKey(type);
     const result = (action: ObjectResult["action"], reason?: string, warnings?: string[]) =>
       results.push({
         kind: CRDS.kind,
@@ -131,7 +116,7 @@ export async function syncCustomResourceDefinitions(
         ...(warnings?.length ? { warnings } : {}),
       });
     try {
-      const sourceCrd = await getCrd(source, name);
+      const sourceCrd = await getCrd(source, name, options.signal);
       if (!sourceCrd) {
         result(
           "failed",
@@ -142,10 +127,11 @@ export async function syncCustomResourceDefinitions(
       const warnings = sourceCrd.spec.conversion?.strategy === "Webhook"
         ? ["its conversion webhook points at a Service that must exist on DR"]
         : [];
-      const existing = await getCrd(dr, name);
-      if (existing && existing.metadata.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) {
+      const existing = await getCrd(dr, name, options.signal);
+      const timeout = options.establishTimeoutMs ?? 30_000;
+      if (existing && !hasManagedByLabel(existing)) {
         // installed on DR by its owner but not served yet: wait for it, never change it
-        if (!options.dryRun) await waitServed(dr, type, name, options.establishTimeoutMs ?? 30_000);
+        if (!options.dryRun) await waitServed(dr, type, name, timeout, options.signal);
         served.push(type);
         continue;
       }
@@ -153,12 +139,13 @@ export async function syncCustomResourceDefinitions(
       const same = existing?.metadata.annotations?.[ANNOTATION_CONTENT_HASH] ===
         desired.metadata.annotations?.[ANNOTATION_CONTENT_HASH];
       if (!options.dryRun) {
-        if (!same) await serverSideApply(dr, CRDS, desired, options.retry);
-        await waitServed(dr, type, name, options.establishTimeoutMs ?? 30_000);
+        if (!same) await serverSideApply(dr, CRDS, desired, options.retry, options.signal);
+        await waitServed(dr, type, name, timeout, options.signal);
       }
       result(same ? "unchanged" : existing ? "updated" : "created", undefined, warnings);
       served.push(type);
     } catch (error) {
+      options.signal?.throwIfAborted();
       result("failed", `Cannot copy the CustomResourceDefinition: ${describeKubeError(error)}`);
     }
   }

@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-console -- the benchmark is a program whose output is its report
 /**
- * `deno task bench [-- --case NAME] [--runs N]`: the benchmarks of benchmarks.md against the local
+ * `deno task bench [-- --case NAME] [--runs N]`: the benchmarks of docs/benchmarks.md against the local
  * real clusters, each case beside its baseline in the same run. Prints a table and writes
  * bench/results.json.
  */
@@ -9,11 +9,12 @@ import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import { apiVersionOf, resourcePath } from "../../shared/kube/types.ts";
 import type { KubeObject } from "../../shared/kube/types.ts";
 import { silentLogger } from "../../shared/log/logger.ts";
-import { mapConcurrent } from "../../shared/sync/map_concurrent.ts";
-import { FIELD_MANAGER } from "../../shared/sync/names.ts";
-import { replicationSpec } from "../../shared/sync/replication_spec.ts";
-import { type PreparedSync, prepareSync } from "../../shared/sync/sync_namespace.ts";
-import { buildDesiredState } from "../../shared/sync/build_desired_state.ts";
+import { pooledMap } from "../../shared/async/pooled_map.ts";
+import { FIELD_MANAGER } from "../../shared/kube/verbs.ts";
+import { replicationSpec, transformContext } from "../../shared/plan/replication_spec.ts";
+import { checkSync } from "../../shared/sync/check_sync.ts";
+import { type PreparedSync, prepareSync } from "../../shared/sync/prepare_sync.ts";
+import { buildDesiredState } from "../../shared/plan/build_desired_state.ts";
 import { cutover } from "../../functions/cutover.ts";
 import { failback } from "../../functions/failback.ts";
 import { stage } from "../../functions/stage.ts";
@@ -103,7 +104,7 @@ async function repeatStage(
 
 /** Creates or updates objects in the source (server-side apply with the bench's own field manager). */
 function seedSource(objects: readonly KubeObject[], concurrency: number): Promise<void[]> {
-  return mapConcurrent(objects, concurrency, async (o) => {
+  return pooledMap(objects, concurrency, async (o) => {
     const type = await typeOf(clusters.source, o.apiVersion, o.kind);
     await clusters.source.request({
       method: "PATCH",
@@ -166,7 +167,7 @@ async function ssaFloor(
     path: "/api/v1/namespaces",
     body: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
   });
-  await mapConcurrent(objects, CONCURRENCY, async (o) => {
+  await pooledMap(objects, CONCURRENCY, async (o) => {
     const type = types.get(o.kind)!;
     await dr.request({
       method: "PATCH",
@@ -215,17 +216,10 @@ async function byHand(kubectl: string, prepared: PreparedSync, srcNs: string, de
     type,
     objects: list.items.filter((o) => o.kind === type.kind && o.apiVersion === apiVersionOf(type)),
   }));
-  const desired = buildDesiredState({ namespace: nsObject, items }, {
-    sourceCluster: "source",
-    sourceNamespace: srcNs,
-    destNamespace: dest,
-    scaleToZero: true,
-    preserveNodePorts: false,
-    storageClassMap: {},
-    accessModeMap: {},
-    ingressHostMap: {},
-    ingressClassMap: {},
-  });
+  const desired = buildDesiredState(
+    { namespace: nsObject, items },
+    transformContext(replicationSpec({ name: "bench", sourceNamespace: srcNs, destNamespace: dest })),
+  );
   const objects = desired.entries.flatMap((e) => e.outcome.action === "copy" ? [e.outcome.object] : []);
   const file = await Deno.makeTempFile({ suffix: ".json" });
   try {
@@ -267,10 +261,11 @@ try {
     const deps = { source, dr, logger: silentLogger, concurrency: CONCURRENCY };
 
     // the already-transformed objects for the floor (computed once, untimed)
+    const planSpec = spec(`bench-plan-${runId}`);
     const prepared = await prepareSync(source, dr, {
-      replication: spec(`bench-plan-${runId}`),
+      replication: planSpec,
+      checked: await checkSync(source, dr, planSpec),
       prune: false,
-      logger: silentLogger,
     });
     const desired = prepared.plan.entries.filter((e) => e.desired).map((e) => e.desired!);
     const types = new Map(prepared.plan.entries.map((e) => [e.type.kind, e.type]));
@@ -508,16 +503,16 @@ try {
       // the floor: the same scale patches sent directly (source to 0, DR up), then put back
       floors.push(
         (await measure(async () => {
-          await mapConcurrent(objs, CONCURRENCY, (o) => patch(source, srcNs, o, 0));
-          await mapConcurrent(
+          await pooledMap(objs, CONCURRENCY, (o) => patch(source, srcNs, o, 0));
+          await pooledMap(
             objs,
             CONCURRENCY,
             (o) => patch(dr, dest, o, (o.spec as { replicas: number }).replicas),
           );
         })).seconds,
       );
-      await mapConcurrent(objs, CONCURRENCY, (o) => patch(dr, dest, o, 0));
-      await mapConcurrent(
+      await pooledMap(objs, CONCURRENCY, (o) => patch(dr, dest, o, 0));
+      await pooledMap(
         objs,
         CONCURRENCY,
         (o) => patch(source, srcNs, o, (o.spec as { replicas: number }).replicas),

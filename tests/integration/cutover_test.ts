@@ -1,7 +1,7 @@
 /** cutover and failback against the two real clusters. */
 import assert from "node:assert/strict";
 import { connectCluster, type KubeClient, type KubeObject, type KubeRequest } from "../../shared/kube/mod.ts";
-import { LockHeldError, readReplicationState } from "../../shared/sync/replication_lock.ts";
+import { LockHeldError, readReplicationState } from "../../shared/state/mod.ts";
 import { cutover } from "../../functions/cutover.ts";
 import { failback } from "../../functions/failback.ts";
 import { OperationRefusedError } from "../../functions/operation_deps.ts";

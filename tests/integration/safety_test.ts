@@ -1,12 +1,8 @@
 /** The guards that keep a DR tool from taking production down, against the two real clusters. */
 import assert from "node:assert/strict";
 import { connectCluster, type KubeObject } from "../../shared/kube/mod.ts";
-import {
-  acquireReplicationLock,
-  LockLostError,
-  readReplicationState,
-} from "../../shared/sync/replication_lock.ts";
-import { SameNamespaceError } from "../../shared/sync/sync_namespace.ts";
+import { acquireReplicationLock, LockLostError, readReplicationState } from "../../shared/state/mod.ts";
+import { SameNamespaceError } from "../../shared/sync/check_sync.ts";
 import { cutover } from "../../functions/cutover.ts";
 import { failback } from "../../functions/failback.ts";
 import { OperationRefusedError } from "../../functions/operation_deps.ts";

@@ -1,7 +1,7 @@
 /** stage against the two real clusters: one test per copy rule. */
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/kube/mod.ts";
-import type { RunReport } from "../../shared/sync/contracts.ts";
+import type { RunReport } from "../../shared/run_report.ts";
 import { stage } from "../../functions/stage.ts";
 import { sampleApp } from "../../functions/cli/sample_app.ts";
 import { deps, fixtures, names, read, seed, testClusters, withNamespaces } from "../_clusters.ts";

@@ -3,7 +3,7 @@
  * each built fresh so that a test may edit its copy. Private to the unit tests.
  */
 import type { KubeObject, ResourceType } from "../../shared/kube/types.ts";
-import type { TransformContext } from "../../shared/sync/contracts.ts";
+import type { TransformContext } from "../../shared/plan/contracts.ts";
 
 const LIST_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { SourceSnapshot } from "../../shared/sync/contracts.ts";
-import { buildDesiredState } from "../../shared/sync/build_desired_state.ts";
+import type { SourceSnapshot } from "../../shared/plan/contracts.ts";
+import { buildDesiredState } from "../../shared/plan/build_desired_state.ts";
 import {
   configMap,
   deployment,

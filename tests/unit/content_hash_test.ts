@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/kube/types.ts";
-import { contentHash } from "../../shared/sync/content_hash.ts";
+import { contentHash } from "../../shared/plan/content_hash.ts";
 
 function cm(
   annotations: Record<string, string>,

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { kubeApiErrorFromResponse } from "../../shared/kube/mod.ts";
-import { withRetry } from "../../shared/sync/retry.ts";
-import { mapConcurrent } from "../../shared/sync/map_concurrent.ts";
-import { buildRunReport } from "../../shared/sync/run_report.ts";
+import { withRetry } from "../../shared/kube/retry.ts";
+import { delay } from "../../shared/async/delay.ts";
+import { pooledMap } from "../../shared/async/pooled_map.ts";
+import { buildRunReport } from "../../shared/run_report.ts";
 
 const conflict = () => kubeApiErrorFromResponse(409, { reason: "Conflict", message: "modified" });
 
@@ -54,9 +55,9 @@ Deno.test("withRetry waits at least what Retry-After asks", async () => {
   assert.deepEqual(pauses, [2000]);
 });
 
-Deno.test("mapConcurrent keeps the order and never exceeds its limit", async () => {
+Deno.test("pooledMap keeps the order and never exceeds its limit", async () => {
   let running = 0, peak = 0;
-  const out = await mapConcurrent([5, 1, 4, 2, 3, 0, 6], 3, async (n, i) => {
+  const out = await pooledMap([5, 1, 4, 2, 3, 0, 6], 3, async (n, i) => {
     running++;
     peak = Math.max(peak, running);
     await new Promise((r) => setTimeout(r, n));
@@ -65,7 +66,7 @@ Deno.test("mapConcurrent keeps the order and never exceeds its limit", async () 
   });
   assert.deepEqual(out, ["0:5", "1:1", "2:4", "3:2", "4:3", "5:0", "6:6"]);
   assert.equal(peak, 3);
-  assert.deepEqual(await mapConcurrent([], 4, () => Promise.resolve(1)), []);
+  assert.deepEqual(await pooledMap([], 4, () => Promise.resolve(1)), []);
 });
 
 Deno.test("a run report fails when any object or step failed, and counts every action", () => {
@@ -95,4 +96,51 @@ Deno.test("a run report fails when any object or step failed, and counts every a
   assert.equal(partial.status, "failed", "a partial failure is a failure");
   const step = buildRunReport({ ...base, objects: [], steps: [{ step: "scale-dr-up", status: "failed" }] });
   assert.equal(step.status, "failed");
+});
+
+Deno.test("pooledMap starts no new item after one throws, and throws that error", async () => {
+  const started: number[] = [];
+  await assert.rejects(
+    pooledMap([0, 1, 2, 3, 4, 5, 6, 7], 2, async (n) => {
+      started.push(n);
+      await delay(n === 1 ? 1 : 20);
+      if (n === 1) throw new Error("item 1 failed");
+      return n;
+    }),
+    /item 1 failed/,
+  );
+  assert.deepEqual(started, [0, 1], "the pool stopped pulling items");
+  await assert.rejects(pooledMap([1], 0, () => Promise.resolve(1)), RangeError);
+});
+
+Deno.test("delay is aborted at once by its signal", async () => {
+  const controller = new AbortController();
+  const t0 = performance.now();
+  const waiting = delay(10_000, { signal: controller.signal });
+  controller.abort(new Error("lock lost"));
+  await assert.rejects(waiting, /lock lost/);
+  assert.ok(performance.now() - t0 < 1000);
+  await assert.rejects(
+    delay(1, { signal: controller.signal }),
+    /lock lost/,
+    "an aborted signal rejects at once",
+  );
+});
+
+Deno.test("withRetry validates its options and stops its pauses when aborted", async () => {
+  await assert.rejects(withRetry(() => Promise.resolve(1), { attempts: 0 }), RangeError);
+  await assert.rejects(withRetry(() => Promise.resolve(1), { attempts: 1.5 }), RangeError);
+  const controller = new AbortController();
+  let calls = 0;
+  const t0 = performance.now();
+  const running = withRetry(() => (calls++, Promise.reject(conflict())), {
+    baseDelayMs: 60_000,
+    maxDelayMs: 60_000,
+    random: () => 1,
+    signal: controller.signal,
+  });
+  setTimeout(() => controller.abort(new Error("shutting down")), 20);
+  await assert.rejects(running, /shutting down/);
+  assert.equal(calls, 1);
+  assert.ok(performance.now() - t0 < 5000, "the 60 s pause ended with the abort");
 });

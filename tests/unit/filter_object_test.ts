@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/kube/types.ts";
-import { filterObject, hasNoSelector } from "../../shared/sync/filter_object.ts";
+import { filterObject, hasNoSelector } from "../../shared/plan/filter_object.ts";
 import {
   configMap,
   customResource,

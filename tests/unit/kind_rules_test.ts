@@ -4,8 +4,8 @@ import {
   KIND_RULES,
   kindRuleFor,
   NAMESPACE_ORDER,
-} from "../../shared/sync/kind_rules.ts";
-import { resolveResourceTypes } from "../../shared/sync/resolve_resource_types.ts";
+} from "../../shared/plan/kind_rules.ts";
+import { resolveResourceTypes } from "../../shared/plan/resolve_resource_types.ts";
 import { SERVED, TYPES } from "./_fixtures.ts";
 
 Deno.test("lists each kind once", () => {

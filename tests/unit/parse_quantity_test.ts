@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareQuantities, parseQuantity } from "../../shared/sync/parse_quantity.ts";
+import { compareQuantities, parseQuantity } from "../../shared/plan/parse_quantity.ts";
 
 Deno.test("parses binary suffixes", () => {
   assert.equal(parseQuantity("1Ki"), 1024);

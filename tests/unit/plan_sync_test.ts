@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/kube/types.ts";
-import { buildDesiredState } from "../../shared/sync/build_desired_state.ts";
-import { contentHash } from "../../shared/sync/content_hash.ts";
+import { buildDesiredState } from "../../shared/plan/build_desired_state.ts";
+import { contentHash } from "../../shared/plan/content_hash.ts";
 import type {
   DesiredState,
   PlanEntry,
@@ -9,8 +9,8 @@ import type {
   SyncPlan,
   TransformContext,
   TypedObjects,
-} from "../../shared/sync/contracts.ts";
-import { planSync } from "../../shared/sync/plan_sync.ts";
+} from "../../shared/plan/contracts.ts";
+import { planSync } from "../../shared/plan/plan_sync.ts";
 import {
   at,
   configMap,

@@ -4,7 +4,7 @@ import {
   resolveResourceTypes,
   UnknownResourceTypeError,
   UnsupportedResourceTypeError,
-} from "../../shared/sync/resolve_resource_types.ts";
+} from "../../shared/plan/resolve_resource_types.ts";
 import { SERVED, TYPES } from "./_fixtures.ts";
 
 const keys = (types: readonly ResourceType[]) => types.map((t) => `${t.resource}.${t.group}`);

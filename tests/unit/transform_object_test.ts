@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { KubeObject, ResourceType } from "../../shared/kube/types.ts";
-import type { TransformContext, TransformOutcome } from "../../shared/sync/contracts.ts";
-import { contentHash } from "../../shared/sync/content_hash.ts";
-import { transformObject } from "../../shared/sync/transform_object.ts";
+import type { TransformContext, TransformOutcome } from "../../shared/plan/contracts.ts";
+import { contentHash } from "../../shared/plan/content_hash.ts";
+import { transformObject } from "../../shared/plan/transform_object.ts";
 import {
   at,
   configMap,

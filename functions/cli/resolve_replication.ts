@@ -1,0 +1,74 @@
+/** The replication a command runs, from flags or from a config file, with where its credentials come from. */
+import { findReplication, loadConfigFile, replicationSpecFromConfig } from "../../shared/config/mod.ts";
+import type { KubeconfigSource } from "../../shared/kube/load_kube_config.ts";
+import { type ReplicationSpec, replicationSpec } from "../../shared/plan/replication_spec.ts";
+import { type CliOptions, UsageError } from "./parse_cli_args.ts";
+
+/** A replication and where its two clusters' credentials come from. */
+export interface ResolvedReplication {
+  readonly spec: ReplicationSpec;
+  readonly source: KubeconfigSource;
+  readonly dest: KubeconfigSource;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function checkName(flag: string, value: string): string {
+  if (!DNS_LABEL.test(value)) {
+    throw new UsageError(
+      `--${flag}: "${value}" is not a valid namespace name (lowercase letters, digits and "-", at most 63)`,
+    );
+  }
+  return value;
+}
+
+/** The replication options given as flags (they override a configured replication's). */
+export function specFlags(o: CliOptions): Partial<ReplicationSpec> {
+  return {
+    ...(o.resourceTypes ? { resourceTypes: o.resourceTypes } : {}),
+    ...(o.excludeResourceTypes ? { excludeResourceTypes: o.excludeResourceTypes } : {}),
+    ...(o.includeCustomResources ? { includeCustomResources: true } : {}),
+    ...(o.syncCrds ? { syncCRDs: true } : {}),
+    ...(o.scaleToZero !== undefined ? { scaleToZero: o.scaleToZero } : {}),
+    ...(o.prune !== undefined ? { prune: o.prune } : {}),
+    ...(o.immutable ? { immutable: o.immutable } : {}),
+    ...(o.storageClassMap ? { storageClassMap: o.storageClassMap } : {}),
+    ...(o.accessModeMap ? { accessModeMap: o.accessModeMap } : {}),
+    ...(o.ingressHostMap ? { ingressHostMap: o.ingressHostMap } : {}),
+  };
+}
+
+/** The replication the flags describe (bad or missing flags: `UsageError`). */
+export function replicationFromFlags(o: CliOptions): ResolvedReplication {
+  const missing = [
+    o.sourceKubeconfig === undefined ? "--source-kubeconfig" : "",
+    o.destKubeconfig === undefined ? "--dest-kubeconfig" : "",
+    o.sourceNamespace === undefined ? "--source-namespace" : "",
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new UsageError(`Missing ${missing.join(", ")} (or use --config FILE --replication NAME)`);
+  }
+  const sourceNamespace = checkName("source-namespace", o.sourceNamespace!);
+  const destNamespace = checkName("dest-namespace", o.destNamespace ?? sourceNamespace);
+  const name = o.replication ?? sourceNamespace;
+  if (!DNS_LABEL.test(name)) throw new UsageError(`--replication: "${name}" is not a valid name`);
+  return {
+    spec: replicationSpec({ name, sourceNamespace, destNamespace, ...specFlags(o) }),
+    source: { path: o.sourceKubeconfig!, context: o.sourceContext },
+    dest: { path: o.destKubeconfig!, context: o.destContext },
+  };
+}
+
+/** The replication of the flags, or the configured one they name (flags override its options). */
+export async function resolveReplication(o: CliOptions): Promise<ResolvedReplication> {
+  if (o.config === undefined) return replicationFromFlags(o);
+  if (o.replication === undefined) throw new UsageError("--config needs --replication NAME");
+  const config = await loadConfigFile(o.config);
+  const replication = findReplication(config, o.replication);
+  const cluster = (n: string) => config.clusters.find((c) => c.name === n)!.kubeconfig;
+  return {
+    spec: { ...replicationSpecFromConfig(replication), ...specFlags(o) },
+    source: cluster(replication.source.cluster),
+    dest: cluster(replication.destination.cluster),
+  };
+}

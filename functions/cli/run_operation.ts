@@ -1,0 +1,34 @@
+import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
+import type { RunReport } from "../../shared/run_report.ts";
+import { cutover } from "../cutover.ts";
+import { failback } from "../failback.ts";
+import type { OperationDeps } from "../operation_deps.ts";
+import { stage } from "../stage.ts";
+import type { CliOptions } from "./parse_cli_args.ts";
+
+/** Runs one operation with the options of the command line. */
+export async function runOperation(
+  command: "stage" | "cutover" | "failback",
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  o: Pick<CliOptions, "dryRun" | "force" | "prune" | "allowSourceUnavailable">,
+): Promise<RunReport> {
+  switch (command) {
+    case "stage":
+      return await stage(deps, {
+        replication: spec,
+        dryRun: o.dryRun,
+        force: o.force,
+        ...(o.prune !== undefined ? { prune: o.prune } : {}),
+      });
+    case "cutover":
+      return await cutover(deps, {
+        replication: spec,
+        dryRun: o.dryRun,
+        allowSourceUnavailable: o.allowSourceUnavailable,
+        force: o.force,
+      });
+    case "failback":
+      return await failback(deps, { replication: spec, dryRun: o.dryRun, force: o.force });
+  }
+}

@@ -1,0 +1,63 @@
+/** What cutover and failback read before deciding anything: is the source up, was anything staged, the state. */
+import { isUnreachable } from "../shared/kube/kube_api_error.ts";
+import type { KubeClient } from "../shared/kube/kube_client.ts";
+import { NAMESPACES } from "../shared/kube/types.ts";
+import { getObject, serverVersion } from "../shared/kube/verbs.ts";
+import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
+import { readReplicationState } from "../shared/state/replication_lock.ts";
+import type { ReplicationState } from "../shared/state/replication_state.ts";
+import type { ScaleContext } from "../shared/sync/scale_workloads.ts";
+import { type OperationDeps, OperationRefusedError } from "./operation_deps.ts";
+
+/** Answers whether a cluster responds at all (any HTTP answer counts). */
+export async function reachable(client: KubeClient): Promise<boolean> {
+  try {
+    await serverVersion(client, { timeoutMs: 5_000 });
+    return true;
+  } catch (error) {
+    return !isUnreachable(error);
+  }
+}
+
+/** The DR namespace must exist: the state and the staged copies live there. */
+export async function requireStaged(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  operation: string,
+): Promise<void> {
+  if (await getObject(deps.dr, NAMESPACES, undefined, spec.destNamespace)) return;
+  throw new OperationRefusedError(
+    `Cannot ${operation} "${spec.name}": namespace "${spec.destNamespace}" does not exist in cluster "${deps.dr.name}": nothing was staged`,
+  );
+}
+
+export interface Preflight {
+  readonly sourceUp: boolean;
+  readonly state: ReplicationState;
+}
+
+/** Reads side by side whether the source answers, that DR was staged, and the state. */
+export async function preflight(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  operation: string,
+): Promise<Preflight> {
+  const [sourceUp, , state] = await Promise.all([
+    reachable(deps.source),
+    requireStaged(deps, spec, operation),
+    readReplicationState(deps.dr, spec.destNamespace),
+  ]);
+  return { sourceUp, state };
+}
+
+/** The scaling steps' view of a run. */
+export function scaleContext(deps: OperationDeps, spec: ReplicationSpec, signal?: AbortSignal): ScaleContext {
+  return {
+    source: deps.source,
+    dr: deps.dr,
+    spec,
+    concurrency: deps.concurrency,
+    retry: deps.retry,
+    signal,
+  };
+}

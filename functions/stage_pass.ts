@@ -1,0 +1,76 @@
+/**
+ * One stage pass, shared by stage and by cutover's final stage: copy the CRDs (with `syncCRDs`),
+ * read both clusters and plan, then apply the DR namespace and the plan. The replication's lock
+ * must be held unless this is a dry run.
+ */
+import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
+import type { ObjectResult } from "../shared/run_report.ts";
+import { applyPlan } from "../shared/sync/apply_plan.ts";
+import { type CheckedSync, checkSync } from "../shared/sync/check_sync.ts";
+import { ensureDestNamespace } from "../shared/sync/dest_namespace.ts";
+import { type PreparedSync, prepareSync } from "../shared/sync/prepare_sync.ts";
+import { syncCustomResourceDefinitions } from "../shared/sync/sync_crds.ts";
+import type { OperationDeps } from "./operation_deps.ts";
+
+export interface StagePassOptions {
+  readonly dryRun: boolean;
+  readonly prune: boolean;
+  /** The checks, when the caller already ran them. */
+  readonly checked?: CheckedSync | undefined;
+  /** The lock's signal: once aborted, nothing more is written. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called between planning and the first object write: a throw stops the pass before it writes. */
+  readonly beforeWrite?: (prepared: PreparedSync) => void;
+}
+
+export interface StagePassResult {
+  readonly prepared: PreparedSync;
+  /** Whether the DR namespace was written (created or updated). */
+  readonly namespaceApplied: boolean;
+  /** Per object: CRDs copied, objects DR cannot hold, then the plan's results. */
+  readonly objects: readonly ObjectResult[];
+}
+
+export async function stagePass(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  options: StagePassOptions,
+): Promise<StagePassResult> {
+  const { dryRun, signal } = options;
+  const checked = options.checked ?? await checkSync(deps.source, deps.dr, spec);
+  const crds = spec.syncCRDs && spec.includeCustomResources !== false
+    ? await syncCustomResourceDefinitions(deps.source, deps.dr, checked.types, checked.drServed, {
+      sourceCluster: spec.sourceCluster,
+      dryRun,
+      retry: deps.retry,
+      signal,
+    })
+    : { results: [], served: [] };
+  const prepared = await prepareSync(deps.source, deps.dr, {
+    replication: spec,
+    checked,
+    prune: options.prune,
+    copiedCrdTypes: crds.served,
+    dryRun,
+    retry: deps.retry,
+    signal,
+    onProgress: deps.onProgress,
+  });
+  options.beforeWrite?.(prepared);
+  const namespaceApplied = !dryRun &&
+    await ensureDestNamespace(deps.dr, prepared.plan.namespace, prepared.destNamespace, {
+      retry: deps.retry,
+      signal,
+    });
+  const applied = await applyPlan(deps.dr, prepared.plan, {
+    source: spec,
+    dryRun,
+    immutable: spec.immutable,
+    logger: deps.logger,
+    ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
+    ...(deps.retry ? { retry: deps.retry } : {}),
+    onProgress: (done, total) => deps.onProgress?.({ phase: "writing", done, total }),
+    signal,
+  });
+  return { prepared, namespaceApplied, objects: [...crds.results, ...prepared.unserved, ...applied] };
+}

@@ -1,0 +1,215 @@
+/**
+ * Compares the desired DR objects with what the DR namespace holds and decides, per object, what to
+ * write (docs/sync-rules.md, "Writing"): create, update, nothing (same content hash: a re-run over an
+ * unchanged namespace writes nothing), prune, or report a skip or an error.
+ *
+ * What the entries hold, kept small because a plan of 20,000 objects lives through the whole apply:
+ * - create/update: `desired`, the object to apply (with its content-hash annotation).
+ * - update/prune: `current`, the object DR holds, as listed (apply reads its uid, labels and
+ *   annotations to recreate or delete it).
+ * - unchanged: no `desired`, and `current` only the identity of the DR object (apiVersion, kind,
+ *   name, namespace, uid, resourceVersion), not the listed object: nothing is written for it, and
+ *   holding every listed object would keep the whole DR listing alive.
+ */
+import { type KubeObject, type ResourceType, typeKey } from "../kube/types.ts";
+import type {
+  DesiredState,
+  PlanEntry,
+  PlanSyncOptions,
+  SyncPlan,
+  TransformOutcome,
+  TypedObjects,
+} from "./contracts.ts";
+import { ensureObjectAt, objectAt } from "./_json.ts";
+import { contentHash } from "./content_hash.ts";
+import { kindRuleFor } from "./kind_rules.ts";
+import { ANNOTATION_CONTENT_HASH } from "./names.ts";
+import { hasManagedByLabel, isOurCopy, provenanceOf } from "./provenance.ts";
+import { compareQuantities } from "./parse_quantity.ts";
+
+export type { PlanSyncOptions } from "./contracts.ts";
+
+type Copy = Extract<TransformOutcome, { action: "copy" }>;
+type EntryBase = Pick<PlanEntry, "type" | "name" | "namespace" | "order">;
+
+function objectKey(type: ResourceType, name: string): string {
+  return `${typeKey(type)}/${name}`;
+}
+
+function storageRequest(obj: KubeObject): string | undefined {
+  const storage = objectAt(obj, "spec", "resources", "requests")?.storage;
+  return typeof storage === "string" || typeof storage === "number" ? String(storage) : undefined;
+}
+
+/** A DR claim is only grown: when the source asks less than DR has, DR's size is kept, with a warning. */
+function keepLargerRequest(
+  desired: KubeObject,
+  current: KubeObject,
+): { object: KubeObject; warning?: string } {
+  const wanted = storageRequest(desired), has = storageRequest(current);
+  if (wanted === undefined || has === undefined) return { object: desired };
+  let smaller: boolean;
+  try {
+    smaller = compareQuantities(wanted, has) < 0;
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return {
+      object: desired,
+      warning: `Cannot compare storage requests "${wanted}" and "${has}": ${detail}`,
+    };
+  }
+  if (!smaller) return { object: desired };
+  const object = structuredClone(desired);
+  ensureObjectAt(object, "spec", "resources", "requests").storage = has;
+  return {
+    object,
+    warning: `The source claim requests "${wanted}", less than the "${has}" of the DR claim: ` +
+      `keeping "${has}" (a claim cannot shrink)`,
+  };
+}
+
+function withContentHash(obj: KubeObject, hash: string): KubeObject {
+  const annotations = { ...obj.metadata.annotations, [ANNOTATION_CONTENT_HASH]: hash };
+  return { ...obj, metadata: { ...obj.metadata, annotations } };
+}
+
+/** What an `unchanged` entry keeps of the DR object: its identity, not its content. */
+function identityOf(obj: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion } = obj.metadata;
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    metadata: {
+      name,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+      ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+    },
+  };
+}
+
+function updateReason(current: KubeObject, options: PlanSyncOptions): string {
+  if (!hasManagedByLabel(current)) return "adopting an object dr-syncer did not create";
+  if (!isOurCopy(current, options)) {
+    const from = provenanceOf(current);
+    return `taking over an object copied from namespace "${from?.sourceNamespace ?? ""}" of cluster "${
+      from?.sourceCluster ?? ""
+    }"`;
+  }
+  return current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === undefined
+    ? "no content hash from an earlier sync"
+    : "changed since the last sync";
+}
+
+function planCopy(
+  base: EntryBase,
+  outcome: Copy,
+  current: KubeObject | undefined,
+  options: PlanSyncOptions,
+): PlanEntry {
+  const warnings = [...outcome.warnings];
+  let object = outcome.object;
+  if (current !== undefined && base.type.group === "" && base.type.kind === "PersistentVolumeClaim") {
+    const kept = keepLargerRequest(object, current);
+    object = kept.object;
+    if (kept.warning !== undefined) warnings.push(kept.warning);
+  }
+  const hash = contentHash(object);
+  const common = { ...base, warnings, errors: outcome.errors };
+  if (current === undefined) return { ...common, action: "create", desired: withContentHash(object, hash) };
+  if (isOurCopy(current, options) && current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === hash) {
+    return { ...common, action: "unchanged", current: identityOf(current) };
+  }
+  return {
+    ...common,
+    action: "update",
+    desired: withContentHash(object, hash),
+    current,
+    reason: updateReason(current, options),
+  };
+}
+
+function compareEntries(a: PlanEntry, b: PlanEntry): number {
+  const text = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return a.order - b.order || text(a.type.kind, b.type.kind) || text(a.type.group, b.type.group) ||
+    text(a.name, b.name);
+}
+
+/** The warning of a skipped source object whose earlier DR copy stays (and is no longer updated). */
+const KEPT_COPY_WARNING = "Kept its DR copy: dr-syncer does not delete a copy whose source still exists";
+
+/**
+ * The plan for one replication. `current` is what the DR namespace holds for the same types. With
+ * `options.prune`, objects carrying this replication's provenance whose source object is absent
+ * from the source listing are pruned. A source object that exists keeps its DR copy whatever
+ * becomes of it: when it is now skipped (labelled `dr-syncer.io/ignore`, or it gained an owner, as
+ * the claims of a StatefulSet whose claim retention policy deletes them) its entry is a `skip` that
+ * warns that the DR copy stays; when its transform failed, an `error`. Objects without the
+ * provenance are never pruned. Entries are sorted by order, kind, then name.
+ */
+export function planSync(
+  desired: DesiredState,
+  current: readonly TypedObjects[],
+  options: PlanSyncOptions,
+): SyncPlan {
+  const namespace = desired.namespace.metadata.name;
+  const held = new Map<string, KubeObject>();
+  for (const { type, objects } of current) {
+    for (const obj of objects) held.set(objectKey(type, obj.metadata.name), obj);
+  }
+  const entryBase = (type: ResourceType, name: string): EntryBase => ({
+    type,
+    name,
+    namespace,
+    order: kindRuleFor(type).order,
+  });
+
+  /** Every object of the source listing, copied, skipped or failed: none of their DR copies is pruned. */
+  const inSource = new Set<string>();
+  const entries: PlanEntry[] = [];
+  for (const { type, name, outcome } of desired.entries) {
+    const key = objectKey(type, name);
+    inSource.add(key);
+    const existing = held.get(key);
+    const base = entryBase(type, name);
+    if (outcome.action === "copy") {
+      entries.push(planCopy(base, outcome, existing, options));
+    } else if (outcome.action === "error") {
+      entries.push({ ...base, action: "error", reason: outcome.reason, warnings: [], errors: [] });
+    } else {
+      const keptCopy = existing !== undefined && isOurCopy(existing, options) &&
+        !existing.metadata.deletionTimestamp;
+      entries.push({
+        ...base,
+        action: "skip",
+        reason: outcome.reason,
+        warnings: keptCopy ? [KEPT_COPY_WARNING] : [],
+        errors: [],
+      });
+    }
+  }
+
+  if (options.prune) {
+    const pruned = new Set<string>();
+    for (const { type, objects } of current) {
+      for (const obj of objects) {
+        const key = objectKey(type, obj.metadata.name);
+        if (
+          inSource.has(key) || pruned.has(key) || !isOurCopy(obj, options) || obj.metadata.deletionTimestamp
+        ) {
+          continue;
+        }
+        pruned.add(key);
+        entries.push({
+          ...entryBase(type, obj.metadata.name),
+          action: "prune",
+          current: obj,
+          reason: "the source object is gone",
+          warnings: [],
+          errors: [],
+        });
+      }
+    }
+  }
+  return { namespace: desired.namespace, entries: entries.sort(compareEntries) };
+}

@@ -1,0 +1,133 @@
+/**
+ * The scaling decisions of cutover and failback, as pure functions: given a workload as it is
+ * live, the merge patch that brings it where a step wants it (with the reason shown in the
+ * report), or `undefined` when it is there already. Patches that write a record (the count or
+ * `suspend` to restore later) write it in the same patch as the change.
+ */
+import type { KubeObject } from "../kube/types.ts";
+import { ANNOTATION_ORIGINAL_REPLICAS, ANNOTATION_ORIGINAL_SUSPEND, LABEL_DISABLED } from "./names.ts";
+import { recordedReplicas, scaleOverride } from "./replica_count.ts";
+
+/** A Deployment, StatefulSet, DaemonSet, CronJob or Job, as far as scaling reads it. */
+export interface Workload extends KubeObject {
+  spec?: {
+    replicas?: number;
+    suspend?: boolean;
+    template?: { spec?: { nodeSelector?: Record<string, string> } };
+  };
+}
+
+/** A merge patch and why, or `undefined`: nothing to change. */
+export type ScaleChange = { readonly patch: Record<string, unknown>; readonly reason: string } | undefined;
+export type ScaleDecision = (live: Workload) => ScaleChange;
+
+/** Kubernetes' default when `spec.replicas` is absent. */
+export function replicasOf(o: Workload): number {
+  return o.spec?.replicas ?? 1;
+}
+
+/** Whether a patch writes a record (then it must be conditional on the version it was computed from). */
+export function writesRecord(change: NonNullable<ScaleChange>): boolean {
+  return "metadata" in change.patch;
+}
+
+/**
+ * Record the live count and scale to zero, in one write. A record is trusted only while the
+ * object stands at zero (a cutover left it so); a record beside a live count is stale and
+ * replaced by the live count.
+ */
+export const recordAndScaleToZero: ScaleDecision = (live) => {
+  const count = replicasOf(live);
+  if (recordedReplicas(live) !== undefined && count === 0) return undefined;
+  return {
+    patch: {
+      metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: String(count) } },
+      spec: { replicas: 0 },
+    },
+    reason: `replicas ${count} -> 0 (${count} recorded)`,
+  };
+};
+
+/** Record `suspend` and suspend, in one write; a record is trusted only while the object is suspended. */
+export const recordAndSuspend: ScaleDecision = (live) => {
+  const suspended = live.spec?.suspend === true;
+  if (live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] !== undefined && suspended) return undefined;
+  return {
+    patch: {
+      metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: String(suspended) } },
+      spec: { suspend: true },
+    },
+    reason: `suspended (suspend=${suspended} recorded)`,
+  };
+};
+
+/** Replicas to the count `want` gives (nothing when it gives none). */
+export const setReplicas = (want: (live: Workload) => number | undefined): ScaleDecision => (live) => {
+  const n = want(live);
+  if (n === undefined || live.spec?.replicas === n) return undefined;
+  return { patch: { spec: { replicas: n } }, reason: `replicas ${replicasOf(live)} -> ${n}` };
+};
+
+/** `spec.suspend` to the value `want` gives. */
+export const setSuspend = (want: (live: Workload) => boolean): ScaleDecision => (live) => {
+  const w = want(live);
+  if ((live.spec?.suspend ?? false) === w) return undefined;
+  return { patch: { spec: { suspend: w } }, reason: w ? "suspended" : "resumed" };
+};
+
+/** A DaemonSet held off every node by the nodeSelector `dr-syncer.io/disabled: "true"`. */
+export function isParked(live: Workload): boolean {
+  return live.spec?.template?.spec?.nodeSelector?.[LABEL_DISABLED] === "true";
+}
+
+/** Park (or unpark) a DaemonSet. */
+export const setParked = (park: boolean): ScaleDecision => (live) =>
+  isParked(live) === park ? undefined : {
+    patch: { spec: { template: { spec: { nodeSelector: { [LABEL_DISABLED]: park ? "true" : null } } } } },
+    reason: park ? `parked with nodeSelector ${LABEL_DISABLED}` : `nodeSelector ${LABEL_DISABLED} removed`,
+  };
+
+/** Restore the recorded count and clear the record, in one write. */
+export const restoreReplicas: ScaleDecision = (live) => {
+  const want = recordedReplicas(live);
+  if (want === undefined) return undefined;
+  return {
+    patch: { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: null } }, spec: { replicas: want } },
+    reason: `replicas ${replicasOf(live)} -> ${want}, record cleared`,
+  };
+};
+
+/** Restore the recorded `suspend` and clear the record, in one write. */
+export const restoreSuspend: ScaleDecision = (live) => {
+  const raw = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
+  if (raw === undefined) return undefined;
+  return {
+    patch: {
+      metadata: { annotations: { [ANNOTATION_ORIGINAL_SUSPEND]: null } },
+      spec: { suspend: raw === "true" },
+    },
+    reason: `suspend=${raw}, record cleared`,
+  };
+};
+
+/**
+ * The DR count while standing by: a valid scale-override label, else 0, else (`scaleToZero`
+ * false) the source's recorded count.
+ */
+export function standbyReplicas(scaleToZero: boolean): (live: Workload) => number | undefined {
+  return (live) => {
+    const override = scaleOverride(live);
+    if (override !== undefined && "count" in override) return override.count;
+    return scaleToZero ? 0 : recordedReplicas(live);
+  };
+}
+
+/** Whether a DR CronJob or Job should run after cutover: the source's recorded `suspend`. */
+export function sourceSuspend(live: Workload): boolean {
+  return live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
+}
+
+/** A source workload a cutover left behind: at zero replicas with a recorded count. */
+export function isCutoverRecord(o: Workload): boolean {
+  return recordedReplicas(o) !== undefined && o.spec?.replicas === 0;
+}

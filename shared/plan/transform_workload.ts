@@ -1,0 +1,119 @@
+/**
+ * Workloads arrive on DR without running anything (docs/sync-rules.md, "Workloads and replicas"):
+ * Deployments and StatefulSets at 0 replicas, CronJobs and Jobs suspended, DaemonSets parked on a
+ * nodeSelector that matches no node. The source values are kept in annotations for cutover.
+ */
+import type { KubeObject } from "../kube/types.ts";
+import type { TransformContext } from "./contracts.ts";
+import type { KindTransformResult } from "./kind_rule.ts";
+import { annotationsFor, ensureObjectAt, objectAt, objectsAt } from "./_json.ts";
+import { recordedReplicas, scaleOverride } from "./replica_count.ts";
+import { mapClaimSpec } from "./transform_pvc.ts";
+import {
+  ANNOTATION_ORIGINAL_REPLICAS,
+  ANNOTATION_ORIGINAL_SUSPEND,
+  LABEL_DISABLED,
+  LABEL_SCALE_OVERRIDE,
+} from "./names.ts";
+
+/** Labels the API server puts on a Job's pod template and selector; the DR server sets its own. */
+const JOB_GENERATED_LABELS = [
+  "controller-uid",
+  "batch.kubernetes.io/controller-uid",
+  "job-name",
+  "batch.kubernetes.io/job-name",
+];
+
+/**
+ * Replica count of the source, DR count from the scale-override label or `scaleToZero`. A count a
+ * cutover recorded on the source (when it scaled the source to zero) is the source's real count,
+ * but only while the source stands at 0: a source running replicas (scaled up by hand after a
+ * failed cutover) carries a stale record, and its live count wins.
+ */
+function holdReplicas(draft: KubeObject, ctx: TransformContext): KindTransformResult {
+  const spec = ensureObjectAt(draft, "spec");
+  const live = typeof spec.replicas === "number" ? spec.replicas : 1;
+  const recorded = live === 0 ? recordedReplicas(draft) : undefined;
+  const count = recorded ?? live;
+  annotationsFor(draft)[ANNOTATION_ORIGINAL_REPLICAS] = String(count);
+  const override = scaleOverride(draft);
+  if (override === undefined) {
+    spec.replicas = ctx.scaleToZero ? 0 : count;
+    return {};
+  }
+  if ("count" in override) {
+    spec.replicas = override.count;
+    return {};
+  }
+  spec.replicas = 0;
+  return {
+    errors: [
+      `Label ${LABEL_SCALE_OVERRIDE} must be a non-negative integer, not "${override.invalid}": DR gets 0 replicas`,
+    ],
+  };
+}
+
+/**
+ * `spec.suspend` of the source in an annotation, and `true` on DR. The value a cutover recorded on
+ * the source (when it suspended the source) is trusted only while the source is suspended: an
+ * unsuspended source carries a stale record, and its live value wins.
+ */
+function suspend(draft: KubeObject, ctx: TransformContext): void {
+  const spec = ensureObjectAt(draft, "spec");
+  const live = spec.suspend === true;
+  const recorded = draft.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
+  const original = live && (recorded === "true" || recorded === "false") ? recorded === "true" : live;
+  annotationsFor(draft)[ANNOTATION_ORIGINAL_SUSPEND] = String(original);
+  spec.suspend = ctx.scaleToZero ? true : original;
+}
+
+/** A Job's generated selector and template labels name the source's Job uid: the DR server makes new ones. */
+function dropJobSelector(draft: KubeObject): void {
+  const spec = objectAt(draft, "spec");
+  if (spec === undefined || spec.manualSelector === true) return;
+  delete spec.selector;
+  const labels = objectAt(spec, "template", "metadata", "labels");
+  for (const key of JOB_GENERATED_LABELS) delete labels?.[key];
+}
+
+/** StatefulSet claim templates get the same class and access-mode maps as the PVCs. */
+function mapClaimTemplates(draft: KubeObject, ctx: TransformContext): { warnings: string[] } {
+  const warnings: string[] = [];
+  for (const template of objectsAt(draft, "spec", "volumeClaimTemplates")) {
+    delete template.status;
+    const missing = mapClaimSpec(ensureObjectAt(template, "spec"), ctx);
+    const name = objectAt(template, "metadata")?.name;
+    if (missing !== undefined) {
+      warnings.push(
+        `StorageClass "${missing}" of volumeClaimTemplate "${String(name)}" does not exist on the DR cluster`,
+      );
+    }
+  }
+  return { warnings };
+}
+
+/** The transform of Deployments, StatefulSets, DaemonSets, CronJobs and Jobs. */
+export function transformWorkload(draft: KubeObject, ctx: TransformContext): KindTransformResult {
+  switch (draft.kind) {
+    case "Deployment":
+      return holdReplicas(draft, ctx);
+    case "StatefulSet": {
+      const { warnings } = mapClaimTemplates(draft, ctx);
+      return { ...holdReplicas(draft, ctx), warnings };
+    }
+    case "DaemonSet":
+      if (ctx.scaleToZero) {
+        ensureObjectAt(draft, "spec", "template", "spec", "nodeSelector")[LABEL_DISABLED] = "true";
+      }
+      return {};
+    case "CronJob":
+      suspend(draft, ctx);
+      return {};
+    case "Job":
+      dropJobSelector(draft);
+      suspend(draft, ctx);
+      return {};
+    default:
+      return {};
+  }
+}

@@ -1,0 +1,97 @@
+/** The report every operation returns (and the CLI, the HTTP app and the state record show). */
+
+/** What happened to one object in a run. */
+export type ObjectAction =
+  | "created"
+  | "updated"
+  | "unchanged"
+  | "skipped"
+  | "failed"
+  | "pruned"
+  | "recreated";
+
+export interface ObjectResult {
+  readonly kind: string;
+  readonly group: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly action: ObjectAction;
+  readonly reason?: string;
+  readonly warnings?: readonly string[];
+}
+
+export interface StepResult {
+  readonly step: string;
+  readonly status: "done" | "skipped" | "failed";
+  readonly detail?: string;
+}
+
+/** The report every operation returns (and the CLI and HTTP print). */
+export interface RunReport {
+  readonly operation: "stage" | "cutover" | "failback" | "pvc-sync";
+  readonly replication: string;
+  readonly dryRun: boolean;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+  /** `succeeded` only when every object and step succeeded. */
+  readonly status: "succeeded" | "failed";
+  readonly counts: Readonly<Record<ObjectAction, number>>;
+  readonly objects: readonly ObjectResult[];
+  readonly steps: readonly StepResult[];
+  /** Top-level error (e.g. the lock is held), when the run could not proceed. */
+  readonly error?: string;
+}
+
+export interface RunReportInit {
+  readonly operation: RunReport["operation"];
+  readonly replication: string;
+  readonly dryRun: boolean;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly objects: readonly ObjectResult[];
+  readonly steps: readonly StepResult[];
+  readonly error?: string | undefined;
+}
+
+const ACTIONS: readonly ObjectAction[] = [
+  "created",
+  "updated",
+  "recreated",
+  "unchanged",
+  "pruned",
+  "skipped",
+  "failed",
+];
+
+/** Counts the objects and decides the status: a run succeeds only when nothing in it failed. */
+export function buildRunReport(init: RunReportInit): RunReport {
+  const counts = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<ObjectAction, number>;
+  for (const o of init.objects) counts[o.action]++;
+  const failed = init.error !== undefined || counts.failed > 0 ||
+    init.steps.some((s) => s.status === "failed");
+  return {
+    operation: init.operation,
+    replication: init.replication,
+    dryRun: init.dryRun,
+    startedAt: init.startedAt.toISOString(),
+    finishedAt: init.finishedAt.toISOString(),
+    durationMs: init.finishedAt.getTime() - init.startedAt.getTime(),
+    status: failed ? "failed" : "succeeded",
+    counts,
+    objects: init.objects,
+    steps: init.steps,
+    ...(init.error !== undefined ? { error: init.error } : {}),
+  };
+}
+
+/** The result of one object of `type`. */
+export function objectResult(
+  type: { readonly kind: string; readonly group: string },
+  namespace: string,
+  name: string,
+  action: ObjectAction,
+  reason?: string,
+): ObjectResult {
+  return { kind: type.kind, group: type.group, name, namespace, action, ...(reason ? { reason } : {}) };
+}

@@ -1,0 +1,221 @@
+/**
+ * The lock of one replication: the holder of its Lease in the DR namespace (the Lease's
+ * annotation holds the state record, see `replication_state.ts`). Taking the lock is one write;
+ * releasing it and recording the outcome is one more. A held lock is renewed every third of its
+ * duration; a run that loses it (taken over, or not renewed in time) gets its signal aborted and
+ * must stop writing.
+ */
+import { delay } from "../async/delay.ts";
+import { ClusterError, RefusedError } from "../errors.ts";
+import { isAlreadyExists, isConflict, isRetryable, isUnreachable } from "../kube/kube_api_error.ts";
+import type { KubeClient } from "../kube/kube_client.ts";
+import { withRetry } from "../kube/retry.ts";
+import { type KubeObject, LEASES } from "../kube/types.ts";
+import { createObject, getObject, replaceObject } from "../kube/verbs.ts";
+import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from "../plan/names.ts";
+import {
+  ANNOTATION_STATE,
+  formatReplicationState,
+  INITIAL_STATE,
+  LEASE_NAME,
+  parseReplicationState,
+  type ReplicationState,
+} from "./replication_state.ts";
+
+interface Lease extends KubeObject {
+  spec?: {
+    holderIdentity?: string | null;
+    leaseDurationSeconds?: number;
+    acquireTime?: string | null;
+    renewTime?: string | null;
+    leaseTransitions?: number;
+  };
+}
+
+/** The lock was lost while a run held it: the run must stop writing. */
+export class LockLostError extends ClusterError {
+  override readonly name = "LockLostError";
+  constructor(readonly replication: string, detail: string) {
+    super(`Lost the lock of replication "${replication}": ${detail}; the run stopped writing`);
+  }
+}
+
+/** Another run holds the replication's lock. */
+export class LockHeldError extends RefusedError {
+  override readonly name = "LockHeldError";
+  constructor(readonly replication: string, readonly holder: string, readonly expiresAt: string) {
+    super(`Replication "${replication}" is locked by run "${holder}" until ${expiresAt}`);
+  }
+}
+
+/** MicroTime as the API server wants it: RFC 3339 with microseconds. */
+function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+const getLease = (client: KubeClient, namespace: string, signal?: AbortSignal) =>
+  getObject<Lease>(client, LEASES, namespace, LEASE_NAME, { signal });
+
+/** Reads the state kept in a DR namespace; one never staged into (or missing) is on the source side. */
+export async function readReplicationState(
+  client: KubeClient,
+  namespace: string,
+  options: { readonly signal?: AbortSignal | undefined } = {},
+): Promise<ReplicationState> {
+  const lease = await getLease(client, namespace, options.signal);
+  return parseReplicationState(lease?.metadata.annotations, namespace);
+}
+
+export interface LockOptions {
+  readonly namespace: string;
+  readonly replication: string;
+  /** Identifies this run (shown to whoever finds the lock held). */
+  readonly holder: string;
+  /** The lock expires this long after its last renewal (default 60 s); renewed every third of it. */
+  readonly leaseSeconds?: number;
+  /** How long to wait for a held lock to be released or expire (default 0: fail at once). */
+  readonly waitMs?: number;
+  readonly now?: () => Date;
+  /** Stops waiting for a held lock. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ReplicationLock {
+  /** The state as found when the lock was taken, then as last recorded by `update`. */
+  readonly state: ReplicationState;
+  /** Aborted when the lock is lost (taken over, or not renewed in time): writers stop at once. */
+  readonly signal: AbortSignal;
+  /** Records progress while holding the lock (one write). */
+  update(state: ReplicationState): Promise<void>;
+  /** Records the final state and releases the lock (one write). */
+  release(state: ReplicationState): Promise<void>;
+}
+
+function expiresAt(lease: Lease): number {
+  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? "");
+  return renewed + (lease.spec?.leaseDurationSeconds ?? 60) * 1000;
+}
+
+function expired(lease: Lease, now: Date): boolean {
+  if (!lease.spec?.holderIdentity) return true;
+  const at = expiresAt(lease);
+  return Number.isNaN(at) || at < now.getTime();
+}
+
+/**
+ * Takes the replication's lock: creates the Lease, or takes it over when free or expired (a run
+ * that crashed leaves an expired lock behind). Optimistic concurrency (resourceVersion) makes two
+ * runs racing for it end with one winner.
+ */
+export async function acquireReplicationLock(
+  client: KubeClient,
+  options: LockOptions,
+): Promise<ReplicationLock> {
+  const now = options.now ?? (() => new Date());
+  const leaseSeconds = options.leaseSeconds ?? 60;
+  const deadline = now().getTime() + (options.waitMs ?? 0);
+  let lease: Lease;
+  for (;;) {
+    const current = await getLease(client, options.namespace, options.signal);
+    const t = now();
+    const spec = {
+      holderIdentity: options.holder,
+      leaseDurationSeconds: leaseSeconds,
+      acquireTime: microTime(t),
+      renewTime: microTime(t),
+      leaseTransitions: (current?.spec?.leaseTransitions ?? 0) + (current ? 1 : 0),
+    };
+    try {
+      if (!current) {
+        lease = await createObject<Lease>(client, LEASES, {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: {
+            name: LEASE_NAME,
+            namespace: options.namespace,
+            labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE },
+            annotations: { [ANNOTATION_STATE]: formatReplicationState(INITIAL_STATE) },
+          },
+          spec,
+        });
+        break;
+      }
+      if (expired(current, t)) {
+        lease = await replaceObject<Lease>(client, LEASES, { ...current, spec });
+        break;
+      }
+    } catch (error) {
+      if (isConflict(error) || isAlreadyExists(error)) continue; // someone else moved first: look again
+      throw error;
+    }
+    if (now().getTime() >= deadline) {
+      throw new LockHeldError(
+        options.replication,
+        current.spec?.holderIdentity ?? "unknown",
+        new Date(expiresAt(current)).toISOString(),
+      );
+    }
+    await delay(250, { signal: options.signal });
+  }
+
+  let held: Lease = lease;
+  let chain = Promise.resolve();
+  const lost = new AbortController();
+  let lastWritten = Date.now(); // local clock: when the API server last accepted our write
+  // Every write goes through `chain`, so renewals and updates never race each other. Passing
+  // failures (5xx, 429, timeouts) are retried; a conflict means another run took the lock.
+  const write = (mutate: (l: Lease) => Lease) => {
+    const next = chain.then(async () => {
+      lost.signal.throwIfAborted();
+      try {
+        held = await withRetry(() => replaceObject<Lease>(client, LEASES, mutate(held)), {
+          attempts: 5,
+          maxDelayMs: 2_000,
+          retryable: (e) => isUnreachable(e) || (isRetryable(e) && !isConflict(e)),
+        });
+        lastWritten = Date.now();
+      } catch (error) {
+        if (isConflict(error)) lost.abort(new LockLostError(options.replication, "another run took it over"));
+        throw error;
+      }
+    });
+    chain = next.catch(() => {}); // the caller of `write` sees the failure; the chain goes on
+    return next;
+  };
+  const withState = (l: Lease, state: ReplicationState): Lease => ({
+    ...l,
+    metadata: {
+      ...l.metadata,
+      annotations: { ...l.metadata.annotations, [ANNOTATION_STATE]: formatReplicationState(state) },
+    },
+  });
+  const timer = setInterval(() => {
+    if (Date.now() - lastWritten > leaseSeconds * 900) {
+      lost.abort(new LockLostError(options.replication, `it could not be renewed for ${leaseSeconds}s`));
+      clearInterval(timer);
+      return;
+    }
+    // a failed renewal is retried at the next tick; after 90% of the lease the lock counts as lost
+    write((l) => ({ ...l, spec: { ...l.spec, renewTime: microTime(now()) } })).catch(() => {});
+  }, (leaseSeconds * 1000) / 3);
+  Deno.unrefTimer(timer);
+  let latest = parseReplicationState(lease.metadata.annotations, options.namespace);
+  return {
+    get state() {
+      return latest;
+    },
+    signal: lost.signal,
+    update(state) {
+      latest = state;
+      return write((l) => withState(l, state));
+    },
+    async release(state) {
+      clearInterval(timer);
+      latest = state;
+      await write((l) => ({
+        ...withState(l, state),
+        spec: { ...l.spec, holderIdentity: null, acquireTime: null, renewTime: null },
+      }));
+    },
+  };
+}

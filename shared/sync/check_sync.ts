@@ -1,0 +1,81 @@
+/**
+ * What must hold before anything is written (reads only): the source and DR are not one namespace
+ * of one cluster, both clusters answer discovery, the source namespace exists, and the
+ * replication's type names resolve.
+ */
+import { InvalidInputError, RefusedError } from "../errors.ts";
+import type { KubeClient } from "../kube/kube_client.ts";
+import { discoverResources } from "../kube/discover_resources.ts";
+import { type KubeObject, NAMESPACES, type ResourceType } from "../kube/types.ts";
+import { getObject } from "../kube/verbs.ts";
+import type { ReplicationSpec } from "../plan/replication_spec.ts";
+import { resolveResourceTypes } from "../plan/resolve_resource_types.ts";
+
+/** The source namespace does not exist: nothing can be staged. */
+export class SourceNamespaceNotFoundError extends RefusedError {
+  override readonly name = "SourceNamespaceNotFoundError";
+  constructor(readonly cluster: string, readonly namespace: string) {
+    super(`Source namespace "${namespace}" does not exist in cluster "${cluster}"`);
+  }
+}
+
+/** Source and DR are the same namespace of the same cluster: staging would overwrite production. */
+export class SameNamespaceError extends InvalidInputError {
+  override readonly name = "SameNamespaceError";
+}
+
+/** The uid of `kube-system`: what identifies a cluster, whatever kubeconfig reaches it. */
+export async function clusterUid(client: KubeClient, signal?: AbortSignal): Promise<string | undefined> {
+  return (await getObject(client, NAMESPACES, undefined, "kube-system", { signal }))?.metadata.uid;
+}
+
+/**
+ * Refuses a replication whose source and DR are one namespace of one cluster (two kubeconfigs for
+ * the same cluster look different; the uid of kube-system does not).
+ */
+export async function assertDistinctTargets(
+  source: KubeClient,
+  dr: KubeClient,
+  spec: ReplicationSpec,
+): Promise<void> {
+  if (spec.sourceNamespace !== spec.destNamespace) return;
+  const [a, b] = source.server === dr.server
+    ? ["same", "same"]
+    : await Promise.all([clusterUid(source), clusterUid(dr)]);
+  if (a !== undefined && a === b) {
+    throw new SameNamespaceError(
+      `Source and DR are the same namespace "${spec.sourceNamespace}" of the same cluster (${dr.server}): refusing to copy a namespace onto itself`,
+    );
+  }
+}
+
+/** What the checks found, for the reads that follow. */
+export interface CheckedSync {
+  readonly sourceServed: readonly ResourceType[];
+  readonly drServed: readonly ResourceType[];
+  readonly sourceNamespace: KubeObject;
+  readonly types: readonly ResourceType[];
+}
+
+/**
+ * Reads only: discovery of both clusters, the source namespace, the resource types. Throws on bad
+ * input (unknown types, source and DR the same namespace) and refuses a missing source namespace.
+ */
+export async function checkSync(
+  source: KubeClient,
+  dr: KubeClient,
+  spec: ReplicationSpec,
+): Promise<CheckedSync> {
+  const [sourceServed, drServed, sourceNamespace] = await Promise.all([
+    assertDistinctTargets(source, dr, spec).then(() => discoverResources(source)),
+    discoverResources(dr),
+    getObject(source, NAMESPACES, undefined, spec.sourceNamespace),
+  ]);
+  if (!sourceNamespace) throw new SourceNamespaceNotFoundError(source.name, spec.sourceNamespace);
+  const types = resolveResourceTypes(sourceServed, {
+    resourceTypes: spec.resourceTypes,
+    excludeResourceTypes: spec.excludeResourceTypes,
+    includeCustomResources: spec.includeCustomResources,
+  });
+  return { sourceServed, drServed, sourceNamespace, types };
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import {
+  cutoverRefusal,
+  cutoverTracesRefusal,
+  failbackRefusal,
+  stageRefusal,
+} from "../../shared/state/refusals.ts";
+import { INITIAL_STATE, type ReplicationState } from "../../shared/state/replication_state.ts";
+
+const cutOver: ReplicationState = { activeSide: "dr", lastSuccess: {} };
+const halfCutOver: ReplicationState = {
+  activeSide: "source",
+  lastSuccess: {},
+  progress: { operation: "cutover", steps: ["final-stage"] },
+};
+
+Deno.test("refusals: stage refuses while cut over or while a cutover is unfinished, unless forced", () => {
+  assert.equal(stageRefusal("shop", INITIAL_STATE, false), undefined);
+  assert.match(
+    stageRefusal("shop", cutOver, false)!,
+    /cut over to DR: staging would scale the live side to zero/,
+  );
+  assert.match(
+    stageRefusal("shop", halfCutOver, false)!,
+    /unfinished cutover \(done: final-stage\): run cutover again/,
+  );
+  assert.equal(stageRefusal("shop", cutOver, true), undefined);
+});
+
+Deno.test("refusals: stage refuses over source workloads a cutover left at zero, naming three", () => {
+  assert.equal(cutoverTracesRefusal("shop", [], false), undefined);
+  const message = cutoverTracesRefusal("shop", [
+    "Deployment/a",
+    "Deployment/b",
+    "Deployment/c",
+    "Deployment/d",
+  ], false);
+  assert.match(message!, /\(Deployment\/a, Deployment\/b, Deployment\/c, \.\.\.\)/);
+  assert.equal(cutoverTracesRefusal("shop", ["Deployment/a"], true), undefined);
+});
+
+Deno.test("refusals: cutover refuses a finished cutover but goes on with an unfinished one", () => {
+  assert.match(cutoverRefusal("shop", cutOver, false)!, /already cut over to DR/);
+  assert.equal(
+    cutoverRefusal("shop", { ...cutOver, progress: { operation: "cutover", steps: [] } }, false),
+    undefined,
+  );
+  assert.equal(cutoverRefusal("shop", halfCutOver, false), undefined);
+  assert.equal(cutoverRefusal("shop", cutOver, true), undefined);
+});
+
+Deno.test("refusals: failback refuses when nothing was cut over", () => {
+  assert.match(failbackRefusal("shop", INITIAL_STATE, false)!, /not cut over: the source is the active side/);
+  assert.equal(failbackRefusal("shop", cutOver, false), undefined);
+  assert.equal(
+    failbackRefusal("shop", halfCutOver, false),
+    undefined,
+    "an unfinished cutover can be failed back",
+  );
+  assert.equal(failbackRefusal("shop", INITIAL_STATE, true), undefined);
+});
