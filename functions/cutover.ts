@@ -8,7 +8,7 @@ import {
   scaleDrUp,
   scaleSourceDown,
 } from "../shared/sync/scale_workloads.ts";
-import { type OperationDeps, OperationRefusedError, refuseIf, runDeps } from "./operation_deps.ts";
+import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
 import { preflight, scaleContext } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
@@ -50,6 +50,7 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
     const workloads = await listManagedWorkloads(scaleContext(deps, spec));
     const detail = `would scale ${workloads.scalable.length} workload(s) on DR to their recorded counts`;
     return buildRunReport({
+      runId: deps.runId,
       operation: "cutover",
       replication: spec.name,
       dryRun: true,
@@ -66,8 +67,8 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
 
   return await runLocked(deps, spec, "cutover", startedAt, async (lock) => {
     refuseIf(cutoverRefusal(spec.name, lock.state, force));
-    let ctx = scaleContext(deps, spec, lock.signal);
-    const steps = new StepRunner(lock, "cutover", log, deps.afterStep);
+    let ctx = scaleContext(deps, spec, runSignal(deps, lock.signal));
+    const steps = new StepRunner(lock, "cutover", deps.runId, log, deps.afterStep);
     if (!sourceUp) {
       log.warn("source cluster unreachable: cutting over from the counts recorded on DR");
       for (const step of ["final-stage", "scale-source-down"]) {
@@ -81,7 +82,7 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
         const { prepared, objects } = await stagePass(deps, spec, {
           dryRun: false,
           prune: spec.prune,
-          signal: lock.signal,
+          signal: ctx.signal,
         });
         // the scaling steps need list only the replication's own workload types
         ctx = { ...ctx, types: new Set(prepared.types.map(typeKey)) };

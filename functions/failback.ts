@@ -2,7 +2,7 @@ import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { buildRunReport, type RunReport } from "../shared/run_report.ts";
 import { failbackRefusal } from "../shared/state/refusals.ts";
 import { listManagedWorkloads, restoreSource, scaleDrDown } from "../shared/sync/scale_workloads.ts";
-import { type OperationDeps, OperationRefusedError, refuseIf, runDeps } from "./operation_deps.ts";
+import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
 import { preflight, scaleContext } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { StepRunner } from "./step_runner.ts";
@@ -37,6 +37,7 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
   if (request.dryRun) {
     const workloads = await listManagedWorkloads(scaleContext(deps, spec));
     return buildRunReport({
+      runId: deps.runId,
       operation: "failback",
       replication: spec.name,
       dryRun: true,
@@ -54,8 +55,8 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
   }
   return await runLocked(deps, spec, "failback", startedAt, async (lock) => {
     refuseIf(failbackRefusal(spec.name, lock.state, force));
-    const ctx = scaleContext(deps, spec, lock.signal);
-    const steps = new StepRunner(lock, "failback", log, deps.afterStep);
+    const ctx = scaleContext(deps, spec, runSignal(deps, lock.signal));
+    const steps = new StepRunner(lock, "failback", deps.runId, log, deps.afterStep);
     const workloads = await listManagedWorkloads(ctx);
     steps.skip("pvc-reverse-sync", "PVC data sync is not enabled for this run");
     await steps.run("scale-dr-down", async () => ({ objects: await scaleDrDown(ctx, workloads) }));

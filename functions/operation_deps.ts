@@ -19,6 +19,8 @@ export interface OperationDeps {
   readonly concurrency?: number;
   /** Called after each step of cutover and failback; a throw here stands for a crash at that point. */
   readonly afterStep?: (step: string) => void | Promise<void>;
+  /** The edge's stop (a shutdown): no new write is sent once it is aborted. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The deps with their defaults filled in, once per run. */
@@ -28,7 +30,29 @@ export interface RunDeps extends OperationDeps {
 }
 
 export function runDeps(deps: OperationDeps): RunDeps {
-  return { ...deps, now: deps.now ?? (() => new Date()), runId: deps.runId ?? crypto.randomUUID() };
+  const listener = deps.onProgress;
+  return {
+    ...deps,
+    now: deps.now ?? (() => new Date()),
+    runId: deps.runId ?? crypto.randomUUID(),
+    // progress is news, not control: a listener that throws never breaks the run
+    ...(listener
+      ? {
+        onProgress: (progress: SyncProgress) => {
+          try {
+            listener(progress);
+          } catch (error) {
+            deps.logger.warn("a progress listener failed", { error });
+          }
+        },
+      }
+      : {}),
+  };
+}
+
+/** The signal a run's writes obey: the lock's, and the edge's stop when there is one. */
+export function runSignal(deps: OperationDeps, lockSignal: AbortSignal): AbortSignal {
+  return deps.signal ? AbortSignal.any([lockSignal, deps.signal]) : lockSignal;
 }
 
 /** The operation cannot run as asked in the replication's current state. */

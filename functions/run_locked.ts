@@ -22,6 +22,7 @@ export async function runLocked(
     replication: spec.name,
     holder: deps.runId,
     now: deps.now,
+    signal: deps.signal,
     ...deps.lock,
   });
   const summary = (status: RunReport["status"]): RunSummary => ({

@@ -5,7 +5,7 @@ import { cutoverTracesRefusal, stageRefusal } from "../shared/state/refusals.ts"
 import { checkSync } from "../shared/sync/check_sync.ts";
 import { createDestNamespaceIfMissing } from "../shared/sync/dest_namespace.ts";
 import type { PreparedSync } from "../shared/sync/prepare_sync.ts";
-import { type OperationDeps, refuseIf, runDeps } from "./operation_deps.ts";
+import { type OperationDeps, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
 
@@ -51,6 +51,7 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
       detail: result.namespaceApplied ? `applied "${spec.destNamespace}"` : "unchanged",
     }];
     return buildRunReport({
+      runId: deps.runId,
       operation: "stage",
       replication: spec.name,
       dryRun,
@@ -58,6 +59,7 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
       finishedAt: deps.now(),
       objects: result.objects,
       steps,
+      activeSide: dryRun ? undefined : "source",
     });
   };
   if (dryRun) return await pass();
@@ -65,7 +67,7 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
   await createDestNamespaceIfMissing(deps.dr, spec.destNamespace); // the lock lives in the DR namespace
   return await runLocked(deps, spec, "stage", startedAt, async (lock) => {
     refuseIf(stageRefusal(spec.name, lock.state, force));
-    const report = await pass(lock.signal);
+    const report = await pass(runSignal(deps, lock.signal));
     log.debug("stage finished", { status: report.status, ...report.counts });
     return { report, state: lock.state };
   });

@@ -23,6 +23,7 @@ export class StepRunner {
   constructor(
     private readonly lock: ReplicationLock,
     private readonly operation: Operation,
+    private readonly runId: string,
     private readonly logger: Logger,
     private readonly afterStep?: (step: string) => void | Promise<void>,
   ) {
@@ -91,7 +92,9 @@ export class StepRunner {
     finishedAt: Date,
     activeSide: ReplicationState["activeSide"],
   ): { report: RunReport; state: ReplicationState } {
+    const state = this.#failed ? this.lock.state : { ...this.lock.state, activeSide, progress: undefined };
     const report = buildRunReport({
+      runId: this.runId,
       operation: this.operation,
       replication,
       dryRun: false,
@@ -99,8 +102,8 @@ export class StepRunner {
       finishedAt,
       objects: this.objects,
       steps: this.steps,
+      activeSide: state.activeSide,
     });
-    const state = this.#failed ? this.lock.state : { ...this.lock.state, activeSide, progress: undefined };
     return { report, state };
   }
 }

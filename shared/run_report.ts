@@ -28,6 +28,8 @@ export interface StepResult {
 
 /** The report every operation returns (and the CLI and HTTP print). */
 export interface RunReport {
+  /** Identifies the run (in the lock, the state's last runs and the stored reports). */
+  readonly runId: string;
   readonly operation: "stage" | "cutover" | "failback" | "pvc-sync";
   readonly replication: string;
   readonly dryRun: boolean;
@@ -41,9 +43,12 @@ export interface RunReport {
   readonly steps: readonly StepResult[];
   /** Top-level error (e.g. the lock is held), when the run could not proceed. */
   readonly error?: string;
+  /** The side that serves after this run, when the run knows it (not in a dry run). */
+  readonly activeSide?: "source" | "dr";
 }
 
 export interface RunReportInit {
+  readonly runId: string;
   readonly operation: RunReport["operation"];
   readonly replication: string;
   readonly dryRun: boolean;
@@ -52,6 +57,7 @@ export interface RunReportInit {
   readonly objects: readonly ObjectResult[];
   readonly steps: readonly StepResult[];
   readonly error?: string | undefined;
+  readonly activeSide?: "source" | "dr" | undefined;
 }
 
 const ACTIONS: readonly ObjectAction[] = [
@@ -71,6 +77,7 @@ export function buildRunReport(init: RunReportInit): RunReport {
   const failed = init.error !== undefined || counts.failed > 0 ||
     init.steps.some((s) => s.status === "failed");
   return {
+    runId: init.runId,
     operation: init.operation,
     replication: init.replication,
     dryRun: init.dryRun,
@@ -82,6 +89,7 @@ export function buildRunReport(init: RunReportInit): RunReport {
     objects: init.objects,
     steps: init.steps,
     ...(init.error !== undefined ? { error: init.error } : {}),
+    ...(init.activeSide !== undefined ? { activeSide: init.activeSide } : {}),
   };
 }
 

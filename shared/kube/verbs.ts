@@ -209,7 +209,12 @@ export async function serverVersion(
   client: KubeClient,
   options: VerbOptions & { readonly timeoutMs?: number } = {},
 ): Promise<{ gitVersion?: string }> {
-  return await client.request({ method: "GET", path: "/version", timeoutMs: options.timeoutMs, signal: options.signal });
+  return await client.request({
+    method: "GET",
+    path: "/version",
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+  });
 }
 
 /** One event of a watch. */

@@ -71,6 +71,7 @@ Deno.test("pooledMap keeps the order and never exceeds its limit", async () => {
 
 Deno.test("a run report fails when any object or step failed, and counts every action", () => {
   const base = {
+    runId: "run-1",
     operation: "stage" as const,
     replication: "shop",
     dryRun: false,
