@@ -9,7 +9,7 @@ import {
   scaleSourceDown,
 } from "../shared/sync/scale_workloads.ts";
 import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
-import { preflight, scaleContext } from "./preflight.ts";
+import { checkSupported, preflight, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
 import { StepRunner } from "./step_runner.ts";
@@ -36,10 +36,11 @@ export const CUTOVER_STEPS = ["final-stage", "scale-source-down", "pvc-final-syn
 export async function cutover(operationDeps: OperationDeps, request: CutoverRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
   const startedAt = deps.now();
-  const spec = request.replication;
+  checkSupported(request.replication);
   const force = request.force ?? false;
-  const log = deps.logger.child({ operation: "cutover", replication: spec.name });
-  const { sourceUp, state } = await preflight(deps, spec, "cut over");
+  const log = deps.logger.child({ operation: "cutover", replication: request.replication.name });
+  const { sourceUp, state } = await preflight(deps, request.replication, "cut over");
+  const spec = await withSourceIdentity(deps, request.replication, state, sourceUp);
   if (!sourceUp && !request.allowSourceUnavailable) {
     throw new OperationRefusedError(
       `Cannot cut over "${spec.name}": source cluster "${deps.source.name}" at ${deps.source.server} is unreachable; pass --allow-source-unavailable to cut over from the replica counts recorded on DR`,

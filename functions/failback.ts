@@ -3,7 +3,7 @@ import { buildRunReport, type RunReport } from "../shared/run_report.ts";
 import { failbackRefusal } from "../shared/state/refusals.ts";
 import { listManagedWorkloads, restoreSource, scaleDrDown } from "../shared/sync/scale_workloads.ts";
 import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
-import { preflight, scaleContext } from "./preflight.ts";
+import { checkSupported, preflight, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { StepRunner } from "./step_runner.ts";
 
@@ -24,10 +24,11 @@ export const FAILBACK_STEPS = ["pvc-reverse-sync", "scale-dr-down", "restore-sou
 export async function failback(operationDeps: OperationDeps, request: FailbackRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
   const startedAt = deps.now();
-  const spec = request.replication;
+  checkSupported(request.replication);
   const force = request.force ?? false;
-  const log = deps.logger.child({ operation: "failback", replication: spec.name });
-  const { sourceUp, state } = await preflight(deps, spec, "fail back");
+  const log = deps.logger.child({ operation: "failback", replication: request.replication.name });
+  const { sourceUp, state } = await preflight(deps, request.replication, "fail back");
+  const spec = await withSourceIdentity(deps, request.replication, state, sourceUp);
   if (!sourceUp) {
     throw new OperationRefusedError(
       `Cannot fail back "${spec.name}": source cluster "${deps.source.name}" at ${deps.source.server} is unreachable`,

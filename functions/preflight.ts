@@ -7,6 +7,8 @@ import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { readReplicationState } from "../shared/state/replication_lock.ts";
 import type { ReplicationState } from "../shared/state/replication_state.ts";
 import type { ScaleContext } from "../shared/sync/scale_workloads.ts";
+import { InvalidInputError } from "../shared/errors.ts";
+import { clusterUid } from "../shared/sync/check_sync.ts";
 import { type OperationDeps, OperationRefusedError } from "./operation_deps.ts";
 
 /** Answers whether a cluster responds at all (any HTTP answer counts). */
@@ -60,4 +62,36 @@ export function scaleContext(deps: OperationDeps, spec: ReplicationSpec, signal?
     retry: deps.retry,
     signal,
   };
+}
+
+/** Refuses what this version cannot do: a replication that asks for PVC data sync. */
+export function checkSupported(spec: ReplicationSpec): void {
+  if (spec.pvcDataSync) {
+    throw new InvalidInputError(
+      `Replication "${spec.name}" asks for PVC data sync (pvc.enabled: true), which this version cannot do yet: nothing was done; set pvc.enabled: false to replicate the resources only (the volumes' data is then not copied)`,
+    );
+  }
+}
+
+/**
+ * The replication with its source cluster's identity, which provenance records: the uid of the
+ * source's kube-system namespace; when the source cannot say (unreachable, or kube-system not
+ * readable), the identity the last stage recorded in the state; else the cluster's name.
+ */
+export async function withSourceIdentity(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  state: ReplicationState | undefined,
+  sourceUp = true,
+): Promise<ReplicationSpec> {
+  if (spec.sourceClusterId !== undefined) return spec;
+  const uid = sourceUp ? await clusterUid(deps.source).catch(() => undefined) : undefined;
+  const recorded = state?.source?.namespace === spec.sourceNamespace ? state.source.cluster : undefined;
+  const id = uid ?? recorded;
+  if (id === undefined) {
+    deps.logger.warn("the source cluster's identity is unknown: its copies are marked with its name", {
+      cluster: spec.sourceCluster,
+    });
+  }
+  return { ...spec, sourceClusterId: id };
 }

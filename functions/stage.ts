@@ -1,4 +1,4 @@
-import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
+import { copySource, type ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { buildRunReport, type RunReport, type StepResult } from "../shared/run_report.ts";
 import { readReplicationState } from "../shared/state/replication_lock.ts";
 import { cutoverTracesRefusal, stageRefusal } from "../shared/state/refusals.ts";
@@ -6,6 +6,7 @@ import { checkSync } from "../shared/sync/check_sync.ts";
 import { createDestNamespaceIfMissing } from "../shared/sync/dest_namespace.ts";
 import type { PreparedSync } from "../shared/sync/prepare_sync.ts";
 import { type OperationDeps, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
+import { checkSupported, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
 
@@ -26,15 +27,16 @@ export interface StageRequest {
 export async function stage(operationDeps: OperationDeps, request: StageRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
   const startedAt = deps.now();
-  const spec = request.replication;
+  checkSupported(request.replication);
   const dryRun = request.dryRun ?? false;
   const force = request.force ?? false;
-  const log = deps.logger.child({ operation: "stage", replication: spec.name });
   // bad input fails here, before any write; the reads run side by side
   const [state, checked] = await Promise.all([
-    readReplicationState(deps.dr, spec.destNamespace),
-    checkSync(deps.source, deps.dr, spec),
+    readReplicationState(deps.dr, request.replication.destNamespace),
+    checkSync(deps.source, deps.dr, request.replication),
   ]);
+  const spec = await withSourceIdentity(deps, request.replication, state);
+  const log = deps.logger.child({ operation: "stage", replication: spec.name });
   refuseIf(stageRefusal(spec.name, state, force));
   const pass = async (signal?: AbortSignal) => {
     const result = await stagePass(deps, spec, {
@@ -69,6 +71,7 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
     refuseIf(stageRefusal(spec.name, lock.state, force));
     const report = await pass(runSignal(deps, lock.signal));
     log.debug("stage finished", { status: report.status, ...report.counts });
-    return { report, state: lock.state };
+    const source = { cluster: copySource(spec).sourceCluster, namespace: spec.sourceNamespace };
+    return { report, state: { ...lock.state, source } };
   });
 }

@@ -3,14 +3,22 @@
  * read both clusters and plan, then apply the DR namespace and the plan. The replication's lock
  * must be held unless this is a dry run.
  */
-import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
+import type { KubeObject } from "../shared/kube/types.ts";
+import { pruneLimitRefusal } from "../shared/plan/plan_sync.ts";
+import { copySource, type ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import type { ObjectResult } from "../shared/run_report.ts";
 import { applyPlan } from "../shared/sync/apply_plan.ts";
 import { type CheckedSync, checkSync } from "../shared/sync/check_sync.ts";
 import { ensureDestNamespace } from "../shared/sync/dest_namespace.ts";
 import { type PreparedSync, prepareSync } from "../shared/sync/prepare_sync.ts";
 import { syncCustomResourceDefinitions } from "../shared/sync/sync_crds.ts";
-import type { OperationDeps } from "./operation_deps.ts";
+import { type OperationDeps, OperationRefusedError, refuseIf } from "./operation_deps.ts";
+
+/** A namespace being deleted: its objects are going, so their absence means nothing. */
+function isTerminating(namespace: KubeObject): boolean {
+  return namespace.metadata.deletionTimestamp !== undefined ||
+    (namespace.status as { phase?: string } | undefined)?.phase === "Terminating";
+}
 
 export interface StagePassOptions {
   readonly dryRun: boolean;
@@ -38,6 +46,11 @@ export async function stagePass(
 ): Promise<StagePassResult> {
   const { dryRun, signal } = options;
   const checked = options.checked ?? await checkSync(deps.source, deps.dr, spec);
+  if (options.prune && isTerminating(checked.sourceNamespace)) {
+    throw new OperationRefusedError(
+      `Source namespace "${spec.sourceNamespace}" is being deleted: refusing to prune "${spec.name}" (a deleted production namespace must not empty DR); stage without prune to keep the DR copy as it is`,
+    );
+  }
   const crds = spec.syncCRDs && spec.includeCustomResources !== false
     ? await syncCustomResourceDefinitions(deps.source, deps.dr, checked.types, checked.drServed, {
       sourceCluster: spec.sourceCluster,
@@ -56,6 +69,7 @@ export async function stagePass(
     signal,
     onProgress: deps.onProgress,
   });
+  if (!dryRun) refuseIf(pruneLimitRefusal(prepared.plan, spec.maxPrune, spec.name));
   options.beforeWrite?.(prepared);
   const namespaceApplied = !dryRun &&
     await ensureDestNamespace(deps.dr, prepared.plan.namespace, prepared.destNamespace, {
@@ -63,7 +77,7 @@ export async function stagePass(
       signal,
     });
   const applied = await applyPlan(deps.dr, prepared.plan, {
-    source: spec,
+    source: copySource(spec),
     dryRun,
     immutable: spec.immutable,
     logger: deps.logger,

@@ -26,7 +26,11 @@ const STAGE = `Copying (stage, and the final stage of cutover):
   --ingress-host-map A=B,...    rewrite Ingress hosts
   --no-scale-to-zero            keep the source replica counts on DR (default: 0, the count kept in an annotation)
   --immutable report|recreate   an object whose immutable field changed: report it (default) or delete and recreate it
-  --prune, --no-prune           delete DR objects dr-syncer copied whose source is gone (only those)
+  --prune, --no-prune           delete DR objects dr-syncer copied whose source is gone (only those; never
+                                while the source namespace is being deleted)
+  --prune-claims                with --prune, delete PVCs (and their data) too (default: kept, with a warning)
+  --max-prune N                 the most objects one run may prune (default 50); more is refused
+  --adopt                       take over DR objects dr-syncer did not create (default: reported, left alone)
   --concurrency N               writes in flight at once (default 16)
   --dry-run                     print the plan; write nothing`;
 

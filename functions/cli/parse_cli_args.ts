@@ -27,6 +27,9 @@ export interface CliOptions {
   readonly accessModeMap?: Record<string, string>;
   readonly ingressHostMap?: Record<string, string>;
   readonly prune?: boolean;
+  readonly pruneClaims: boolean;
+  readonly maxPrune?: number;
+  readonly adopt: boolean;
   readonly dryRun: boolean;
   readonly force: boolean;
   readonly allowSourceUnavailable: boolean;
@@ -62,6 +65,9 @@ const FLAGS = {
   "ingress-host-map": { type: "string" },
   "prune": { type: "boolean" },
   "no-prune": { type: "boolean" },
+  "prune-claims": { type: "boolean" },
+  "max-prune": { type: "string" },
+  "adopt": { type: "boolean" },
   "dry-run": { type: "boolean" },
   "force": { type: "boolean" },
   "allow-source-unavailable": { type: "boolean" },
@@ -152,6 +158,13 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
       throw new UsageError(`--concurrency: "${v.concurrency}" is not a whole number from 1 to 256`);
     }
   }
+  let maxPrune: number | undefined;
+  if (v["max-prune"] !== undefined) {
+    maxPrune = Number(v["max-prune"]);
+    if (!/^\d+$/.test(v["max-prune"]) || maxPrune > 100_000) {
+      throw new UsageError(`--max-prune: "${v["max-prune"]}" is not a whole number from 0 to 100000`);
+    }
+  }
   if (v.prune && v["no-prune"]) throw new UsageError("--prune and --no-prune contradict each other");
   if (v.replication !== undefined && v.config === undefined && command !== "demo") {
     // a name for a flag-defined replication: allowed
@@ -181,6 +194,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
       ? { ingressHostMap: parseMap("ingress-host-map", v["ingress-host-map"])! }
       : {}),
     ...(v.prune ? { prune: true } : v["no-prune"] ? { prune: false } : {}),
+    pruneClaims: v["prune-claims"] ?? false,
+    ...(maxPrune !== undefined ? { maxPrune } : {}),
+    adopt: v.adopt ?? false,
     dryRun: v["dry-run"] ?? false,
     force: v.force ?? false,
     allowSourceUnavailable: v["allow-source-unavailable"] ?? false,

@@ -7,8 +7,9 @@
  * - replication `destination.namespace`: the source namespace.
  * - `mode`: `"scheduled"` when a `schedule` is given, else `"manual"`.
  * - `resourceTypes`: left `undefined`, meaning the engine's default types.
- * - `excludeResourceTypes`: `[]`; `includeCustomResources`, `syncCRDs`, `preserveNodePorts`, `prune`: `false`;
- *   `scaleToZero`: `true`; `immutable`: `"report"`; the four maps: `{}`.
+ * - `excludeResourceTypes`: `[]`; `includeCustomResources`, `syncCRDs`, `preserveNodePorts`, `prune`,
+ *   `pruneClaims`, `adopt`: `false`; `maxPrune`: 50; `scaleToZero`: `true`; `immutable`: `"report"`; the
+ *   four maps: `{}`.
  * - `pvc` omitted: `{ enabled: false, verify: "none" }`. A `pvc` block without `enabled` is enabled;
  *   `verify` defaults to `"none"`; no `pvc.schedule` means PVC data moves only on demand and at cutover.
  * - `bandwidthLimit` (`50M`, `10k`, `1G` in binary units, or a number) is normalised to KiB/s.
@@ -234,6 +235,12 @@ export const replicationSchema = z
     scaleToZero: z.boolean().default(true),
     preserveNodePorts: z.boolean().default(false),
     prune: z.boolean().default(false),
+    /** Prune may delete PersistentVolumeClaims (their data) too. */
+    pruneClaims: z.boolean().default(false),
+    /** The most objects one run may prune; a run that would prune more is refused. */
+    maxPrune: z.number().int().min(0).max(100_000).default(50),
+    /** Take over DR objects dr-syncer did not create (by default they are reported and left alone). */
+    adopt: z.boolean().default(false),
     immutable: z.enum(IMMUTABLE_POLICIES).default("report"),
     storageClassMap: z.record(dnsSubdomain("StorageClass name"), dnsSubdomain("StorageClass name")).default(
       () => ({}),

@@ -1,7 +1,7 @@
 import { type ReplicationSpec, replicationSpec } from "../plan/replication_spec.ts";
 import type { Replication } from "./config_schema.ts";
 
-/** The engine's view of a configured replication (the schedule, mode and PVC settings stay with the runtime). */
+/** The engine's view of a configured replication (the schedule, mode and PVC data settings stay with the runtime). */
 export function replicationSpecFromConfig(r: Replication): ReplicationSpec {
   const {
     name,
@@ -10,7 +10,7 @@ export function replicationSpecFromConfig(r: Replication): ReplicationSpec {
     resourceTypes,
     mode: _mode,
     schedule: _schedule,
-    pvc: _pvc,
+    pvc,
     ...options
   } = r;
   return replicationSpec({
@@ -20,6 +20,7 @@ export function replicationSpecFromConfig(r: Replication): ReplicationSpec {
     sourceNamespace: source.namespace,
     destCluster: destination.cluster,
     destNamespace: destination.namespace,
+    pvcDataSync: pvc.enabled,
     ...(resourceTypes ? { resourceTypes } : {}),
   });
 }

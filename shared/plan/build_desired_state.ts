@@ -8,7 +8,7 @@ import type {
   TransformOutcome,
 } from "./contracts.ts";
 import { LAST_APPLIED_ANNOTATION, METADATA_NAME_LABEL } from "./_kubernetes_names.ts";
-import { type FilterContext, filterObject, hasNoSelector } from "./filter_object.ts";
+import { type FilterContext, filterObject, hasNoSelector, jobOutcome } from "./filter_object.ts";
 import {
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_SOURCE_CLUSTER,
@@ -73,7 +73,15 @@ export function buildDesiredState(snapshot: SourceSnapshot, ctx: TransformContex
       const skipReason = filterObject(obj, type, filters);
       let outcome: TransformOutcome;
       if (skipReason !== undefined) {
-        outcome = { action: "skip", reason: skipReason };
+        const finished = type.group === "batch" && type.kind === "Job" && !obj.metadata.deletionTimestamp &&
+          jobOutcome(obj);
+        outcome = finished
+          ? {
+            action: "skip",
+            reason: skipReason,
+            removeCopy: `its source Job ${finished}: the copy would run it again at cutover`,
+          }
+          : { action: "skip", reason: skipReason };
       } else {
         try {
           outcome = transformObject(obj, type, ctx);

@@ -44,8 +44,11 @@ export type TransformOutcome =
     readonly warnings: readonly string[];
     readonly errors: readonly string[];
   }
-  /** Never copied, with the reason (owned, ignored, never-copied kind...). */
-  | { readonly action: "skip"; readonly reason: string }
+  /**
+   * Never copied, with the reason (owned, ignored, never-copied kind...). `removeCopy`: an earlier
+   * DR copy must go too, and why (a finished Job's copy would run it again at cutover).
+   */
+  | { readonly action: "skip"; readonly reason: string; readonly removeCopy?: string }
   /** Cannot be copied (e.g. the mapped StorageClass does not exist on DR); reported as failed. */
   | { readonly action: "error"; readonly reason: string };
 
@@ -92,4 +95,8 @@ export interface SyncPlan {
 /** Which replication's copies the plan may leave unwritten or prune (see `provenance.ts`), and whether to prune. */
 export interface PlanSyncOptions extends CopySource {
   readonly prune: boolean;
+  /** Prune may delete PVCs too (default: their copies stay, with a warning). */
+  readonly pruneClaims?: boolean;
+  /** Take over DR objects that are not this replication's copies (default: each is an error, left alone). */
+  readonly adopt?: boolean;
 }

@@ -37,7 +37,7 @@ function ownerPhrase(obj: KubeObject): string | undefined {
 }
 
 /** "completed" or "failed" when the Job has finished, else `undefined`. */
-function jobOutcome(job: KubeObject): string | undefined {
+export function jobOutcome(job: KubeObject): string | undefined {
   for (const { type, status } of objectsAt(job, "status", "conditions")) {
     if (status === "True" && typeof type === "string" && Object.hasOwn(JOB_OUTCOMES, type)) {
       return JOB_OUTCOMES[type];

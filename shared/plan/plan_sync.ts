@@ -24,7 +24,7 @@ import { ensureObjectAt, objectAt } from "./_json.ts";
 import { contentHash } from "./content_hash.ts";
 import { kindRuleFor } from "./kind_rules.ts";
 import { ANNOTATION_CONTENT_HASH } from "./names.ts";
-import { hasManagedByLabel, isOurCopy, provenanceOf } from "./provenance.ts";
+import { hasManagedByLabel, isCopyFrom, isOurCopy, provenanceOf } from "./provenance.ts";
 import { compareQuantities } from "./parse_quantity.ts";
 
 export type { PlanSyncOptions } from "./contracts.ts";
@@ -88,14 +88,16 @@ function identityOf(obj: KubeObject): KubeObject {
   };
 }
 
+/** What a DR object that is not this replication's copy is, for the report. */
+function foreignReason(current: KubeObject): string {
+  const from = provenanceOf(current);
+  if (!from) return "exists on DR but dr-syncer did not create it";
+  return `exists on DR as a copy from namespace "${from.sourceNamespace}" of cluster "${from.sourceCluster}"`;
+}
+
 function updateReason(current: KubeObject, options: PlanSyncOptions): string {
-  if (!hasManagedByLabel(current)) return "adopting an object dr-syncer did not create";
-  if (!isOurCopy(current, options)) {
-    const from = provenanceOf(current);
-    return `taking over an object copied from namespace "${from?.sourceNamespace ?? ""}" of cluster "${
-      from?.sourceCluster ?? ""
-    }"`;
-  }
+  if (!isCopyFrom(current, options)) return `adopting it: it ${foreignReason(current)}`;
+  if (!hasManagedByLabel(current)) return "its managed-by label was changed on DR";
   return current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === undefined
     ? "no content hash from an earlier sync"
     : "changed since the last sync";
@@ -117,6 +119,13 @@ function planCopy(
   const hash = contentHash(object);
   const common = { ...base, warnings, errors: outcome.errors };
   if (current === undefined) return { ...common, action: "create", desired: withContentHash(object, hash) };
+  if (!isCopyFrom(current, options) && !options.adopt) {
+    return {
+      ...common,
+      action: "error",
+      reason: `It ${foreignReason(current)}: left alone; set adopt (--adopt) to take it over`,
+    };
+  }
   if (isOurCopy(current, options) && current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === hash) {
     return { ...common, action: "unchanged", current: identityOf(current) };
   }
@@ -133,6 +142,22 @@ function compareEntries(a: PlanEntry, b: PlanEntry): number {
   const text = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   return a.order - b.order || text(a.type.kind, b.type.kind) || text(a.type.group, b.type.group) ||
     text(a.name, b.name);
+}
+
+/** The reason of a prune whose source object is gone (what the prune limit counts). */
+export const SOURCE_GONE = "the source object is gone";
+
+const CLAIM_KEPT_WARNING =
+  "Kept its DR copy: claims (and their data) are pruned only with pruneClaims (--prune-claims)";
+
+/**
+ * Why a run must not prune as planned: more prunes of objects whose source is gone than `maxPrune`
+ * (a source namespace emptied by mistake must not empty DR). `undefined` when within the limit.
+ */
+export function pruneLimitRefusal(plan: SyncPlan, maxPrune: number, replication: string): string | undefined {
+  const count = plan.entries.filter((e) => e.action === "prune" && e.reason === SOURCE_GONE).length;
+  if (count <= maxPrune) return undefined;
+  return `Stage of "${replication}" would prune ${count} objects whose source is gone, more than the limit of ${maxPrune}: nothing was written; if the source really lost them, run again with --max-prune ${count} (maxPrune: ${count} in the config)`;
 }
 
 /** The warning of a skipped source object whose earlier DR copy stays (and is no longer updated). */
@@ -176,6 +201,20 @@ export function planSync(
       entries.push(planCopy(base, outcome, existing, options));
     } else if (outcome.action === "error") {
       entries.push({ ...base, action: "error", reason: outcome.reason, warnings: [], errors: [] });
+    } else if (outcome.removeCopy && existing !== undefined && isOurCopy(existing, options)) {
+      // a copy that must not stay (a finished Job would run again at cutover)
+      if (!existing.metadata.deletionTimestamp) {
+        entries.push({
+          ...base,
+          action: "prune",
+          current: existing,
+          reason: outcome.removeCopy,
+          warnings: [],
+          errors: [],
+        });
+      } else {
+        entries.push({ ...base, action: "skip", reason: outcome.reason, warnings: [], errors: [] });
+      }
     } else {
       const keptCopy = existing !== undefined && isOurCopy(existing, options) &&
         !existing.metadata.deletionTimestamp;
@@ -200,11 +239,21 @@ export function planSync(
           continue;
         }
         pruned.add(key);
+        if (type.group === "" && type.kind === "PersistentVolumeClaim" && !options.pruneClaims) {
+          entries.push({
+            ...entryBase(type, obj.metadata.name),
+            action: "skip",
+            reason: "its source claim is gone",
+            warnings: [CLAIM_KEPT_WARNING],
+            errors: [],
+          });
+          continue;
+        }
         entries.push({
           ...entryBase(type, obj.metadata.name),
           action: "prune",
           current: obj,
-          reason: "the source object is gone",
+          reason: SOURCE_GONE,
           warnings: [],
           errors: [],
         });

@@ -1,4 +1,5 @@
 import type { TransformContext } from "./contracts.ts";
+import type { CopySource } from "./provenance.ts";
 
 /** What to do with an object whose immutable field changed: report it, or delete and recreate it. */
 export type ImmutablePolicy = "report" | "recreate";
@@ -18,12 +19,33 @@ export interface ReplicationSpec {
   readonly syncCRDs: boolean;
   readonly scaleToZero: boolean;
   readonly prune: boolean;
+  /** Prune may delete PVCs (and so their data); off unless asked for separately. */
+  readonly pruneClaims: boolean;
+  /** The most objects one run may prune: more is refused, naming the option that allows it. */
+  readonly maxPrune: number;
+  /** Take over DR objects without dr-syncer's provenance (by default: reported and left alone). */
+  readonly adopt: boolean;
+  /** The config asks for PVC data sync (refused until this version can do it). */
+  readonly pvcDataSync: boolean;
+  /**
+   * The source cluster's identity (the uid of its kube-system namespace), resolved at run time:
+   * what provenance records, so runs that name the cluster differently recognise the same copies.
+   */
+  readonly sourceClusterId?: string | undefined;
   readonly immutable: ImmutablePolicy;
   readonly preserveNodePorts: boolean;
   readonly storageClassMap: Readonly<Record<string, string>>;
   readonly accessModeMap: Readonly<Record<string, string>>;
   readonly ingressHostMap: Readonly<Record<string, string>>;
   readonly ingressClassMap: Readonly<Record<string, string>>;
+}
+
+/** How many objects one run may prune by default. */
+export const DEFAULT_MAX_PRUNE = 50;
+
+/** The identity a replication's copies carry: the source cluster's id (or, until resolved, its name). */
+export function copySource(spec: ReplicationSpec): CopySource {
+  return { sourceCluster: spec.sourceClusterId ?? spec.sourceCluster, sourceNamespace: spec.sourceNamespace };
 }
 
 /** A replication with every option at its default. */
@@ -37,6 +59,10 @@ export function replicationSpec(
     syncCRDs: false,
     scaleToZero: true,
     prune: false,
+    pruneClaims: false,
+    maxPrune: DEFAULT_MAX_PRUNE,
+    adopt: false,
+    pvcDataSync: false,
     immutable: "report",
     preserveNodePorts: false,
     storageClassMap: {},
@@ -53,8 +79,7 @@ export function transformContext(
   destStorageClasses?: ReadonlySet<string> | undefined,
 ): TransformContext {
   return {
-    sourceCluster: spec.sourceCluster,
-    sourceNamespace: spec.sourceNamespace,
+    ...copySource(spec),
     destNamespace: spec.destNamespace,
     scaleToZero: spec.scaleToZero,
     preserveNodePorts: spec.preserveNodePorts,

@@ -58,13 +58,13 @@ function holdReplicas(draft: KubeObject, ctx: TransformContext): KindTransformRe
  * the source (when it suspended the source) is trusted only while the source is suspended: an
  * unsuspended source carries a stale record, and its live value wins.
  */
-function suspend(draft: KubeObject, ctx: TransformContext): void {
+function suspend(draft: KubeObject): void {
   const spec = ensureObjectAt(draft, "spec");
   const live = spec.suspend === true;
   const recorded = draft.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];
   const original = live && (recorded === "true" || recorded === "false") ? recorded === "true" : live;
   annotationsFor(draft)[ANNOTATION_ORIGINAL_SUSPEND] = String(original);
-  spec.suspend = ctx.scaleToZero ? true : original;
+  spec.suspend = true; // also with scaleToZero false: a warm standby runs no schedules and no Jobs
 }
 
 /** A Job's generated selector and template labels name the source's Job uid: the DR server makes new ones. */
@@ -102,16 +102,15 @@ export function transformWorkload(draft: KubeObject, ctx: TransformContext): Kin
       return { ...holdReplicas(draft, ctx), warnings };
     }
     case "DaemonSet":
-      if (ctx.scaleToZero) {
-        ensureObjectAt(draft, "spec", "template", "spec", "nodeSelector")[LABEL_DISABLED] = "true";
-      }
+      // parked also with scaleToZero false: a DaemonSet cannot run a reduced standby, only all or nothing
+      ensureObjectAt(draft, "spec", "template", "spec", "nodeSelector")[LABEL_DISABLED] = "true";
       return {};
     case "CronJob":
-      suspend(draft, ctx);
+      suspend(draft);
       return {};
     case "Job":
       dropJobSelector(draft);
-      suspend(draft, ctx);
+      suspend(draft);
       return {};
     default:
       return {};

@@ -35,6 +35,11 @@ export interface ReplicationState {
   readonly lastRun?: RunSummary | undefined;
   /** Per operation, when it last succeeded (ISO time). */
   readonly lastSuccess: Readonly<Partial<Record<Operation, string>>>;
+  /**
+   * The source the last stage copied from: its cluster's identity (the uid of kube-system) and
+   * namespace. A cutover with the source unreachable finds the copies by it.
+   */
+  readonly source?: { readonly cluster: string; readonly namespace: string } | undefined;
 }
 
 export const INITIAL_STATE: ReplicationState = { activeSide: "source", lastSuccess: {} };

@@ -10,7 +10,7 @@ import { getObject, listObjects } from "../kube/verbs.ts";
 import { buildDesiredState } from "../plan/build_desired_state.ts";
 import type { SyncPlan, TypedObjects } from "../plan/contracts.ts";
 import { planSync } from "../plan/plan_sync.ts";
-import { type ReplicationSpec, transformContext } from "../plan/replication_spec.ts";
+import { copySource, type ReplicationSpec, transformContext } from "../plan/replication_spec.ts";
 import { isCutoverRecord, type Workload } from "../plan/scale_decisions.ts";
 import type { ObjectResult } from "../run_report.ts";
 import type { CheckedSync } from "./check_sync.ts";
@@ -114,7 +114,12 @@ export async function prepareSync(
     { namespace: options.checked.sourceNamespace, items: served },
     transformContext(spec, storageClasses),
   );
-  const plan = planSync(desired, destItems, { ...spec, prune: options.prune });
+  const plan = planSync(desired, destItems, {
+    ...copySource(spec),
+    prune: options.prune,
+    pruneClaims: spec.pruneClaims,
+    adopt: spec.adopt,
+  });
   const sourceRecords = sourceItems.filter((i) => i.type.group === "apps").flatMap((i) =>
     i.objects.filter((o) => isCutoverRecord(o as Workload)).map((o) => `${i.type.kind}/${o.metadata.name}`)
   );

@@ -22,7 +22,7 @@ import {
 import { getObject, listObjects, patchObject } from "../kube/verbs.ts";
 import { isCopyFrom } from "../plan/provenance.ts";
 import { hasSuspendRecord, recordedReplicas } from "../plan/replica_count.ts";
-import type { ReplicationSpec } from "../plan/replication_spec.ts";
+import { copySource, type ReplicationSpec } from "../plan/replication_spec.ts";
 import {
   isParked,
   recordAndScaleToZero,
@@ -89,7 +89,8 @@ async function listWorkloads(
 
 /** The DR workloads this replication copied, found by their provenance annotations. */
 export function listManagedWorkloads(ctx: ScaleContext): Promise<Workloads> {
-  return listWorkloads(ctx, ctx.dr, ctx.spec.destNamespace, (o) => isCopyFrom(o, ctx.spec));
+  const source = copySource(ctx.spec);
+  return listWorkloads(ctx, ctx.dr, ctx.spec.destNamespace, (o) => isCopyFrom(o, source));
 }
 
 const key = (t: Target) => `${typeKey(t.type)}/${t.object.metadata.name}`;
@@ -190,10 +191,8 @@ export function scaleDrUp(ctx: ScaleContext, w: Workloads): Promise<ObjectResult
 
 /** DR: back to how stage leaves it (replicas at the standby count, CronJobs/Jobs suspended, DaemonSets parked). */
 export function scaleDrDown(ctx: ScaleContext, w: Workloads): Promise<ObjectResult[]> {
-  const standby = patchAll(ctx, "dr", w.scalable, setReplicas(standbyReplicas(ctx.spec.scaleToZero)));
-  if (!ctx.spec.scaleToZero) return flat([standby]);
   return flat([
-    standby,
+    patchAll(ctx, "dr", w.scalable, setReplicas(standbyReplicas(ctx.spec.scaleToZero))),
     patchAll(ctx, "dr", w.suspendable, setSuspend(() => true)),
     patchAll(ctx, "dr", w.daemonSets, setParked(true)),
   ]);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/kube/mod.ts";
 import type { RunReport } from "../../shared/run_report.ts";
 import { stage } from "../../functions/stage.ts";
+import { clusterUid } from "../../shared/sync/check_sync.ts";
 import { sampleApp } from "../../functions/cli/sample_app.ts";
 import { deps, fixtures, names, read, seed, testClusters, withNamespaces } from "../_clusters.ts";
 
@@ -40,10 +41,15 @@ Deno.test("stage copies the default types of a whole app", async () => {
       ]
     ) {
       const copy = await read(c.dr, apiVersion!, kind!, ns.dest, name!);
+      const sourceId = await clusterUid(c.source);
       assert.ok(copy, `${kind} ${name} is on DR`);
       assert.equal(copy.metadata.labels?.["app.kubernetes.io/managed-by"], "dr-syncer");
       assert.equal(copy.metadata.annotations?.["dr-syncer.io/source-namespace"], ns.source);
-      assert.equal(copy.metadata.annotations?.["dr-syncer.io/source-cluster"], "source");
+      assert.equal(
+        copy.metadata.annotations?.["dr-syncer.io/source-cluster"],
+        sourceId,
+        "the source's identity",
+      );
       assert.ok(copy.metadata.annotations?.["dr-syncer.io/source-uid"]);
       assert.equal(actionOf(report, kind!, name!), "created");
     }

@@ -10,7 +10,7 @@ import type {
   TransformContext,
   TypedObjects,
 } from "../../shared/plan/contracts.ts";
-import { planSync } from "../../shared/plan/plan_sync.ts";
+import { planSync, pruneLimitRefusal } from "../../shared/plan/plan_sync.ts";
 import {
   at,
   configMap,
@@ -19,6 +19,7 @@ import {
   deployment,
   hpa,
   ingress,
+  job,
   namespace,
   nodePortService,
   pvc,
@@ -171,30 +172,58 @@ Deno.test("updates when the replication's options change the transformed object"
   assert.equal(at(plan.entries[0]?.desired, "spec", "replicas"), 3);
 });
 
-Deno.test("adopts an object dr-syncer did not create, as an update", () => {
+Deno.test("leaves alone an object dr-syncer did not create, as an error naming the adopt option", () => {
   const existing = applied({ ...configMap(), metadata: { name: "web-config", namespace: "shop-dr" } });
   const plan = planSync(
     desiredOf([{ type: TYPES.configmaps, objects: [configMap()] }]),
     [{ type: TYPES.configmaps, objects: [existing] }],
     OPTIONS,
   );
+  assert.deepEqual(actions(plan), ["error ConfigMap/web-config"]);
+  assert.equal(
+    plan.entries[0]?.reason,
+    "It exists on DR but dr-syncer did not create it: left alone; set adopt (--adopt) to take it over",
+  );
+  assert.equal(plan.entries[0]?.desired, undefined, "nothing to write");
+});
+
+Deno.test("adopts an object dr-syncer did not create when asked, as an update", () => {
+  const existing = applied({ ...configMap(), metadata: { name: "web-config", namespace: "shop-dr" } });
+  const plan = planSync(
+    desiredOf([{ type: TYPES.configmaps, objects: [configMap()] }]),
+    [{ type: TYPES.configmaps, objects: [existing] }],
+    { ...OPTIONS, adopt: true },
+  );
   assert.deepEqual(actions(plan), ["update ConfigMap/web-config"]);
-  assert.equal(plan.entries[0]?.reason, "adopting an object dr-syncer did not create");
+  assert.equal(plan.entries[0]?.reason, "adopting it: it exists on DR but dr-syncer did not create it");
   assert.equal(plan.entries[0]?.current, existing);
 });
 
-Deno.test("takes over an object another replication copied, as an update", () => {
+Deno.test("leaves alone an object another replication copied, and takes it over only when asked", () => {
   const existing = copiedFrom(configMap(), "staging", "shop");
+  const desired = desiredOf([{ type: TYPES.configmaps, objects: [configMap()] }]);
+  const held = [{ type: TYPES.configmaps, objects: [existing] }];
+  const refused = planSync(desired, held, OPTIONS);
+  assert.equal(refused.entries[0]?.action, "error");
+  assert.match(refused.entries[0]!.reason!, /copy from namespace "shop" of cluster "staging": left alone/);
+  const plan = planSync(desired, held, { ...OPTIONS, adopt: true });
+  assert.equal(plan.entries[0]?.action, "update");
+  assert.equal(
+    plan.entries[0]?.reason,
+    'adopting it: it exists on DR as a copy from namespace "shop" of cluster "staging"',
+  );
+});
+
+Deno.test("updates its own copy whose managed-by label was changed on DR (Helm after a cutover)", () => {
+  const existing = copiedFrom(configMap());
+  existing.metadata.labels = { "app.kubernetes.io/managed-by": "Helm" };
   const plan = planSync(
     desiredOf([{ type: TYPES.configmaps, objects: [configMap()] }]),
     [{ type: TYPES.configmaps, objects: [existing] }],
     OPTIONS,
   );
-  assert.equal(plan.entries[0]?.action, "update");
-  assert.equal(
-    plan.entries[0]?.reason,
-    'taking over an object copied from namespace "shop" of cluster "staging"',
-  );
+  assert.deepEqual(actions(plan), ["update ConfigMap/web-config"]);
+  assert.equal(plan.entries[0]?.reason, "its managed-by label was changed on DR");
 });
 
 Deno.test("reports skips and errors without writing, carrying reasons and errors", () => {
@@ -476,4 +505,45 @@ Deno.test("does not change the desired state it plans from", () => {
     OPTIONS,
   );
   assert.deepEqual(desired, before);
+});
+
+Deno.test("prune keeps a DR claim whose source is gone unless claims may be pruned", () => {
+  const dr = [{ type: TYPES.persistentvolumeclaims, objects: [copiedFrom(pvc("uploads"))] }];
+  const kept = planSync(desiredOf([{ type: TYPES.persistentvolumeclaims, objects: [] }]), dr, OPTIONS);
+  assert.deepEqual(actions(kept), ["skip PersistentVolumeClaim/uploads"]);
+  assert.match(entry(kept, "PersistentVolumeClaim", "uploads").warnings[0]!, /pruned only with pruneClaims/);
+  const pruned = planSync(desiredOf([{ type: TYPES.persistentvolumeclaims, objects: [] }]), dr, {
+    ...OPTIONS,
+    pruneClaims: true,
+  });
+  assert.deepEqual(actions(pruned), ["prune PersistentVolumeClaim/uploads"]);
+});
+
+Deno.test("pruneLimitRefusal refuses a plan that prunes more than the limit, naming the override", () => {
+  const gone = ["a", "b", "c"].map((n) => copiedFrom(configMap(n)));
+  const plan = planSync(
+    desiredOf([{ type: TYPES.configmaps, objects: [] }]),
+    [{ type: TYPES.configmaps, objects: gone }],
+    OPTIONS,
+  );
+  assert.equal(pruneLimitRefusal(plan, 3, "shop"), undefined);
+  assert.match(
+    pruneLimitRefusal(plan, 2, "shop")!,
+    /would prune 3 objects whose source is gone, more than the limit of 2: .*--max-prune 3/,
+  );
+});
+
+Deno.test("removes the DR copy of a Job that finished on the source, also without prune", () => {
+  const done = job("migrate", { conditions: [{ type: "Complete", status: "True" }] });
+  const plan = planSync(
+    desiredOf([{ type: TYPES.jobs, objects: [done] }]),
+    [{ type: TYPES.jobs, objects: [copiedFrom(job("migrate"))] }],
+    { ...OPTIONS, prune: false },
+  );
+  assert.deepEqual(actions(plan), ["prune Job/migrate"]);
+  assert.equal(
+    entry(plan, "Job", "migrate").reason,
+    "its source Job completed: the copy would run it again at cutover",
+  );
+  assert.equal(pruneLimitRefusal(plan, 0, "shop"), undefined, "not counted against the prune limit");
 });

@@ -316,7 +316,11 @@ Deno.test("trusts the suspend value a cutover recorded on a source it suspended"
     const out = transformed(source, type);
     assert.equal(at(out, "spec", "suspend"), true, type.kind);
     assert.equal(out.metadata.annotations?.["dr-syncer.io/original-suspend"], "false", type.kind);
-    assert.equal(at(transformed(source, type, { scaleToZero: false }), "spec", "suspend"), false, type.kind);
+    assert.equal(
+      at(transformed(source, type, { scaleToZero: false }), "spec", "suspend"),
+      true,
+      `${type.kind}: a warm standby runs no schedules and no Jobs either`,
+    );
   }
 });
 
@@ -329,7 +333,11 @@ Deno.test("ignores a stale recorded suspend value on a source that is not suspen
     const out = transformed(source, type);
     assert.equal(at(out, "spec", "suspend"), true, type.kind);
     assert.equal(out.metadata.annotations?.["dr-syncer.io/original-suspend"], "false", type.kind);
-    assert.equal(at(transformed(source, type, { scaleToZero: false }), "spec", "suspend"), false, type.kind);
+    assert.equal(
+      at(transformed(source, type, { scaleToZero: false }), "spec", "suspend"),
+      true,
+      `${type.kind}: a warm standby runs no schedules and no Jobs either`,
+    );
   }
 });
 
@@ -344,7 +352,11 @@ Deno.test("suspends a CronJob and records the source value", () => {
     transformed(suspended, TYPES.cronjobs).metadata.annotations?.["dr-syncer.io/original-suspend"],
     "true",
   );
-  assert.equal(at(transformed(cronJob(), TYPES.cronjobs, { scaleToZero: false }), "spec", "suspend"), false);
+  assert.equal(
+    at(transformed(cronJob(), TYPES.cronjobs, { scaleToZero: false }), "spec", "suspend"),
+    true,
+    "suspended on DR also with scaleToZero false",
+  );
 });
 
 Deno.test("parks a DaemonSet on a nodeSelector that matches no node, keeping its own selectors", () => {
@@ -353,8 +365,12 @@ Deno.test("parks a DaemonSet on a nodeSelector that matches no node, keeping its
     "kubernetes.io/os": "linux",
     "dr-syncer.io/disabled": "true",
   });
-  const live = transformed(daemonSet(), TYPES.daemonsets, { scaleToZero: false });
-  assert.deepEqual(at(live, "spec", "template", "spec", "nodeSelector"), { "kubernetes.io/os": "linux" });
+  const warm = transformed(daemonSet(), TYPES.daemonsets, { scaleToZero: false });
+  assert.deepEqual(
+    at(warm, "spec", "template", "spec", "nodeSelector"),
+    { "kubernetes.io/os": "linux", "dr-syncer.io/disabled": "true" },
+    "parked also with scaleToZero false",
+  );
 });
 
 Deno.test("parks a DaemonSet that has no nodeSelector", () => {

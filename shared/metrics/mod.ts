@@ -1,0 +1,2 @@
+/** The runtime's Prometheus metrics. */
+export * from "./runtime_metrics.ts";
