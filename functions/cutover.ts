@@ -68,6 +68,7 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
 
   return await runLocked(deps, spec, "cutover", startedAt, async (lock) => {
     refuseIf(cutoverRefusal(spec.name, lock.state, force));
+    const before = lock.state;
     let ctx = scaleContext(deps, spec, runSignal(deps, lock.signal));
     const steps = new StepRunner(lock, "cutover", deps.runId, log, deps.afterStep);
     if (!sourceUp) {
@@ -91,12 +92,11 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
       });
     }
     const workloads = await listManagedWorkloads(ctx);
-    if (
-      !sourceUp &&
-      workloads.scalable.length + workloads.suspendable.length + workloads.daemonSets.length === 0
-    ) {
+    if (workloads.scalable.length + workloads.suspendable.length + workloads.daemonSets.length === 0) {
+      // nothing would move: DR must not be recorded as the active side, nor a cutover as begun
+      await lock.update(before);
       throw new OperationRefusedError(
-        `Cannot cut over "${spec.name}": no workloads copied from "${spec.sourceCluster}/${spec.sourceNamespace}" were found in namespace "${spec.destNamespace}" of cluster "${deps.dr.name}"`,
+        `Cannot cut over "${spec.name}": no workloads copied from "${spec.sourceCluster}/${spec.sourceNamespace}" were found in namespace "${spec.destNamespace}" of cluster "${deps.dr.name}" (its resource types include no workload types, or nothing was staged): nothing to cut over`,
       );
     }
     if (sourceUp) {

@@ -83,9 +83,11 @@ const FLAGS = {
   "version": { type: "boolean" },
 } as const;
 
-function list(value: string | undefined): string[] | undefined {
+/** A comma-separated list of names; one that names nothing is a usage error (it would copy nothing). */
+function list(flag: string, value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`--${flag}: "${value}" names no resource type`);
   return items;
 }
 
@@ -176,9 +178,11 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     ...(v["dest-context"] !== undefined ? { destContext: v["dest-context"] } : {}),
     ...(v["source-namespace"] !== undefined ? { sourceNamespace: v["source-namespace"] } : {}),
     ...(v["dest-namespace"] !== undefined ? { destNamespace: v["dest-namespace"] } : {}),
-    ...(v["resource-types"] !== undefined ? { resourceTypes: list(v["resource-types"])! } : {}),
+    ...(v["resource-types"] !== undefined
+      ? { resourceTypes: list("resource-types", v["resource-types"])! }
+      : {}),
     ...(v["exclude-resource-types"] !== undefined
-      ? { excludeResourceTypes: list(v["exclude-resource-types"])! }
+      ? { excludeResourceTypes: list("exclude-resource-types", v["exclude-resource-types"])! }
       : {}),
     includeCustomResources: v["include-custom-resources"] ?? false,
     syncCrds: v["sync-crds"] ?? false,

@@ -41,31 +41,55 @@ function storageRequest(obj: KubeObject): string | undefined {
   return typeof storage === "string" || typeof storage === "number" ? String(storage) : undefined;
 }
 
-/** A DR claim is only grown: when the source asks less than DR has, DR's size is kept, with a warning. */
-function keepLargerRequest(
-  desired: KubeObject,
-  current: KubeObject,
-): { object: KubeObject; warning?: string } {
+/** Claim fields Kubernetes never lets change after creation. */
+const IMMUTABLE_CLAIM_FIELDS = ["storageClassName", "accessModes", "volumeMode", "selector"] as const;
+
+/**
+ * What may be written to an existing DR claim, which holds data and is never recreated: its
+ * immutable fields stay as DR has them (a changed class or access mode is a warning saying what to
+ * do), its size only grows, and only once the claim is bound (Kubernetes refuses to resize an
+ * unbound claim).
+ */
+function holdClaim(desired: KubeObject, current: KubeObject): { object: KubeObject; warnings: string[] } {
+  const warnings: string[] = [];
+  const object = structuredClone(desired);
+  const spec = ensureObjectAt(object, "spec");
+  const held = objectAt(current, "spec") ?? {};
+  for (const field of IMMUTABLE_CLAIM_FIELDS) {
+    if (!(field in held) || JSON.stringify(spec[field]) === JSON.stringify(held[field])) continue;
+    warnings.push(
+      `The DR claim has ${field} ${JSON.stringify(held[field])}, the source asks ${
+        JSON.stringify(spec[field])
+      }: a claim's ${field} cannot change, so DR keeps its own; to change it, delete the DR claim by hand (its data is lost) and stage again`,
+    );
+    spec[field] = held[field];
+  }
   const wanted = storageRequest(desired), has = storageRequest(current);
-  if (wanted === undefined || has === undefined) return { object: desired };
-  let smaller: boolean;
+  if (wanted === undefined || has === undefined) return { object, warnings };
+  let order: number;
   try {
-    smaller = compareQuantities(wanted, has) < 0;
+    order = compareQuantities(wanted, has);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     return {
-      object: desired,
-      warning: `Cannot compare storage requests "${wanted}" and "${has}": ${detail}`,
+      object,
+      warnings: [...warnings, `Cannot compare storage requests "${wanted}" and "${has}": ${detail}`],
     };
   }
-  if (!smaller) return { object: desired };
-  const object = structuredClone(desired);
-  ensureObjectAt(object, "spec", "resources", "requests").storage = has;
-  return {
-    object,
-    warning: `The source claim requests "${wanted}", less than the "${has}" of the DR claim: ` +
-      `keeping "${has}" (a claim cannot shrink)`,
+  const keep = (warning: string) => {
+    ensureObjectAt(object, "spec", "resources", "requests").storage = has;
+    warnings.push(warning);
   };
+  if (order < 0) {
+    keep(
+      `The source claim requests "${wanted}", less than the "${has}" of the DR claim: keeping "${has}" (a claim cannot shrink)`,
+    );
+  } else if (order > 0 && objectAt(current, "status")?.phase !== "Bound") {
+    keep(
+      `The DR claim is not bound yet, so it cannot grow to "${wanted}": keeping "${has}" until it is bound`,
+    );
+  }
+  return { object, warnings };
 }
 
 function withContentHash(obj: KubeObject, hash: string): KubeObject {
@@ -112,9 +136,9 @@ function planCopy(
   const warnings = [...outcome.warnings];
   let object = outcome.object;
   if (current !== undefined && base.type.group === "" && base.type.kind === "PersistentVolumeClaim") {
-    const kept = keepLargerRequest(object, current);
+    const kept = holdClaim(object, current);
     object = kept.object;
-    if (kept.warning !== undefined) warnings.push(kept.warning);
+    warnings.push(...kept.warnings);
   }
   const hash = contentHash(object);
   const common = { ...base, warnings, errors: outcome.errors };

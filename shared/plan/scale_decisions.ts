@@ -122,6 +122,19 @@ export function standbyReplicas(scaleToZero: boolean): (live: Workload) => numbe
   };
 }
 
+/**
+ * The DR count when DR takes over: the source's recorded count, but never below the warm-standby
+ * count (a scale-override of 2 over a source that ran 1 must not drop DR to 1 as it takes traffic).
+ */
+export function liveReplicas(scaleToZero: boolean): (live: Workload) => number | undefined {
+  const standby = standbyReplicas(scaleToZero);
+  return (live) => {
+    const recorded = recordedReplicas(live);
+    if (recorded === undefined) return undefined;
+    return Math.max(recorded, standby(live) ?? 0);
+  };
+}
+
 /** Whether a DR CronJob or Job should run after cutover: the source's recorded `suspend`. */
 export function sourceSuspend(live: Workload): boolean {
   return live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";

@@ -105,6 +105,13 @@ async function applyEntry(
         `Immutable field changed (${detail}); set immutable: recreate to replace the object`,
       );
     }
+    if (entry.type.group === "" && entry.type.kind === "PersistentVolumeClaim") {
+      return result(
+        entry,
+        "failed",
+        `Immutable field changed (${detail}); a claim is never recreated (its data would be lost): delete the DR claim by hand to recreate it`,
+      );
+    }
     if (!isOurCopy(entry.current, options.source)) {
       return result(
         entry,

@@ -25,6 +25,7 @@ import { hasSuspendRecord, recordedReplicas } from "../plan/replica_count.ts";
 import { copySource, type ReplicationSpec } from "../plan/replication_spec.ts";
 import {
   isParked,
+  liveReplicas,
   recordAndScaleToZero,
   recordAndSuspend,
   restoreReplicas,
@@ -183,7 +184,12 @@ export function scaleDrUp(ctx: ScaleContext, w: Workloads): Promise<ObjectResult
         objectResult(type, ns, object.metadata.name, "failed", "no recorded replica count on DR")
       ),
     ),
-    patchAll(ctx, "dr", w.scalable.filter((t) => !unrecorded.has(t)), setReplicas(recordedReplicas)),
+    patchAll(
+      ctx,
+      "dr",
+      w.scalable.filter((t) => !unrecorded.has(t)),
+      setReplicas(liveReplicas(ctx.spec.scaleToZero)),
+    ),
     patchAll(ctx, "dr", w.suspendable, setSuspend(sourceSuspend)),
     patchAll(ctx, "dr", w.daemonSets, setParked(false)),
   ]);

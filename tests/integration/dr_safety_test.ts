@@ -255,3 +255,83 @@ Deno.test("an object on DR that dr-syncer did not create is reported and left al
     assert.equal(copy?.data.mode, "source");
   });
 });
+
+Deno.test("an unbound DR claim the source grew, or whose class changed, does not fail the stage and is never recreated", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "claimhold", async (ns) => {
+    await seed(c.source, [CLAIM(ns.source, "data")]); // no volume: stays Pending (unbound) on both sides
+    await stage(deps(c), { replication: ns.spec() });
+    const before = await read(c.dr, "v1", "PersistentVolumeClaim", ns.dest, "data");
+    await c.source.request({
+      method: "DELETE",
+      path: `/api/v1/namespaces/${ns.source}/persistentvolumeclaims/data`,
+    });
+    for (let i = 0; i < 100 && await read(c.source, "v1", "PersistentVolumeClaim", ns.source, "data"); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const changed = CLAIM(ns.source, "data");
+    changed.spec.resources.requests.storage = "5Gi";
+    await seed(c.source, [{ ...changed, spec: { ...changed.spec, accessModes: ["ReadWriteMany"] } }]);
+    for (const immutable of ["report", "recreate"] as const) {
+      const report = await stage(deps(c), { replication: ns.spec({ immutable }) });
+      assert.equal(
+        report.status,
+        "succeeded",
+        JSON.stringify(report.objects.filter((o) => o.action === "failed")),
+      );
+      const claim = actionOf(report, "PersistentVolumeClaim", "data")!;
+      assert.match(claim.warnings!.join("\n"), /accessModes .*cannot change, so DR keeps its own/);
+      assert.match(claim.warnings!.join("\n"), /not bound yet, so it cannot grow to "5Gi"/);
+    }
+    const after = await read(c.dr, "v1", "PersistentVolumeClaim", ns.dest, "data");
+    assert.equal(
+      after?.metadata.uid,
+      before?.metadata.uid,
+      "the DR claim (and its data) was never recreated",
+    );
+  });
+});
+
+Deno.test("cutover never scales a warm standby below its standby count", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "warmfloor", async (ns) => {
+    await seed(c.source, [fixtures.deployment(ns.source, "api", 1, { "dr-syncer.io/scale-override": "2" })]);
+    await stage(deps(c), { replication: ns.spec() });
+    assert.equal((await read<Workload>(c.dr, "apps/v1", "Deployment", ns.dest, "api"))?.spec.replicas, 2);
+    await cutover(deps(c), { replication: ns.spec() });
+    assert.equal(
+      (await read<Workload>(c.dr, "apps/v1", "Deployment", ns.dest, "api"))?.spec.replicas,
+      2,
+      "DR takes traffic at 2, not the source's 1",
+    );
+    await failback(deps(c), { replication: ns.spec() });
+    assert.equal((await read<Workload>(c.dr, "apps/v1", "Deployment", ns.dest, "api"))?.spec.replicas, 2);
+    assert.equal(
+      (await read<Workload>(c.source, "apps/v1", "Deployment", ns.source, "api"))?.spec.replicas,
+      1,
+    );
+  });
+});
+
+Deno.test("cutover with nothing to move is refused and does not record DR as active", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "nothing", async (ns) => {
+    await seed(c.source, [
+      fixtures.configMap(ns.source, "only-config"),
+      fixtures.deployment(ns.source, "web", 2),
+    ]);
+    const spec = ns.spec({ resourceTypes: ["configmaps"] });
+    await stage(deps(c), { replication: spec });
+    await assert.rejects(
+      cutover(deps(c), { replication: spec }),
+      (e: unknown) => e instanceof OperationRefusedError && /nothing to cut over/.test(e.message),
+    );
+    const { readReplicationState } = await import("../../shared/state/mod.ts");
+    assert.equal((await readReplicationState(c.dr, ns.dest)).activeSide, "source");
+    assert.equal(
+      (await read<Workload>(c.source, "apps/v1", "Deployment", ns.source, "web"))?.spec.replicas,
+      2,
+    );
+    assert.equal((await stage(deps(c), { replication: spec })).status, "succeeded", "stage still works");
+  });
+});

@@ -288,15 +288,42 @@ Deno.test("grows a DR claim when the source asks more", () => {
     [],
     OPTIONS,
   );
+  const bound = drAfter(first).map(({ type, objects }) => ({
+    type,
+    objects: objects.map((o) => ({ ...o, status: { phase: "Bound" } })),
+  }));
   const plan = planSync(
     desiredOf([{ type: TYPES.persistentvolumeclaims, objects: [pvc("uploads", "20Gi")] }]),
-    drAfter(first),
+    bound,
     OPTIONS,
   );
   const claim = entry(plan, "PersistentVolumeClaim", "uploads");
   assert.equal(claim.action, "update");
   assert.equal(at(claim.desired, "spec", "resources", "requests", "storage"), "20Gi");
   assert.deepEqual(claim.warnings, []);
+});
+
+Deno.test("waits to grow a DR claim until it is bound, and never writes its immutable fields", () => {
+  const first = planSync(
+    desiredOf([{ type: TYPES.persistentvolumeclaims, objects: [pvc("uploads", "10Gi")] }]),
+    [],
+    OPTIONS,
+  );
+  const grown = pvc("uploads", "20Gi");
+  (grown.spec as Record<string, unknown>).storageClassName = "standard";
+  const plan = planSync(
+    desiredOf([{ type: TYPES.persistentvolumeclaims, objects: [grown] }], { destStorageClasses: undefined }),
+    drAfter(first),
+    OPTIONS,
+  );
+  const claim = entry(plan, "PersistentVolumeClaim", "uploads");
+  assert.equal(claim.action, "unchanged", "nothing a stage could write without failing");
+  assert.equal(claim.warnings.length, 2);
+  assert.match(
+    claim.warnings[0]!,
+    /storageClassName .*cannot change, so DR keeps its own; .*delete the DR claim by hand/,
+  );
+  assert.match(claim.warnings[1]!, /not bound yet, so it cannot grow to "20Gi": keeping "10Gi"/);
 });
 
 Deno.test("compares claim sizes as quantities, not as text", () => {

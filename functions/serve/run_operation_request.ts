@@ -1,0 +1,54 @@
+import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
+import type { RunReport } from "../../shared/run_report.ts";
+import { cutover } from "../cutover.ts";
+import { failback } from "../failback.ts";
+import { type OperationDeps, OperationRefusedError } from "../operation_deps.ts";
+import { stage } from "../stage.ts";
+
+export type OperationName = RunReport["operation"];
+
+export const OPERATION_NAMES: readonly OperationName[] = ["stage", "cutover", "failback", "pvc-sync"];
+
+/** What an edge asks of an operation (each operation reads the fields that apply to it). */
+export interface OperationRequest {
+  readonly dryRun?: boolean | undefined;
+  /** stage: overrides the replication's prune setting. */
+  readonly prune?: boolean | undefined;
+  readonly force?: boolean | undefined;
+  /** cutover: the source cluster is down. */
+  readonly allowSourceUnavailable?: boolean | undefined;
+}
+
+export type OperationFunction = (
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  request: OperationRequest,
+) => Promise<RunReport>;
+
+const flag = (value: boolean | undefined) => value ?? false;
+
+/** The operations the runtime runs, by name: one explicit list. */
+export const OPERATIONS: Readonly<Record<OperationName, OperationFunction>> = {
+  stage: (deps, spec, r) =>
+    stage(deps, {
+      replication: spec,
+      dryRun: flag(r.dryRun),
+      force: flag(r.force),
+      ...(r.prune !== undefined ? { prune: r.prune } : {}),
+    }),
+  cutover: (deps, spec, r) =>
+    cutover(deps, {
+      replication: spec,
+      dryRun: flag(r.dryRun),
+      force: flag(r.force),
+      allowSourceUnavailable: flag(r.allowSourceUnavailable),
+    }),
+  failback: (deps, spec, r) =>
+    failback(deps, { replication: spec, dryRun: flag(r.dryRun), force: flag(r.force) }),
+  "pvc-sync": (_deps, spec) =>
+    Promise.reject(
+      new OperationRefusedError(
+        `Cannot run pvc-sync for "${spec.name}": PVC data sync is not available in this version yet (nothing was done)`,
+      ),
+    ),
+};
