@@ -1,9 +1,13 @@
+import { RefusedError } from "../shared/errors.ts";
+import { clusterOf } from "../shared/kube/kube_api_error.ts";
+import { DEPLOYMENTS, typeKey } from "../shared/kube/types.ts";
+import { listObjects } from "../shared/kube/verbs.ts";
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
-import { typeKey } from "../shared/kube/types.ts";
-import { buildRunReport, type RunReport } from "../shared/run_report.ts";
+import { buildRunReport, type ObjectResult, type RunReport } from "../shared/run_report.ts";
 import { cutoverRefusal } from "../shared/state/refusals.ts";
 import {
   listManagedWorkloads,
+  liveOnDr,
   restoreSource,
   scaleDrUp,
   scaleSourceDown,
@@ -18,20 +22,30 @@ export interface CutoverRequest {
   readonly replication: ReplicationSpec;
   /** Report the steps, write nothing. */
   readonly dryRun?: boolean;
-  /** The source cluster is down (the real disaster): skip the source steps, use the counts recorded on DR. */
+  /**
+   * The source cluster is down or failing (the real disaster): when it does not answer, or answers
+   * but cannot be listed, skip the source steps and use the counts recorded on DR.
+   */
   readonly allowSourceUnavailable?: boolean;
+  /** Scale DR up even when some objects could not be copied by the final stage (they are reported stale). */
+  readonly acceptStale?: boolean;
   /** Cut over again although the state says DR is already the active side. */
   readonly force?: boolean;
 }
 
 export const CUTOVER_STEPS = ["final-stage", "scale-source-down", "pvc-final-sync", "scale-dr-up"] as const;
 
+/** The interrupted cutover left the source scaled down and DR not (fully) up. */
+export class CutoverInterruptedError extends RefusedError {
+  override readonly name = "CutoverInterruptedError";
+}
+
 /**
  * Moves the replication's capacity to DR: lock, final stage, scale the source to zero (recording
  * each count on the object in the same write), final PVC pass, scale DR to the recorded counts,
  * record the state. Every step is idempotent and recorded, so a re-run after a crash at any point
- * finishes the job. A source scale-down that fails half-way is undone, so the service is never
- * left with both sides down.
+ * finishes the job. A failure after the source was scaled down is undone while DR still stands by
+ * (decided from DR's actual state), so the service is never left down on both sides, nor up on both.
  */
 export async function cutover(operationDeps: OperationDeps, request: CutoverRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
@@ -39,8 +53,18 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
   checkSupported(request.replication);
   const force = request.force ?? false;
   const log = deps.logger.child({ operation: "cutover", replication: request.replication.name });
-  const { sourceUp, state } = await preflight(deps, request.replication, "cut over");
+  const checked = await preflight(deps, request.replication, "cut over");
+  const { state } = checked;
+  let sourceUp = checked.sourceUp;
   const spec = await withSourceIdentity(deps, request.replication, state, sourceUp);
+  if (sourceUp && request.allowSourceUnavailable) {
+    // a source that answers but cannot be listed (5xx, 401, a failing credential plugin) is down too
+    await listObjects(deps.source, DEPLOYMENTS, spec.sourceNamespace, { limit: 1, retry: { attempts: 2 } })
+      .catch((error) => {
+        log.warn("the source answers but cannot be listed: treating it as unavailable", { error });
+        sourceUp = false;
+      });
+  }
   if (!sourceUp && !request.allowSourceUnavailable) {
     throw new OperationRefusedError(
       `Cannot cut over "${spec.name}": source cluster "${deps.source.name}" at ${deps.source.server} is unreachable; pass --allow-source-unavailable to cut over from the replica counts recorded on DR`,
@@ -71,25 +95,40 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
     const before = lock.state;
     let ctx = scaleContext(deps, spec, runSignal(deps, lock.signal));
     const steps = new StepRunner(lock, "cutover", deps.runId, log, deps.afterStep);
+    const skipSource = (why: string) => {
+      for (const step of ["final-stage", "scale-source-down"]) steps.skip(step, why);
+    };
     if (!sourceUp) {
-      log.warn("source cluster unreachable: cutting over from the counts recorded on DR");
-      for (const step of ["final-stage", "scale-source-down"]) {
-        steps.skip(step, `source cluster "${deps.source.name}" is unreachable`);
-      }
+      log.warn("source cluster unavailable: cutting over from the counts recorded on DR");
+      skipSource(`source cluster "${deps.source.name}" is unavailable`);
     } else if (steps.doneBefore("scale-dr-up")) {
       steps.skip("final-stage", "DR is already up from an earlier run of this cutover");
     } else {
       // also after a crash: source changes made since must reach DR before it goes live
+      let lostSource: unknown;
       await steps.run("final-stage", async () => {
-        const { prepared, objects } = await stagePass(deps, spec, {
-          dryRun: false,
-          prune: spec.prune,
-          signal: ctx.signal,
-        });
-        // the scaling steps need list only the replication's own workload types
-        ctx = { ...ctx, types: new Set(prepared.types.map(typeKey)) };
-        return { objects };
+        try {
+          const { prepared, objects } = await stagePass(deps, spec, {
+            dryRun: false,
+            prune: spec.prune,
+            signal: ctx.signal,
+          });
+          // the scaling steps need list only the replication's own workload types
+          ctx = { ...ctx, types: new Set(prepared.types.map(typeKey)) };
+          return { objects: request.acceptStale ? acceptStale(objects) : objects };
+        } catch (error) {
+          if (!request.allowSourceUnavailable || clusterOf(error) !== deps.source.name) throw error;
+          lostSource = error;
+          return { detail: "the source failed half-way: treated as unavailable" };
+        }
       });
+      if (lostSource !== undefined) {
+        log.warn("the source failed during the final stage: treating it as unavailable", {
+          error: lostSource,
+        });
+        sourceUp = false;
+        steps.skip("scale-source-down", `source cluster "${deps.source.name}" failed: ${String(lostSource)}`);
+      }
     }
     const workloads = await listManagedWorkloads(ctx);
     if (workloads.scalable.length + workloads.suspendable.length + workloads.daemonSets.length === 0) {
@@ -101,18 +140,54 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
     }
     if (sourceUp) {
       await steps.run("scale-source-down", async () => ({ objects: await scaleSourceDown(ctx, workloads) }));
-      if (steps.failed && !steps.doneBefore("scale-dr-up")) {
-        const undone = await restoreSource(ctx);
-        steps.skip(
-          "undo-scale-source-down",
-          `the source was restored: ${undone.filter((o) => o.action === "updated").length} workload(s)`,
-        );
-      }
     }
     steps.skip("pvc-final-sync", "PVC data sync is not enabled for this run");
     await steps.run("scale-dr-up", async () => ({ objects: await scaleDrUp(ctx, workloads) }));
+
+    const sourceDown = sourceUp && steps.touched("scale-source-down");
+    if (steps.failed && sourceDown && !ctx.signal?.aborted) {
+      // never down on both sides, never up on both: undo only while DR still stands by
+      const live = await liveOnDr(ctx).catch(() => undefined);
+      if (live === undefined) {
+        steps.skip("undo-scale-source-down", "not undone: DR's state cannot be read");
+      } else if (live.length === 0) {
+        await steps.repair("undo-scale-source-down", async () => {
+          const undone = await restoreSource(ctx);
+          return {
+            objects: undone,
+            detail: `the source was restored: ${
+              undone.filter((o) => o.action === "updated").length
+            } workload(s)`,
+          };
+        });
+      } else {
+        steps.skip(
+          "undo-scale-source-down",
+          `not undone: DR already runs ${live.length} workload(s) (${
+            live.slice(0, 3).join(", ")
+          }); fix the failure above and run cutover again to finish, or run failback to go back`,
+        );
+      }
+    }
+    const drUp = steps.doneBefore("scale-dr-up") ||
+      steps.steps.some((s) => s.step === "scale-dr-up" && s.status === "done");
+    if (ctx.signal?.aborted && sourceDown && !drUp) {
+      const why = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : String(ctx.signal.reason);
+      throw new CutoverInterruptedError(
+        `Cutover of "${spec.name}" stopped after the source was scaled down, before DR was up (${why}): the application may be down on both sides; run cutover again to finish it once cluster "${deps.dr.name}" answers`,
+      );
+    }
     const outcome = steps.finish(spec.name, startedAt, deps.now(), "dr");
     log.debug("cutover finished", { status: outcome.report.status });
     return outcome;
   });
+}
+
+/** With `acceptStale`, objects the final stage could not copy are reported stale instead of failing the step. */
+function acceptStale(objects: readonly ObjectResult[]): ObjectResult[] {
+  return objects.map((o) =>
+    o.action === "failed"
+      ? { ...o, action: "skipped", reason: `stale on DR (accepted): ${o.reason ?? "not copied"}` }
+      : o
+  );
 }

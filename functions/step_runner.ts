@@ -40,6 +40,36 @@ export class StepRunner {
     return this.#done.includes(step);
   }
 
+  /** True when this run started `step` (whatever came of it) or an earlier run finished it. */
+  touched(step: string): boolean {
+    return this.#done.includes(step) || this.steps.some((s) => s.step === step && s.status !== "skipped");
+  }
+
+  /** The first step that failed in this run: the real cause, whatever an undo reports after it. */
+  get firstFailure(): StepResult | undefined {
+    return this.steps.find((s) => s.status === "failed");
+  }
+
+  /**
+   * Records a step that repairs after a failure (an undo): its own failure is reported, but it
+   * does not replace the failure that caused it and does not count as progress.
+   */
+  async repair(step: string, fn: () => Promise<StepOutcome>): Promise<void> {
+    try {
+      const outcome = await fn();
+      this.objects.push(...(outcome.objects ?? []));
+      const failures = (outcome.objects ?? []).filter((o) => o.action === "failed").length;
+      const detail = outcome.detail ?? (outcome.objects ? summarise(outcome.objects) : "done");
+      this.steps.push({ step, status: failures > 0 ? "failed" : "done", detail });
+    } catch (error) {
+      this.steps.push({
+        step,
+        status: "failed",
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
   /** Runs one step unless an earlier step failed; a step fails when it throws or an object failed. */
   async run(step: string, fn: () => Promise<StepOutcome>): Promise<void> {
     if (this.#failed) {

@@ -200,3 +200,44 @@ export const fixtures = {
     },
   }),
 };
+
+/** Starts an extra cluster of its own (a real etcd, kube-apiserver and controller manager) that a test may stop. */
+export async function extraCluster(name: string) {
+  const dir = await Deno.makeTempDir({ prefix: "dr-syncer-extra-" });
+  const script = new URL("./testenv/testenv.sh", import.meta.url).pathname;
+  const env = { DR_SYNCER_TESTENV_DIR: dir, DR_SYNCER_TESTENV_CLUSTERS: name };
+  const run = async (command: string) => {
+    const out = await new Deno.Command("bash", {
+      args: [script, command],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (out.code !== 0) throw new Error(`testenv ${command} failed: ${new TextDecoder().decode(out.stderr)}`);
+  };
+  await run("up");
+  let running = true;
+  const apiserverPid = async () => Number((await Deno.readTextFile(`${dir}/${name}/apiserver.pid`)).trim());
+  return {
+    kubeconfig: `${dir}/${name}.kubeconfig`,
+    /** Freezes the cluster's API server (SIGSTOP): requests hang, as with a cluster that stopped answering. */
+    async freeze() {
+      Deno.kill(await apiserverPid(), "SIGSTOP");
+    },
+    /** Lets a frozen API server go on (SIGCONT). */
+    async thaw() {
+      Deno.kill(await apiserverPid(), "SIGCONT");
+    },
+    /** Stops the cluster's processes: its API server is gone. */
+    async stop() {
+      if (!running) return;
+      await this.thaw().catch(() => {});
+      running = false;
+      await run("down");
+    },
+    async [Symbol.asyncDispose]() {
+      await this.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}

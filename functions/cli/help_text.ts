@@ -66,7 +66,10 @@ Safe to re-run after a crash.
 ${CONNECTION}
 
 Cutover:
-  --allow-source-unavailable    the source cluster is down: skip its steps, use the counts recorded on DR
+  --allow-source-unavailable    the source cluster is down (or answers but cannot be listed): skip its steps,
+                                use the counts recorded on DR
+  --accept-stale                scale DR up even when the final stage could not copy some objects (they are
+                                reported stale)
   --force                       cut over although the state says DR is already the active side
   --migrate-pvc-data            final PVC data pass while the source is quiet (not available in this version yet)
   --dry-run                     list the steps; write nothing

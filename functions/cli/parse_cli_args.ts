@@ -33,6 +33,7 @@ export interface CliOptions {
   readonly dryRun: boolean;
   readonly force: boolean;
   readonly allowSourceUnavailable: boolean;
+  readonly acceptStale: boolean;
   readonly immutable?: "report" | "recreate";
   readonly scaleToZero?: boolean;
   readonly config?: string;
@@ -71,6 +72,7 @@ const FLAGS = {
   "dry-run": { type: "boolean" },
   "force": { type: "boolean" },
   "allow-source-unavailable": { type: "boolean" },
+  "accept-stale": { type: "boolean" },
   "immutable": { type: "string" },
   "no-scale-to-zero": { type: "boolean" },
   "config": { type: "string" },
@@ -204,6 +206,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     dryRun: v["dry-run"] ?? false,
     force: v.force ?? false,
     allowSourceUnavailable: v["allow-source-unavailable"] ?? false,
+    acceptStale: v["accept-stale"] ?? false,
     ...(immutable !== undefined ? { immutable } : {}),
     ...(v["no-scale-to-zero"] ? { scaleToZero: false } : {}),
     ...(v.config !== undefined ? { config: v.config } : {}),

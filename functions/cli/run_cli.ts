@@ -82,7 +82,7 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
       io.stderr(
         writes === 0
           ? "Nothing was written.\n"
-          : `${writes} write request(s) were sent before this error; running the same command again finishes the job.\n`,
+          : `${writes} write request(s) were sent before this error; once its cause is fixed, running the same command again finishes the job.\n`,
       );
       return code;
     }

@@ -11,7 +11,7 @@ export async function runOperation(
   command: "stage" | "cutover" | "failback",
   deps: OperationDeps,
   spec: ReplicationSpec,
-  o: Pick<CliOptions, "dryRun" | "force" | "prune" | "allowSourceUnavailable">,
+  o: Pick<CliOptions, "dryRun" | "force" | "prune" | "allowSourceUnavailable" | "acceptStale">,
 ): Promise<RunReport> {
   switch (command) {
     case "stage":
@@ -26,6 +26,7 @@ export async function runOperation(
         replication: spec,
         dryRun: o.dryRun,
         allowSourceUnavailable: o.allowSourceUnavailable,
+        acceptStale: o.acceptStale,
         force: o.force,
       });
     case "failback":

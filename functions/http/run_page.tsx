@@ -49,7 +49,7 @@ export function runPage(record: RunRecord) {
                     </thead>
                     <tbody>
                       {report.steps.map((s) => (
-                        <tr>
+                        <tr key={s.step}>
                           <td>{s.step}</td>
                           <td>
                             <span class={`status status-${s.status === "done" ? "succeeded" : s.status}`}>
@@ -73,7 +73,7 @@ export function runPage(record: RunRecord) {
                 </thead>
                 <tbody>
                   {objects.map((o) => (
-                    <tr>
+                    <tr key={`${o.kind}.${o.group}/${o.namespace}/${o.name}`}>
                       <td>{o.action}</td>
                       <td>
                         {o.group ? `${o.kind}.${o.group}` : o.kind} {o.namespace}/{o.name}

@@ -124,7 +124,7 @@ export function statusPage(props: StatusPageProps) {
             </tr>
           </thead>
           <tbody>
-            {props.statuses.map((status) => <Row status={status} now={props.now} />)}
+            {props.statuses.map((status) => <Row key={status.name} status={status} now={props.now} />)}
           </tbody>
         </table>
       </body>

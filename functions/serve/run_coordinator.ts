@@ -293,12 +293,11 @@ export class RunCoordinator {
 
   /** A run this replica runs or remembers. */
   #local(runId: string, repeated: boolean): StartedRun {
-    const self = this;
+    const done = this.#active.get(runId)?.done ?? Promise.resolve(this.#recent.get(runId)!);
     return {
       runId,
       repeated,
       finished(signal) {
-        const done = self.#active.get(runId)?.done ?? Promise.resolve(self.#recent.get(runId)!);
         if (!signal) return done;
         return new Promise<RunOutcome>((resolve, reject) => {
           if (signal.aborted) return reject(signal.reason);

@@ -63,6 +63,21 @@ export class ClusterUnreachableError extends ClusterUnavailableError {
   }
 }
 
+/** The credentials of a cluster could not be computed (an exec plugin or auth provider failed). */
+export class ClusterCredentialsError extends ClusterError {
+  override readonly name = "ClusterCredentialsError";
+  constructor(readonly cluster: string, detail: string, options?: ErrorOptions) {
+    super(`Cannot get credentials for cluster "${cluster}": ${detail}`, options);
+  }
+}
+
+/** The cluster (dr-syncer's name for it) a client error came from, when the error says. */
+export function clusterOf(error: unknown): string | undefined {
+  if (error instanceof KubeApiError || error instanceof ClusterUnreachableError) return error.cluster;
+  if (error instanceof ClusterCredentialsError) return error.cluster;
+  return undefined;
+}
+
 const REASON_BY_STATUS: Readonly<Record<number, string>> = {
   400: "BadRequest",
   401: "Unauthorized",

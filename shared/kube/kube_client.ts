@@ -1,4 +1,9 @@
-import { ClusterUnreachableError, kubeApiErrorFromResponse, normaliseKubeError } from "./kube_api_error.ts";
+import {
+  ClusterCredentialsError,
+  ClusterUnreachableError,
+  kubeApiErrorFromResponse,
+  normaliseKubeError,
+} from "./kube_api_error.ts";
 import type { ClusterAccess } from "./cluster_access.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -133,7 +138,13 @@ export function createKubeClient(access: ClusterAccess, options: CreateKubeClien
     const signals = [req.signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter(
       (s): s is AbortSignal => s !== undefined,
     );
-    const headers = await headersFor(req); // outside the try: a failing credential plugin is not "unreachable"
+    let headers: Headers;
+    try {
+      headers = await headersFor(req); // a failing credential plugin is not "unreachable"
+    } catch (error) {
+      const detail = error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error);
+      throw new ClusterCredentialsError(name, detail, { cause: error });
+    }
     let response: Response;
     try {
       response = await fetch(urlFor(req), {

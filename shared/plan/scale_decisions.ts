@@ -140,6 +140,23 @@ export function sourceSuspend(live: Workload): boolean {
   return live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
 }
 
+/**
+ * Whether a DR workload runs beyond how stage holds it: more replicas than its standby count, a
+ * CronJob or Job not suspended, a DaemonSet not parked. Cutover and failback decide from this
+ * (the clusters' actual state), not only from recorded progress.
+ */
+export function isLiveOnDr(live: Workload, scaleToZero: boolean): boolean {
+  switch (live.kind) {
+    case "CronJob":
+    case "Job":
+      return live.spec?.suspend !== true;
+    case "DaemonSet":
+      return !isParked(live);
+    default:
+      return replicasOf(live) > (standbyReplicas(scaleToZero)(live) ?? 0);
+  }
+}
+
 /** A source workload a cutover left behind: at zero replicas with a recorded count. */
 export function isCutoverRecord(o: Workload): boolean {
   return recordedReplicas(o) !== undefined && o.spec?.replicas === 0;

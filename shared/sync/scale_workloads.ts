@@ -24,6 +24,7 @@ import { isCopyFrom } from "../plan/provenance.ts";
 import { hasSuspendRecord, recordedReplicas } from "../plan/replica_count.ts";
 import { copySource, type ReplicationSpec } from "../plan/replication_spec.ts";
 import {
+  isLiveOnDr,
   isParked,
   liveReplicas,
   recordAndScaleToZero,
@@ -156,6 +157,14 @@ function patchAll(
   const client = side === "source" ? ctx.source : ctx.dr;
   const namespace = side === "source" ? ctx.spec.sourceNamespace : ctx.spec.destNamespace;
   return pooledMap(targets, ctx.concurrency ?? 16, (t) => patchIfNeeded(client, namespace, t, decide, ctx));
+}
+
+/** The DR workloads of this replication that run beyond their standby hold, re-read from DR. */
+export async function liveOnDr(ctx: ScaleContext): Promise<string[]> {
+  const w = await listManagedWorkloads(ctx);
+  return [...w.scalable, ...w.suspendable, ...w.daemonSets]
+    .filter((t) => isLiveOnDr(t.object, ctx.spec.scaleToZero))
+    .map((t) => `${t.type.kind}/${t.object.metadata.name}`);
 }
 
 const flat = (parts: Promise<ObjectResult[]>[]) => Promise.all(parts).then((r) => r.flat());

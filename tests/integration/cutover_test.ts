@@ -7,7 +7,7 @@ import { failback } from "../../functions/failback.ts";
 import { OperationRefusedError } from "../../functions/operation_deps.ts";
 import { stage } from "../../functions/stage.ts";
 import { sampleApp } from "../../functions/cli/sample_app.ts";
-import { deps, fixtures, read, seed, testClusters, withNamespaces } from "../_clusters.ts";
+import { deps, extraCluster, fixtures, read, seed, testClusters, withNamespaces } from "../_clusters.ts";
 
 type Workload = KubeObject & {
   spec: {
@@ -160,37 +160,6 @@ for (const crashAfter of ["final-stage", "scale-source-down", "scale-dr-up"]) {
       );
     });
   });
-}
-
-/** Starts an extra cluster of its own (a real etcd, kube-apiserver and controller manager) that a test may stop. */
-async function extraCluster(name: string) {
-  const dir = await Deno.makeTempDir({ prefix: "dr-syncer-extra-" });
-  const script = new URL("../testenv/testenv.sh", import.meta.url).pathname;
-  const env = { DR_SYNCER_TESTENV_DIR: dir, DR_SYNCER_TESTENV_CLUSTERS: name };
-  const run = async (command: string) => {
-    const out = await new Deno.Command("bash", {
-      args: [script, command],
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (out.code !== 0) throw new Error(`testenv ${command} failed: ${new TextDecoder().decode(out.stderr)}`);
-  };
-  await run("up");
-  let running = true;
-  return {
-    kubeconfig: `${dir}/${name}.kubeconfig`,
-    /** Stops the cluster's processes: its API server is gone. */
-    async stop() {
-      if (!running) return;
-      running = false;
-      await run("down");
-    },
-    async [Symbol.asyncDispose]() {
-      await this.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
 }
 
 Deno.test("cutover works with the source API server stopped when allowed, and refuses otherwise", async () => {

@@ -1,0 +1,55 @@
+/**
+ * One tick of a schedule job. The tick's run id is derived from the job and its scheduled time,
+ * so when several `serve` replicas fire the same tick the first to create the run's record runs
+ * it and the others find it taken. A tick that finds a run of the replication in progress (here,
+ * or holding its lock elsewhere) is skipped and counted: ticks never queue up. The tick returns
+ * once the run has started; the run goes on in the background.
+ */
+import { errorMessage, errorOutcome } from "../../shared/errors.ts";
+import { derivedRunId, scheduleTimes } from "../../shared/runs/mod.ts";
+import { LockHeldError } from "../../shared/state/mod.ts";
+import { RunInProgressError } from "../serve/run_coordinator.ts";
+import type { Runtime } from "../serve/runtime.ts";
+import type { ScheduledJob } from "./scheduled_jobs.ts";
+
+/** What became of a tick. */
+export type TickOutcome = "started" | "overlap" | "elsewhere" | "draining" | "failed";
+
+export async function runScheduledTick(
+  runtime: Pick<Runtime, "runs" | "metrics" | "logger">,
+  job: ScheduledJob,
+  now: Date = new Date(),
+): Promise<TickOutcome> {
+  const log = runtime.logger.child({ job: job.name, replication: job.replication });
+  const outcome = await (async (): Promise<TickOutcome> => {
+    if (runtime.runs.draining) return "draining";
+    if (runtime.runs.activeFor(job.replication).length > 0) return "overlap";
+    const slot = scheduleTimes(job.schedule, now).previous ?? now;
+    try {
+      const started = await runtime.runs.start({
+        replication: job.replication,
+        operation: job.operation,
+        trigger: "schedule",
+        runId: derivedRunId("tick", job.replication, job.operation, slot.toISOString()),
+      });
+      if (started.repeated) return "elsewhere";
+      void started.finished().then(({ record }) => {
+        if (record.status === "failed") {
+          log.warn("scheduled run failed", { runId: record.runId, error: record.error?.message });
+        }
+      });
+      return "started";
+    } catch (error) {
+      if (error instanceof RunInProgressError) return "overlap";
+      if (error instanceof LockHeldError) return "overlap"; // a run holds the lock, here or elsewhere
+      log.error("scheduled run could not start", {
+        code: errorOutcome(error).code,
+        error: errorMessage(error),
+      });
+      return "failed";
+    }
+  })();
+  runtime.metrics.tick(job.replication, outcome);
+  if (outcome !== "started") log.info("schedule tick skipped", { outcome });
+  return outcome;
+}

@@ -1,0 +1,97 @@
+/**
+ * `dr-syncer serve`: the function runtime in one process. Serves the HTTP app with Deno.serve,
+ * registers one Deno.cron per schedule job, and on SIGTERM (or SIGINT) drains: the schedules are
+ * unregistered, no new run starts, running ones get `--drain-seconds` to finish and are then
+ * stopped through their signal (their locks released), and the server closes.
+ *
+ *   deno run -A functions/serve/main.ts [--config FILE] [--host H] [--port P]
+ */
+import { errorMessage, errorOutcome } from "../../shared/errors.ts";
+import { createJsonLogger } from "../../shared/log/mod.ts";
+import { registerSchedules } from "../cron/register_schedules.ts";
+import { scheduledJobs } from "../cron/scheduled_jobs.ts";
+import { createApp } from "../http/create_app.ts";
+import { parseServeArgs, SERVE_HELP } from "./parse_serve_args.ts";
+import { runtimeFromEnv } from "./runtime_from_env.ts";
+
+export interface ServeIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: (name: string) => string | undefined;
+  /** Settles when the process is asked to stop (the entry point listens for SIGTERM and SIGINT). */
+  readonly stopRequested: Promise<string>;
+  /** Register the schedules with Deno.cron (default true; in-process tests turn it off). */
+  readonly schedules?: boolean;
+  readonly onListen?: (address: { hostname: string; port: number }) => void;
+}
+
+/** Runs the runtime until it is asked to stop; returns the exit code (0, or 2 for bad flags or config). */
+export async function runServe(argv: readonly string[], io: ServeIo): Promise<number> {
+  let options;
+  try {
+    options = parseServeArgs(argv);
+  } catch (error) {
+    io.stderr(`error: ${errorMessage(error)}\n${SERVE_HELP}\n`);
+    return 2;
+  }
+  if (options.help) {
+    io.stdout(`${SERVE_HELP}\n`);
+    return 0;
+  }
+  const logger = createJsonLogger({ write: (line) => io.stderr(`${line}\n`), level: options.logLevel });
+  let built;
+  try {
+    built = await runtimeFromEnv({ configPath: options.config, readEnv: io.env, logger });
+  } catch (error) {
+    io.stderr(`error: ${errorMessage(error)}\n`);
+    return errorOutcome(error).exitCode;
+  }
+  const { config, runtime } = built;
+  if (config.tokens.length === 0) {
+    logger.warn("no API tokens are configured: every route but /healthz, /readyz and /metrics answers 401");
+  }
+  const app = createApp(runtime);
+  const jobs = scheduledJobs(config.replications);
+  const schedules = new AbortController();
+  if (io.schedules ?? true) registerSchedules(runtime, jobs, schedules.signal);
+
+  const server = Deno.serve({
+    hostname: options.host,
+    port: options.port,
+    onListen: (address) => {
+      io.stdout(
+        `dr-syncer serving on http://${address.hostname}:${address.port} (${config.replications.length} replication(s), ${jobs.length} schedule(s))\n`,
+      );
+      io.onListen?.(address);
+    },
+  }, app.fetch);
+
+  const reason = await Promise.race([io.stopRequested, server.finished.then(() => "server closed")]);
+  logger.info("draining", { reason, drainSeconds: options.drainSeconds, runs: runtime.runs.active.length });
+  schedules.abort();
+  await runtime.drain(options.drainSeconds * 1000);
+  await server.shutdown();
+  await runtime.close();
+  logger.info("stopped");
+  return 0;
+}
+
+if (import.meta.main) {
+  const encoder = new TextEncoder();
+  const writer = (stream: { writeSync(p: Uint8Array): number }) => (text: string) => {
+    let bytes = encoder.encode(text);
+    while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+  };
+  const stopRequested = new Promise<string>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
+  const code = await runServe(Deno.args, {
+    stdout: writer(Deno.stdout),
+    stderr: writer(Deno.stderr),
+    env: (name) => Deno.env.get(name),
+    stopRequested,
+  });
+  Deno.exit(code);
+}
