@@ -179,7 +179,9 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
     }
     const outcome = steps.finish(spec.name, startedAt, deps.now(), "dr");
     log.debug("cutover finished", { status: outcome.report.status });
-    return outcome;
+    if (outcome.report.status !== "succeeded" || sourceUp) return outcome;
+    // the source was skipped: it may still run, and must be fenced once it answers
+    return { ...outcome, state: { ...outcome.state, fenceSource: true } };
   });
 }
 

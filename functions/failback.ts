@@ -64,6 +64,7 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
     await steps.run("restore-source", async () => ({ objects: await restoreSource(ctx) }));
     const outcome = steps.finish(spec.name, startedAt, deps.now(), "source");
     log.debug("failback finished", { status: outcome.report.status });
-    return outcome;
+    if (outcome.report.status !== "succeeded") return outcome;
+    return { ...outcome, state: { ...outcome.state, fenceSource: undefined } };
   });
 }

@@ -5,7 +5,8 @@ import { cutoverTracesRefusal, stageRefusal } from "../shared/state/refusals.ts"
 import { checkSync } from "../shared/sync/check_sync.ts";
 import { createDestNamespaceIfMissing } from "../shared/sync/dest_namespace.ts";
 import type { PreparedSync } from "../shared/sync/prepare_sync.ts";
-import { type OperationDeps, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
+import { fenceUnderLock } from "./fence.ts";
+import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
 import { checkSupported, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
@@ -37,7 +38,23 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
   ]);
   const spec = await withSourceIdentity(deps, request.replication, state);
   const log = deps.logger.child({ operation: "stage", replication: spec.name });
-  refuseIf(stageRefusal(spec.name, state, force));
+  const refusal = stageRefusal(spec.name, state, force);
+  if (refusal !== undefined && state.fenceSource && !dryRun) {
+    // the source answers again after a cutover that skipped it: fence it before anything else
+    const fenced = await runLocked(
+      deps,
+      spec,
+      "fence",
+      startedAt,
+      (lock) => fenceUnderLock(deps, spec, lock, startedAt),
+    );
+    throw new OperationRefusedError(
+      `${refusal} (the source, which a cutover had skipped, was fenced first: ${
+        fenced.steps.map((s) => `${s.step} ${s.status}${s.detail ? ` (${s.detail})` : ""}`).join(", ")
+      })`,
+    );
+  }
+  refuseIf(refusal);
   const pass = async (signal?: AbortSignal) => {
     const result = await stagePass(deps, spec, {
       dryRun,

@@ -30,7 +30,7 @@ export interface StepResult {
 export interface RunReport {
   /** Identifies the run (in the lock, the state's last runs and the stored reports). */
   readonly runId: string;
-  readonly operation: "stage" | "cutover" | "failback" | "pvc-sync";
+  readonly operation: "stage" | "cutover" | "failback" | "pvc-sync" | "fence";
   readonly replication: string;
   readonly dryRun: boolean;
   readonly startedAt: string;

@@ -41,6 +41,7 @@ Usage:
   dr-syncer stage    [flags]   copy the source namespace to DR, workloads at zero replicas
   dr-syncer cutover  [flags]   source to zero, DR to the recorded replica counts
   dr-syncer failback [flags]   DR to zero, the source back to its recorded counts
+  dr-syncer fence    [flags]   scale the source down after a cutover that could not reach it
   dr-syncer status   [flags]   the replication's state: active side, last runs
   dr-syncer validate --config FILE   check a config file
   dr-syncer demo               the whole cycle on the local test clusters with a sample app
@@ -86,6 +87,17 @@ Failback:
   --reverse-migrate-pvc-data    copy PVC data from DR back to the source first (not available in this version yet)
   --force                       fail back although the state says nothing was cut over
   --dry-run                     list the steps; write nothing
+
+${OUTPUT}`,
+  fence: `dr-syncer fence: scale the source down after a cutover that skipped it (it was unavailable).
+Once the source answers again its workloads may still run, on both sides: fence scales them to zero,
+recording each count (as cutover does) so a failback restores them. A stage does this by itself when it
+finds the source reachable while the replication is cut over. "dr-syncer status" says when it is needed.
+
+${CONNECTION}
+
+Fence:
+  --force                       scale the source down although no cutover skipped it
 
 ${OUTPUT}`,
   "pvc-sync": `dr-syncer pvc-sync: copy PersistentVolumeClaim data to DR with rsync over SSH.

@@ -2,7 +2,16 @@ import { parseArgs } from "node:util";
 import { InvalidInputError } from "../../shared/errors.ts";
 import { isLogLevel, type LogLevel } from "../../shared/log/logger.ts";
 
-export const COMMANDS = ["stage", "cutover", "failback", "pvc-sync", "status", "validate", "demo"] as const;
+export const COMMANDS = [
+  "stage",
+  "cutover",
+  "failback",
+  "fence",
+  "pvc-sync",
+  "status",
+  "validate",
+  "demo",
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Bad flags or arguments: exit code 2. */

@@ -43,6 +43,11 @@ export function formatState(spec: ReplicationSpec, state: ReplicationState): str
     `replication "${spec.name}": ${spec.sourceCluster}/${spec.sourceNamespace} -> ${spec.destCluster}/${spec.destNamespace}`,
     `  active side: ${state.activeSide}`,
   ];
+  if (state.fenceSource) {
+    lines.push(
+      "  the source still needs scaling down (a cutover skipped it): dr-syncer fence, or the next stage, does it",
+    );
+  }
   if (state.progress) {
     lines.push(
       `  unfinished ${state.progress.operation}: done ${state.progress.steps.join(", ") || "nothing"}`,

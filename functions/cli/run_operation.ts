@@ -2,13 +2,14 @@ import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
 import type { RunReport } from "../../shared/run_report.ts";
 import { cutover } from "../cutover.ts";
 import { failback } from "../failback.ts";
+import { fence } from "../fence.ts";
 import type { OperationDeps } from "../operation_deps.ts";
 import { stage } from "../stage.ts";
 import type { CliOptions } from "./parse_cli_args.ts";
 
 /** Runs one operation with the options of the command line. */
 export async function runOperation(
-  command: "stage" | "cutover" | "failback",
+  command: "stage" | "cutover" | "failback" | "fence",
   deps: OperationDeps,
   spec: ReplicationSpec,
   o: Pick<CliOptions, "dryRun" | "force" | "prune" | "allowSourceUnavailable" | "acceptStale">,
@@ -31,5 +32,7 @@ export async function runOperation(
       });
     case "failback":
       return await failback(deps, { replication: spec, dryRun: o.dryRun, force: o.force });
+    case "fence":
+      return await fence(deps, { replication: spec, force: o.force });
   }
 }

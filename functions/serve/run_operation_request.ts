@@ -5,7 +5,8 @@ import { failback } from "../failback.ts";
 import { type OperationDeps, OperationRefusedError } from "../operation_deps.ts";
 import { stage } from "../stage.ts";
 
-export type OperationName = RunReport["operation"];
+/** The operations the edges trigger by name (the HTTP routes, the schedules, the token scopes). */
+export type OperationName = "stage" | "cutover" | "failback" | "pvc-sync";
 
 export const OPERATION_NAMES: readonly OperationName[] = ["stage", "cutover", "failback", "pvc-sync"];
 

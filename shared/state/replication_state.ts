@@ -40,6 +40,11 @@ export interface ReplicationState {
    * namespace. A cutover with the source unreachable finds the copies by it.
    */
   readonly source?: { readonly cluster: string; readonly namespace: string } | undefined;
+  /**
+   * A cutover skipped the source (it was unavailable): its workloads may still run and must be
+   * scaled down (fenced) by the next run that reaches it.
+   */
+  readonly fenceSource?: boolean | undefined;
 }
 
 export const INITIAL_STATE: ReplicationState = { activeSide: "source", lastSuccess: {} };

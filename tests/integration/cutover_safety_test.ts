@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { cutover, CutoverInterruptedError } from "../../functions/cutover.ts";
 import { failback } from "../../functions/failback.ts";
+import { fence } from "../../functions/fence.ts";
 import { stage } from "../../functions/stage.ts";
 import { connectCluster, type KubeClient, type KubeObject } from "../../shared/kube/mod.ts";
 import { readReplicationState } from "../../shared/state/mod.ts";
@@ -179,4 +180,54 @@ Deno.test("a cutover that loses DR half-way says loudly that both sides may be d
   } finally {
     dr.close();
   }
+});
+
+Deno.test("a cutover that skipped the source fences it at the next run that reaches it", async () => {
+  await using c = await testClusters();
+  const norights = await connectCluster("source", { path: SOURCE_KUBECONFIG, context: "source-norights" });
+  try {
+    await withNamespaces(c, "fence", async (ns) => {
+      await seed(c.source, [fixtures.deployment(ns.source, "web", 3)]);
+      await stage(deps(c), { replication: ns.spec() });
+      const report = await cutover(deps({ source: norights, dr: c.dr }), {
+        replication: ns.spec(),
+        allowSourceUnavailable: true,
+      });
+      assert.equal(report.status, "succeeded");
+      assert.equal(
+        await replicas(c.source, ns.source, "web"),
+        3,
+        "the source was out of reach: still running",
+      );
+      assert.equal((await readReplicationState(c.dr, ns.dest)).fenceSource, true);
+      // the next stage reaches the source: it fences it, then refuses as DR is live
+      await assert.rejects(
+        stage(deps(c), { replication: ns.spec() }),
+        (e: unknown) =>
+          e instanceof Error && /cut over to DR.*was fenced first: scale-source-down done/.test(e.message),
+      );
+      assert.equal(await replicas(c.source, ns.source, "web"), 0, "fenced: down on the source");
+      const web = await read<Workload>(c.source, "apps/v1", "Deployment", ns.source, "web");
+      assert.equal(web?.metadata.annotations?.["dr-syncer.io/original-replicas"], "3", "its count recorded");
+      assert.equal((await readReplicationState(c.dr, ns.dest)).fenceSource, undefined);
+      assert.equal(await replicas(c.dr, ns.dest, "web"), 3, "DR still serves");
+      assert.equal((await failback(deps(c), { replication: ns.spec() })).status, "succeeded");
+      assert.equal(await replicas(c.source, ns.source, "web"), 3, "failback restores the fenced source");
+    });
+  } finally {
+    norights.close();
+  }
+});
+
+Deno.test("fence scales the source down only when a cutover skipped it, unless forced", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "fencecmd", async (ns) => {
+    await seed(c.source, [fixtures.deployment(ns.source, "web", 2)]);
+    await stage(deps(c), { replication: ns.spec() });
+    await assert.rejects(fence(deps(c), { replication: ns.spec() }), /has no source to fence/);
+    assert.equal(await replicas(c.source, ns.source, "web"), 2);
+    const report = await fence(deps(c), { replication: ns.spec(), force: true });
+    assert.equal(report.status, "succeeded");
+    assert.equal(await replicas(c.source, ns.source, "web"), 0);
+  });
 });
