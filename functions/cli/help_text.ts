@@ -10,6 +10,11 @@ const CONNECTION = `Clusters and namespaces (or --config FILE --replication NAME
   --config FILE                 a dr-syncer config file (YAML); with --replication NAME
   --replication NAME            the configured replication to run (with flags only: its name, default the namespace)`;
 
+const LOCK = `Lock (one run at a time per replication, a Lease in the DR namespace):
+  --wait-for-lock SECONDS       wait this long for another run's lock (default 0: refuse at once). A run that
+                                crashed leaves its lock, free once unrenewed for its lease
+  --lease-seconds SECONDS       this run's lease (default 60): how long its lock outlives a crash`;
+
 const OUTPUT = `Output:
   --output, -o text|json        text (default) or the run report as JSON on stdout
   --log-level LEVEL             debug, info (default), warn, error; logs go to stderr
@@ -58,6 +63,8 @@ ${CONNECTION}
 ${STAGE}
   --force                       stage even while the replication is cut over (scales the live DR side to zero)
 
+${LOCK}
+
 ${OUTPUT}`,
   cutover: `dr-syncer cutover: move the replication's capacity to DR.
 Steps: lock, final stage, scale the source to zero (each count recorded in the annotation
@@ -77,6 +84,8 @@ Cutover:
 
 ${STAGE.split("\n").slice(1, 9).join("\n")}
 
+${LOCK}
+
 ${OUTPUT}`,
   failback: `dr-syncer failback: return to the source after a cutover.
 Steps: lock, scale DR to zero, restore the source's recorded counts (and clear the records), record the state.
@@ -88,6 +97,8 @@ Failback:
   --force                       fail back although the state says nothing was cut over
   --dry-run                     list the steps; write nothing
 
+${LOCK}
+
 ${OUTPUT}`,
   fence: `dr-syncer fence: scale the source down after a cutover that skipped it (it was unavailable).
 Once the source answers again its workloads may still run, on both sides: fence scales them to zero,
@@ -98,6 +109,8 @@ ${CONNECTION}
 
 Fence:
   --force                       scale the source down although no cutover skipped it
+
+${LOCK}
 
 ${OUTPUT}`,
   "pvc-sync": `dr-syncer pvc-sync: copy PersistentVolumeClaim data to DR with rsync over SSH.

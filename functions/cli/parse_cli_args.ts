@@ -50,6 +50,10 @@ export interface CliOptions {
   readonly output: "text" | "json";
   readonly logLevel: LogLevel;
   readonly concurrency?: number;
+  /** Seconds to wait for a held lock (default 0: refuse at once). */
+  readonly waitForLock?: number;
+  /** The lock's lease (default 60 s): a crashed run's lock is free this long after its last renewal. */
+  readonly leaseSeconds?: number;
 }
 
 export type ParsedCli =
@@ -89,6 +93,8 @@ const FLAGS = {
   "output": { type: "string", short: "o" },
   "log-level": { type: "string" },
   "concurrency": { type: "string" },
+  "wait-for-lock": { type: "string" },
+  "lease-seconds": { type: "string" },
   "mode": { type: "string" },
   "help": { type: "boolean", short: "h" },
   "version": { type: "boolean" },
@@ -171,6 +177,17 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
       throw new UsageError(`--concurrency: "${v.concurrency}" is not a whole number from 1 to 256`);
     }
   }
+  const seconds = (flag: "wait-for-lock" | "lease-seconds", min: number): number | undefined => {
+    const text = v[flag];
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > 3600) {
+      throw new UsageError(`--${flag}: "${text}" is not a whole number of seconds from ${min} to 3600`);
+    }
+    return n;
+  };
+  const waitForLock = seconds("wait-for-lock", 0);
+  const leaseSeconds = seconds("lease-seconds", 3);
   let maxPrune: number | undefined;
   if (v["max-prune"] !== undefined) {
     maxPrune = Number(v["max-prune"]);
@@ -223,6 +240,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     output,
     logLevel,
     ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(waitForLock !== undefined ? { waitForLock } : {}),
+    ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
   };
   return { kind: "run", command, options };
 }

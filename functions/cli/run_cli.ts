@@ -70,6 +70,10 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
       logger,
       onProgress: progress.update,
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+      lock: {
+        ...(o.waitForLock !== undefined ? { waitMs: o.waitForLock * 1000 } : {}),
+        ...(o.leaseSeconds !== undefined ? { leaseSeconds: o.leaseSeconds } : {}),
+      },
     };
     let report: RunReport;
     try {

@@ -43,8 +43,16 @@ export class LockLostError extends ClusterError {
 /** Another run holds the replication's lock. */
 export class LockHeldError extends RefusedError {
   override readonly name = "LockHeldError";
-  constructor(readonly replication: string, readonly holder: string, readonly expiresAt: string) {
-    super(`Replication "${replication}" is locked by run "${holder}" until ${expiresAt}`);
+  constructor(
+    readonly replication: string,
+    readonly holder: string,
+    /** The latest time the lock is free if its holder is gone (it expires unrenewed by then). */
+    readonly expiresAt: string,
+    readonly leaseSeconds = 60,
+  ) {
+    super(
+      `Replication "${replication}" is locked by run "${holder}": if that run is gone, its lock expires ${leaseSeconds} s after its last renewal seen here (at ${expiresAt} at the latest); wait for it with --wait-for-lock ${leaseSeconds}`,
+    );
   }
 }
 
@@ -91,15 +99,27 @@ export interface ReplicationLock {
   release(state: ReplicationState): Promise<void>;
 }
 
-function expiresAt(lease: Lease): number {
-  const renewed = Date.parse(lease.spec?.renewTime ?? lease.spec?.acquireTime ?? "");
-  return renewed + (lease.spec?.leaseDurationSeconds ?? 60) * 1000;
+/** What changes whenever the holder renews: while it stays the same, the holder is not renewing. */
+function renewalKey(lease: Lease): string {
+  return JSON.stringify([lease.spec?.holderIdentity, lease.spec?.renewTime, lease.metadata.resourceVersion]);
 }
 
-function expired(lease: Lease, now: Date): boolean {
-  if (!lease.spec?.holderIdentity) return true;
-  const at = expiresAt(lease);
-  return Number.isNaN(at) || at < now.getTime();
+/**
+ * Judges a held lock's expiry as client-go's leader election does: by how long this process has
+ * seen the Lease unchanged on its own monotonic clock, never by comparing the holder's
+ * timestamps with this machine's clock (the two clocks may disagree).
+ */
+class ExpiryWatch {
+  #seen: { key: string; at: number } | undefined;
+
+  /** Milliseconds until `lease` expires if it stays unchanged (<= 0: expired; a free lease: 0). */
+  remainingMs(lease: Lease): number {
+    if (!lease.spec?.holderIdentity) return 0;
+    const key = renewalKey(lease);
+    if (this.#seen?.key !== key) this.#seen = { key, at: performance.now() };
+    const duration = (lease.spec.leaseDurationSeconds ?? 60) * 1000;
+    return this.#seen.at + duration - performance.now();
+  }
 }
 
 /**
@@ -113,11 +133,13 @@ export async function acquireReplicationLock(
 ): Promise<ReplicationLock> {
   const now = options.now ?? (() => new Date());
   const leaseSeconds = options.leaseSeconds ?? 60;
-  const deadline = now().getTime() + (options.waitMs ?? 0);
+  const deadline = performance.now() + (options.waitMs ?? 0);
+  const watch = new ExpiryWatch();
   let lease: Lease;
   for (;;) {
     const current = await getLease(client, options.namespace, options.signal);
     const t = now();
+    const remaining = current ? watch.remainingMs(current) : 0;
     const spec = {
       holderIdentity: options.holder,
       leaseDurationSeconds: leaseSeconds,
@@ -140,7 +162,7 @@ export async function acquireReplicationLock(
         });
         break;
       }
-      if (expired(current, t)) {
+      if (remaining <= 0) {
         lease = await replaceObject<Lease>(client, LEASES, { ...current, spec });
         break;
       }
@@ -148,14 +170,17 @@ export async function acquireReplicationLock(
       if (isConflict(error) || isAlreadyExists(error)) continue; // someone else moved first: look again
       throw error;
     }
-    if (now().getTime() >= deadline) {
+    if (performance.now() >= deadline) {
       throw new LockHeldError(
         options.replication,
         current.spec?.holderIdentity ?? "unknown",
-        new Date(expiresAt(current)).toISOString(),
+        new Date(t.getTime() + remaining).toISOString(),
+        current.spec?.leaseDurationSeconds ?? 60,
       );
     }
-    await delay(250, { signal: options.signal });
+    await delay(Math.max(10, Math.min(250, remaining, deadline - performance.now())), {
+      signal: options.signal,
+    });
   }
 
   let held: Lease = lease;
