@@ -1,9 +1,17 @@
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { buildRunReport, type RunReport } from "../shared/run_report.ts";
 import { failbackRefusal } from "../shared/state/refusals.ts";
-import { listManagedWorkloads, restoreSource, scaleDrDown } from "../shared/sync/scale_workloads.ts";
+import {
+  drCounts,
+  listManagedWorkloads,
+  restoreSource,
+  scaleDrDown,
+  scaleDrUp,
+  scaleSourceDown,
+  waitForDrPodsGone,
+} from "../shared/sync/scale_workloads.ts";
 import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
-import { checkSupported, preflight, scaleContext, withSourceIdentity } from "./preflight.ts";
+import { checkSupported, preflight, reachable, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { StepRunner } from "./step_runner.ts";
 
@@ -12,14 +20,27 @@ export interface FailbackRequest {
   readonly dryRun?: boolean;
   /** Fail back although the state says nothing was cut over. */
   readonly force?: boolean;
+  /** Restore the source to the counts DR runs at now (it may have scaled), not the counts recorded at cutover. */
+  readonly useDrCounts?: boolean;
+  /** DR does not answer: restore the source from the records it carries, without DR's lock or state. */
+  readonly allowDrUnavailable?: boolean;
+  /** How long to wait for DR's pods to be gone before the source starts (default 120 s). */
+  readonly podsGoneTimeoutMs?: number;
 }
 
-export const FAILBACK_STEPS = ["pvc-reverse-sync", "scale-dr-down", "restore-source"] as const;
+export const FAILBACK_STEPS = [
+  "pvc-reverse-sync",
+  "scale-dr-down",
+  "wait-dr-pods-gone",
+  "restore-source",
+] as const;
 
 /**
  * The way back after a cutover (or after one that stopped half-way): (optional reverse PVC pass),
- * DR back to standby, the source back to the counts recorded at cutover (and the records
- * cleared), state recorded. Idempotent like cutover.
+ * DR back to standby, wait until DR's pods are gone (nothing writes on DR any more), the source
+ * back to the counts recorded at cutover (or DR's counts when asked), the records cleared, state
+ * recorded. A failure after DR went down is undone (DR up again, the source down again), so the
+ * service is never left down on both sides. Idempotent like cutover.
  */
 export async function failback(operationDeps: OperationDeps, request: FailbackRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
@@ -27,6 +48,9 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
   checkSupported(request.replication);
   const force = request.force ?? false;
   const log = deps.logger.child({ operation: "failback", replication: request.replication.name });
+  if (request.allowDrUnavailable && !request.dryRun && !await reachable(deps.dr)) {
+    return await failbackWithoutDr(deps, request, startedAt);
+  }
   const { sourceUp, state } = await preflight(deps, request.replication, "fail back");
   const spec = await withSourceIdentity(deps, request.replication, state, sourceUp);
   if (!sourceUp) {
@@ -59,12 +83,73 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
     const ctx = scaleContext(deps, spec, runSignal(deps, lock.signal));
     const steps = new StepRunner(lock, "failback", deps.runId, log, deps.afterStep);
     const workloads = await listManagedWorkloads(ctx);
+    const counts = request.useDrCounts ? drCounts(workloads) : undefined;
     steps.skip("pvc-reverse-sync", "PVC data sync is not enabled for this run");
     await steps.run("scale-dr-down", async () => ({ objects: await scaleDrDown(ctx, workloads) }));
-    await steps.run("restore-source", async () => ({ objects: await restoreSource(ctx) }));
+    await steps.run("wait-dr-pods-gone", async () => {
+      const left = await waitForDrPodsGone(ctx, workloads, request.podsGoneTimeoutMs ?? 120_000);
+      if (left.length > 0) {
+        throw new Error(`DR pods still there after the timeout: ${left.slice(0, 3).join(", ")}`);
+      }
+      return { detail: "no pod of the replication's workloads is left on DR" };
+    });
+    await steps.run("restore-source", async () => ({ objects: await restoreSource(ctx, counts) }));
+    if (steps.failed && steps.touched("scale-dr-down") && !ctx.signal?.aborted) {
+      // never down on both sides: back to the cutover's state, DR up and the source down
+      await steps.repair("undo", async () => {
+        const source = await scaleSourceDown(ctx, await listManagedWorkloads(ctx));
+        const dr = await scaleDrUp(ctx, await listManagedWorkloads(ctx));
+        return {
+          objects: [...source, ...dr],
+          detail: "DR scaled back up and the source back down: the replication stays cut over",
+        };
+      });
+    }
     const outcome = steps.finish(spec.name, startedAt, deps.now(), "source");
     log.debug("failback finished", { status: outcome.report.status });
     if (outcome.report.status !== "succeeded") return outcome;
     return { ...outcome, state: { ...outcome.state, fenceSource: undefined } };
+  });
+}
+
+/**
+ * Failback with DR unreachable: the source comes back from the records it carries. There is no
+ * lock and no state to record (both live on DR): the report says to run failback again once DR
+ * answers, which scales DR down and records the state.
+ */
+async function failbackWithoutDr(
+  deps: ReturnType<typeof runDeps>,
+  request: FailbackRequest,
+  startedAt: Date,
+): Promise<RunReport> {
+  const spec = await withSourceIdentity(deps, request.replication, undefined);
+  if (!await reachable(deps.source)) {
+    throw new OperationRefusedError(`Cannot fail back "${spec.name}": neither cluster answers`);
+  }
+  deps.logger.warn("DR is unreachable: restoring the source from its own records, without DR's lock");
+  const ctx = scaleContext(deps, spec, deps.signal);
+  const objects = await restoreSource(ctx);
+  const failed = objects.some((o) => o.action === "failed");
+  return buildRunReport({
+    runId: deps.runId,
+    operation: "failback",
+    replication: spec.name,
+    dryRun: false,
+    startedAt,
+    finishedAt: deps.now(),
+    objects,
+    steps: [
+      {
+        step: "scale-dr-down",
+        status: "skipped",
+        detail:
+          `cluster "${deps.dr.name}" is unreachable: run failback again once it answers, to scale DR down and record the state`,
+      },
+      {
+        step: "restore-source",
+        status: failed ? "failed" : "done",
+        detail: "from the records on the source",
+      },
+    ],
   });
 }

@@ -88,12 +88,17 @@ ${LOCK}
 
 ${OUTPUT}`,
   failback: `dr-syncer failback: return to the source after a cutover.
-Steps: lock, scale DR to zero, restore the source's recorded counts (and clear the records), record the state.
+Steps: lock, scale DR back to standby, wait until DR's pods are gone, restore the source's recorded counts
+(and clear the records), record the state. A failure after DR went down is undone (DR up, the source down).
 
 ${CONNECTION}
 
 Failback:
   --reverse-migrate-pvc-data    copy PVC data from DR back to the source first (not available in this version yet)
+  --use-dr-counts               restore the source to the counts DR runs at now (it may have scaled since the
+                                cutover), not the counts recorded at cutover
+  --allow-dr-unavailable        DR does not answer: restore the source from its own records, without DR's lock
+                                or state (run failback again once DR answers)
   --force                       fail back although the state says nothing was cut over
   --dry-run                     list the steps; write nothing
 

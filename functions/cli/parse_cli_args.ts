@@ -43,6 +43,8 @@ export interface CliOptions {
   readonly force: boolean;
   readonly allowSourceUnavailable: boolean;
   readonly acceptStale: boolean;
+  readonly useDrCounts: boolean;
+  readonly allowDrUnavailable: boolean;
   readonly immutable?: "report" | "recreate";
   readonly scaleToZero?: boolean;
   readonly config?: string;
@@ -86,6 +88,8 @@ const FLAGS = {
   "force": { type: "boolean" },
   "allow-source-unavailable": { type: "boolean" },
   "accept-stale": { type: "boolean" },
+  "use-dr-counts": { type: "boolean" },
+  "allow-dr-unavailable": { type: "boolean" },
   "immutable": { type: "string" },
   "no-scale-to-zero": { type: "boolean" },
   "config": { type: "string" },
@@ -233,6 +237,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     force: v.force ?? false,
     allowSourceUnavailable: v["allow-source-unavailable"] ?? false,
     acceptStale: v["accept-stale"] ?? false,
+    useDrCounts: v["use-dr-counts"] ?? false,
+    allowDrUnavailable: v["allow-dr-unavailable"] ?? false,
     ...(immutable !== undefined ? { immutable } : {}),
     ...(v["no-scale-to-zero"] ? { scaleToZero: false } : {}),
     ...(v.config !== undefined ? { config: v.config } : {}),

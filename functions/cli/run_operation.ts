@@ -12,7 +12,16 @@ export async function runOperation(
   command: "stage" | "cutover" | "failback" | "fence",
   deps: OperationDeps,
   spec: ReplicationSpec,
-  o: Pick<CliOptions, "dryRun" | "force" | "prune" | "allowSourceUnavailable" | "acceptStale">,
+  o: Pick<
+    CliOptions,
+    | "dryRun"
+    | "force"
+    | "prune"
+    | "allowSourceUnavailable"
+    | "acceptStale"
+    | "useDrCounts"
+    | "allowDrUnavailable"
+  >,
 ): Promise<RunReport> {
   switch (command) {
     case "stage":
@@ -31,7 +40,13 @@ export async function runOperation(
         force: o.force,
       });
     case "failback":
-      return await failback(deps, { replication: spec, dryRun: o.dryRun, force: o.force });
+      return await failback(deps, {
+        replication: spec,
+        dryRun: o.dryRun,
+        force: o.force,
+        useDrCounts: o.useDrCounts,
+        allowDrUnavailable: o.allowDrUnavailable,
+      });
     case "fence":
       return await fence(deps, { replication: spec, force: o.force });
   }

@@ -83,6 +83,7 @@ function builtIn(group: string, resource: string, kind: string, namespaced = tru
 /** Built-in types the engine itself reads or writes (fixed versions: served by every supported server). */
 export const NAMESPACES = builtIn("", "namespaces", "Namespace", false);
 export const SECRETS = builtIn("", "secrets", "Secret");
+export const PODS = builtIn("", "pods", "Pod");
 export const STORAGE_CLASSES = builtIn("storage.k8s.io", "storageclasses", "StorageClass", false);
 export const LEASES = builtIn("coordination.k8s.io", "leases", "Lease");
 export const CRDS = builtIn(

@@ -97,6 +97,15 @@ export const restoreReplicas: ScaleDecision = (live) => {
   };
 };
 
+/** Restore to `count` (the count DR ran at, when asked for) and clear the record, in one write. */
+export const restoreReplicasTo = (count: number): ScaleDecision => (live) => {
+  if (recordedReplicas(live) === undefined && replicasOf(live) === count) return undefined;
+  return {
+    patch: { metadata: { annotations: { [ANNOTATION_ORIGINAL_REPLICAS]: null } }, spec: { replicas: count } },
+    reason: `replicas ${replicasOf(live)} -> ${count} (DR's count), record cleared`,
+  };
+};
+
 /** Restore the recorded `suspend` and clear the record, in one write. */
 export const restoreSuspend: ScaleDecision = (live) => {
   const raw = live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND];

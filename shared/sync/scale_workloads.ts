@@ -5,6 +5,7 @@
  * object's resourceVersion as precondition, so the recorded count is the one the object had; a
  * 409 re-reads the object and decides again.
  */
+import { delay } from "../async/delay.ts";
 import { pooledMap } from "../async/pooled_map.ts";
 import { describeKubeError, isNotFound } from "../kube/kube_api_error.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
@@ -15,6 +16,7 @@ import {
   DEPLOYMENTS,
   JOBS,
   type KubeObject,
+  PODS,
   type ResourceType,
   STATEFULSETS,
   typeKey,
@@ -29,7 +31,9 @@ import {
   liveReplicas,
   recordAndScaleToZero,
   recordAndSuspend,
+  replicasOf,
   restoreReplicas,
+  restoreReplicasTo,
   restoreSuspend,
   type ScaleDecision,
   setParked,
@@ -159,6 +163,42 @@ function patchAll(
   return pooledMap(targets, ctx.concurrency ?? 16, (t) => patchIfNeeded(client, namespace, t, decide, ctx));
 }
 
+/** The live counts of DR's scalable workloads, by `Kind/name` (for a failback that keeps them). */
+export function drCounts(w: Workloads): Map<string, number> {
+  return new Map(w.scalable.map((t) => [`${t.type.kind}/${t.object.metadata.name}`, replicasOf(t.object)]));
+}
+
+/**
+ * Waits until no pod of the given DR workloads is left (running or terminating), so that nothing
+ * writes on DR when the source starts again; the names of those still there at the timeout.
+ */
+export async function waitForDrPodsGone(
+  ctx: ScaleContext,
+  w: Workloads,
+  timeoutMs: number,
+): Promise<string[]> {
+  const selectors = [...w.scalable, ...w.suspendable, ...w.daemonSets].flatMap((t) => {
+    // a CronJob has no pods of its own: the pods of the Jobs it started carry their Job's selector
+    const labels = (t.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)
+      ?.selector?.matchLabels ?? {};
+    const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+    return selector === "" ? [] : [{ name: `${t.type.kind}/${t.object.metadata.name}`, selector }];
+  });
+  const deadline = performance.now() + timeoutMs;
+  for (let pause = 100;; pause = Math.min(pause * 2, 1000)) {
+    const left: string[] = [];
+    for (const { name, selector } of selectors) {
+      const pods = await listObjects(ctx.dr, PODS, ctx.spec.destNamespace, {
+        labelSelector: selector,
+        signal: ctx.signal,
+      });
+      if (pods.length > 0) left.push(`${name} (${pods.length} pod(s))`);
+    }
+    if (left.length === 0 || performance.now() >= deadline) return left;
+    await delay(pause, { signal: ctx.signal });
+  }
+}
+
 /** The DR workloads of this replication that run beyond their standby hold, re-read from DR. */
 export async function liveOnDr(ctx: ScaleContext): Promise<string[]> {
   const w = await listManagedWorkloads(ctx);
@@ -218,14 +258,18 @@ export function scaleDrDown(ctx: ScaleContext, w: Workloads): Promise<ObjectResu
  * the record removed in the same write, and parked DaemonSets are unparked. Found on the source
  * itself, so a DR object renamed, relabelled or deleted meanwhile cannot leave its source down.
  */
-export async function restoreSource(ctx: ScaleContext): Promise<ObjectResult[]> {
+export async function restoreSource(
+  ctx: ScaleContext,
+  /** Counts to restore instead of the records (the counts DR ran at), by `Kind/name`. */
+  counts?: ReadonlyMap<string, number>,
+): Promise<ObjectResult[]> {
   const w = await listSource(ctx);
+  const recorded = w.scalable.filter((t) => recordedReplicas(t.object) !== undefined);
+  const override = (t: Target) => counts?.get(`${t.type.kind}/${t.object.metadata.name}`);
   return await flat([
-    patchAll(
-      ctx,
-      "source",
-      w.scalable.filter((t) => recordedReplicas(t.object) !== undefined),
-      restoreReplicas,
+    patchAll(ctx, "source", recorded.filter((t) => override(t) === undefined), restoreReplicas),
+    ...recorded.filter((t) => override(t) !== undefined).map((t) =>
+      patchAll(ctx, "source", [t], restoreReplicasTo(override(t)!))
     ),
     patchAll(ctx, "source", w.suspendable.filter((t) => hasSuspendRecord(t.object)), restoreSuspend),
     patchAll(ctx, "source", w.daemonSets.filter((t) => isParked(t.object)), setParked(false)),
