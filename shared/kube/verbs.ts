@@ -49,13 +49,15 @@ export async function getObject<T extends KubeObject = KubeObject>(
   }
 }
 
-export interface ListOptions extends ReadOptions {
+export interface ListOptions<T extends KubeObject = KubeObject> extends ReadOptions {
   readonly pageSize?: number;
   readonly labelSelector?: string | undefined;
   /** Keep `metadata.managedFields` (dropped by default: often the largest part of an object). */
   readonly keepManagedFields?: boolean;
   /** Ask for a smaller page of only the first object (existence checks). */
   readonly limit?: number;
+  /** Sees each item as listed, managedFields included, before they are dropped. */
+  readonly inspect?: ((item: T) => void) | undefined;
 }
 
 const expired = (error: unknown) => error instanceof KubeApiError && error.status === 410;
@@ -69,7 +71,7 @@ export async function listObjects<T extends KubeObject = KubeObject>(
   client: KubeClient,
   type: ResourceType,
   namespace: string | undefined,
-  options: ListOptions = {},
+  options: ListOptions<T> = {},
 ): Promise<T[]> {
   for (let attempt = 1;; attempt++) {
     const out: T[] = [];
@@ -91,6 +93,7 @@ export async function listObjects<T extends KubeObject = KubeObject>(
           options,
         );
         for (const item of page.items) {
+          options.inspect?.(item);
           if (!options.keepManagedFields) delete item.metadata.managedFields;
           out.push({ ...item, apiVersion: apiVersionOf(type), kind: type.kind });
         }

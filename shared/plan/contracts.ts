@@ -82,6 +82,8 @@ export interface PlanEntry {
   readonly warnings: readonly string[];
   /** Errors to report for this object even when it is written (e.g. bad scale-override). */
   readonly errors: readonly string[];
+  /** For an update that repairs drift: a merge patch removing what was added on DR, sent after the apply. */
+  readonly cleanup?: Record<string, unknown>;
   /** Apply order (namespace first, HPAs last); prunes run in reverse order. */
   readonly order: number;
 }
@@ -99,4 +101,9 @@ export interface PlanSyncOptions extends CopySource {
   readonly pruneClaims?: boolean;
   /** Take over DR objects that are not this replication's copies (default: each is an error, left alone). */
   readonly adopt?: boolean;
+  /**
+   * Who else wrote to each DR object (field managers other than dr-syncer and Kubernetes), by
+   * `typeKey/name`: what drift detection starts from. Absent: drift is not checked.
+   */
+  readonly writers?: ReadonlyMap<string, readonly string[]>;
 }

@@ -18,3 +18,4 @@ export * from "./content_hash.ts";
 export * from "./parse_quantity.ts";
 export * from "./plan_sync.ts";
 export * from "./scale_decisions.ts";
+export * from "./drift.ts";

@@ -23,6 +23,7 @@ import type {
 import { ensureObjectAt, objectAt } from "./_json.ts";
 import { contentHash } from "./content_hash.ts";
 import { kindRuleFor } from "./kind_rules.ts";
+import { driftOf } from "./drift.ts";
 import { ANNOTATION_CONTENT_HASH } from "./names.ts";
 import { hasManagedByLabel, isCopyFrom, isOurCopy, provenanceOf } from "./provenance.ts";
 import { compareQuantities } from "./parse_quantity.ts";
@@ -151,7 +152,17 @@ function planCopy(
     };
   }
   if (isOurCopy(current, options) && current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === hash) {
-    return { ...common, action: "unchanged", current: identityOf(current) };
+    const writers = options.writers?.get(objectKey(base.type, base.name)) ?? [];
+    const drift = base.type.kind === "PersistentVolumeClaim" ? undefined : driftOf(object, current, writers);
+    if (drift === undefined) return { ...common, action: "unchanged", current: identityOf(current) };
+    return {
+      ...common,
+      action: "update",
+      desired: withContentHash(object, hash),
+      current,
+      reason: `drift: changed on DR by ${drift.writers.join(", ")}; put back`,
+      ...(drift.cleanup ? { cleanup: drift.cleanup } : {}),
+    };
   }
   return {
     ...common,

@@ -4,7 +4,7 @@ import { describeKubeError, isImmutableFieldError, type KubeApiError } from "../
 import type { KubeClient } from "../kube/kube_client.ts";
 import { type RetryOptions, withRetry } from "../kube/retry.ts";
 import type { KubeObject, ResourceType } from "../kube/types.ts";
-import { applyObject, deleteObject, getObject } from "../kube/verbs.ts";
+import { applyObject, deleteObject, getObject, patchObject } from "../kube/verbs.ts";
 import type { Logger } from "../log/logger.ts";
 import type { PlanEntry, SyncPlan } from "../plan/contracts.ts";
 import { type CopySource, isOurCopy } from "../plan/provenance.ts";
@@ -77,7 +77,8 @@ function result(entry: PlanEntry, action: ObjectAction, reason?: string): Object
 
 /** The report entry for an object whose write succeeded but which carries errors (e.g. bad scale-override). */
 function written(entry: PlanEntry, action: ObjectAction): ObjectResult {
-  return entry.errors.length > 0 ? result(entry, "failed", entry.errors.join("; ")) : result(entry, action);
+  if (entry.errors.length > 0) return result(entry, "failed", entry.errors.join("; "));
+  return result(entry, action, action === "updated" ? entry.reason : undefined);
 }
 
 async function applyEntry(
@@ -91,6 +92,16 @@ async function applyEntry(
   options.signal?.throwIfAborted();
   try {
     await serverSideApply(client, entry.type, desired, options.retry, options.signal);
+    if (entry.cleanup) {
+      const { namespace, name } = desired.metadata;
+      await withRetry(
+        () => patchObject(client, entry.type, namespace, name, entry.cleanup!, { signal: options.signal }),
+        {
+          ...options.retry,
+          signal: options.signal,
+        },
+      );
+    }
     return written(entry, created);
   } catch (error) {
     options.signal?.throwIfAborted();

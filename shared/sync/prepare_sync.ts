@@ -8,6 +8,7 @@ import type { RetryOptions } from "../kube/retry.ts";
 import { type KubeObject, NAMESPACES, type ResourceType, STORAGE_CLASSES, typeKey } from "../kube/types.ts";
 import { getObject, listObjects } from "../kube/verbs.ts";
 import { buildDesiredState } from "../plan/build_desired_state.ts";
+import { foreignWriters } from "../plan/drift.ts";
 import type { SyncPlan, TypedObjects } from "../plan/contracts.ts";
 import { planSync } from "../plan/plan_sync.ts";
 import { copySource, type ReplicationSpec, transformContext } from "../plan/replication_spec.ts";
@@ -75,6 +76,7 @@ export async function prepareSync(
   let done = 0;
   const tick = () => options.onProgress?.({ phase: "reading", done: ++done, total });
   const readConcurrency = options.readConcurrency ?? 8;
+  const writers = new Map<string, string[]>();
   const [sourceItems, destItems, storageClasses] = await Promise.all([
     pooledMap(types, readConcurrency, async (type): Promise<TypedObjects> => {
       // Services keep managedFields: they tell which node ports a user set explicitly
@@ -85,7 +87,13 @@ export async function prepareSync(
     }),
     destNs
       ? pooledMap(types.filter((t) => listable.has(typeKey(t))), readConcurrency, async (type) => {
-        const objects = await listObjects(dr, drTypes.get(typeKey(type))!, spec.destNamespace, read);
+        const objects = await listObjects(dr, drTypes.get(typeKey(type))!, spec.destNamespace, {
+          ...read,
+          inspect: (item) => {
+            const foreign = foreignWriters(item);
+            if (foreign.length > 0) writers.set(`${typeKey(type)}/${item.metadata.name}`, foreign);
+          },
+        });
         tick();
         return { type, objects } satisfies TypedObjects;
       })
@@ -119,6 +127,7 @@ export async function prepareSync(
     prune: options.prune,
     pruneClaims: spec.pruneClaims,
     adopt: spec.adopt,
+    writers,
   });
   const sourceRecords = sourceItems.filter((i) => i.type.group === "apps").flatMap((i) =>
     i.objects.filter((o) => isCutoverRecord(o as Workload)).map((o) => `${i.type.kind}/${o.metadata.name}`)

@@ -116,9 +116,10 @@ Deno.test("a re-run cutover whose final stage fails does not undo the source whi
         replication: ns.spec(),
       },
     ).catch(() => {});
-    await c.dr.request({
+    await c.dr.request({ // as the crashed run's scale-dr-up did it
       method: "PATCH",
       path: `/apis/apps/v1/namespaces/${ns.dest}/deployments/web`,
+      query: { fieldManager: "dr-syncer" },
       contentType: "application/merge-patch+json",
       body: { spec: { replicas: 3 } },
     });

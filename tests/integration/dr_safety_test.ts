@@ -335,3 +335,52 @@ Deno.test("cutover with nothing to move is refused and does not record DR as act
     assert.equal((await stage(deps(c), { replication: spec })).status, "succeeded", "stage still works");
   });
 });
+
+Deno.test("drift on DR is put back by the next stage and reported; an undrifted namespace still costs no write", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "drift", async (ns) => {
+    await seed(c.source, [
+      fixtures.configMap(ns.source, "settings", { mode: "source" }),
+      fixtures.deployment(ns.source, "web", 3),
+    ]);
+    await stage(deps(c), { replication: ns.spec() });
+    // by hand on DR: a key added to the ConfigMap, the standby Deployment scaled up
+    await c.dr.request({
+      method: "PATCH",
+      path: `/api/v1/namespaces/${ns.dest}/configmaps/settings`,
+      query: { fieldManager: "kubectl-edit" },
+      contentType: "application/merge-patch+json",
+      body: { data: { debug: "true" } },
+    });
+    await c.dr.request({
+      method: "PATCH",
+      path: `/apis/apps/v1/namespaces/${ns.dest}/deployments/web/scale`,
+      query: { fieldManager: "kubectl" },
+      contentType: "application/merge-patch+json",
+      body: { spec: { replicas: 2 } },
+    });
+    const repaired = await stage(deps(c), { replication: ns.spec() });
+    assert.equal(repaired.status, "succeeded");
+    assert.match(
+      actionOf(repaired, "ConfigMap", "settings")?.reason ?? "",
+      /^drift: changed on DR by kubectl-edit; put back/,
+    );
+    assert.match(
+      actionOf(repaired, "Deployment", "web")?.reason ?? "",
+      /^drift: changed on DR by kubectl; put back/,
+    );
+    const settings = await read<KubeObject & { data: Record<string, string> }>(
+      c.dr,
+      "v1",
+      "ConfigMap",
+      ns.dest,
+      "settings",
+    );
+    assert.deepEqual(settings?.data, { mode: "source" }, "the added key is gone");
+    assert.equal((await read<Workload>(c.dr, "apps/v1", "Deployment", ns.dest, "web"))?.spec.replicas, 0);
+    const before = c.dr.stats.writes;
+    const quiet = await stage(deps(c), { replication: ns.spec() });
+    assert.equal(quiet.counts.updated + quiet.counts.created, 0);
+    assert.equal(c.dr.stats.writes - before, 2, "only the lock's two writes");
+  });
+});
