@@ -11,6 +11,11 @@ export const LABEL_DISABLED = "dr-syncer.io/disabled";
 
 export const ANNOTATION_ORIGINAL_REPLICAS = "dr-syncer.io/original-replicas";
 export const ANNOTATION_ORIGINAL_SUSPEND = "dr-syncer.io/original-suspend";
+/**
+ * A StatefulSet's `persistentVolumeClaimRetentionPolicy.whenScaled` before dr-syncer scaled it down:
+ * `Delete` would delete its claims (and their data) on the way to zero, so it is `Retain` meanwhile.
+ */
+export const ANNOTATION_ORIGINAL_WHEN_SCALED = "dr-syncer.io/original-pvc-retention-when-scaled";
 export const ANNOTATION_SOURCE_CLUSTER = "dr-syncer.io/source-cluster";
 export const ANNOTATION_SOURCE_NAMESPACE = "dr-syncer.io/source-namespace";
 export const ANNOTATION_SOURCE_UID = "dr-syncer.io/source-uid";

@@ -5,7 +5,12 @@
  * `suspend` to restore later) write it in the same patch as the change.
  */
 import type { KubeObject } from "../kube/types.ts";
-import { ANNOTATION_ORIGINAL_REPLICAS, ANNOTATION_ORIGINAL_SUSPEND, LABEL_DISABLED } from "./names.ts";
+import {
+  ANNOTATION_ORIGINAL_REPLICAS,
+  ANNOTATION_ORIGINAL_SUSPEND,
+  ANNOTATION_ORIGINAL_WHEN_SCALED,
+  LABEL_DISABLED,
+} from "./names.ts";
 import { recordedReplicas, scaleOverride } from "./replica_count.ts";
 
 /** A Deployment, StatefulSet, DaemonSet, CronJob or Job, as far as scaling reads it. */
@@ -13,6 +18,7 @@ export interface Workload extends KubeObject {
   spec?: {
     replicas?: number;
     suspend?: boolean;
+    persistentVolumeClaimRetentionPolicy?: { whenScaled?: string; whenDeleted?: string };
     template?: { spec?: { nodeSelector?: Record<string, string> } };
   };
 }
@@ -148,6 +154,53 @@ export function liveReplicas(scaleToZero: boolean): (live: Workload) => number |
 export function sourceSuspend(live: Workload): boolean {
   return live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
 }
+
+/** Adds `b` to the merge patch `a` (both small nested objects). */
+function mergePatch(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = prev && typeof prev === "object" && v && typeof v === "object"
+      ? mergePatch(prev as Record<string, unknown>, v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}
+
+/**
+ * Never lets a scale-down delete claims: a StatefulSet whose claim retention policy says
+ * `whenScaled: Delete` gets `Retain` in the same patch that lowers its replicas, the original
+ * recorded in `dr-syncer.io/original-pvc-retention-when-scaled`.
+ */
+export const keepingClaims = (decide: ScaleDecision): ScaleDecision => (live) => {
+  const change = decide(live);
+  if (!change || live.kind !== "StatefulSet") return change;
+  const wanted = (change.patch.spec as { replicas?: number } | undefined)?.replicas;
+  const lowers = wanted !== undefined && wanted < replicasOf(live);
+  if (!lowers || live.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled !== "Delete") return change;
+  return {
+    patch: mergePatch(change.patch, {
+      metadata: { annotations: { [ANNOTATION_ORIGINAL_WHEN_SCALED]: "Delete" } },
+      spec: { persistentVolumeClaimRetentionPolicy: { whenScaled: "Retain" } },
+    }),
+    reason: `${change.reason}; claim retention whenScaled Delete -> Retain while scaled down (recorded)`,
+  };
+};
+
+/** Puts a recorded claim retention policy back as the StatefulSet comes back up (in the same patch). */
+export const restoringClaims = (decide: ScaleDecision): ScaleDecision => (live) => {
+  const change = decide(live);
+  const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_WHEN_SCALED];
+  if (live.kind !== "StatefulSet" || recorded === undefined) return change;
+  const restore = {
+    metadata: { annotations: { [ANNOTATION_ORIGINAL_WHEN_SCALED]: null } },
+    spec: { persistentVolumeClaimRetentionPolicy: { whenScaled: recorded } },
+  };
+  const note = `claim retention whenScaled ${recorded} restored`;
+  return change
+    ? { patch: mergePatch(change.patch, restore), reason: `${change.reason}; ${note}` }
+    : { patch: restore, reason: note };
+};
 
 /**
  * Whether a DR workload runs beyond how stage holds it: more replicas than its standby count, a

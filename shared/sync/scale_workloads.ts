@@ -28,6 +28,7 @@ import { copySource, type ReplicationSpec } from "../plan/replication_spec.ts";
 import {
   isLiveOnDr,
   isParked,
+  keepingClaims,
   liveReplicas,
   recordAndScaleToZero,
   recordAndSuspend,
@@ -35,6 +36,7 @@ import {
   restoreReplicas,
   restoreReplicasTo,
   restoreSuspend,
+  restoringClaims,
   type ScaleDecision,
   setParked,
   setReplicas,
@@ -217,7 +219,7 @@ const flat = (parts: Promise<ObjectResult[]>[]) => Promise.all(parts).then((r) =
 export async function scaleSourceDown(ctx: ScaleContext, managed: Workloads): Promise<ObjectResult[]> {
   const w = await listSource(ctx, managed);
   return await flat([
-    patchAll(ctx, "source", w.scalable, recordAndScaleToZero),
+    patchAll(ctx, "source", w.scalable, keepingClaims(recordAndScaleToZero)),
     patchAll(ctx, "source", w.suspendable, recordAndSuspend),
     patchAll(ctx, "source", w.daemonSets, setParked(true)),
   ]);
@@ -237,7 +239,7 @@ export function scaleDrUp(ctx: ScaleContext, w: Workloads): Promise<ObjectResult
       ctx,
       "dr",
       w.scalable.filter((t) => !unrecorded.has(t)),
-      setReplicas(liveReplicas(ctx.spec.scaleToZero)),
+      restoringClaims(setReplicas(liveReplicas(ctx.spec.scaleToZero))),
     ),
     patchAll(ctx, "dr", w.suspendable, setSuspend(sourceSuspend)),
     patchAll(ctx, "dr", w.daemonSets, setParked(false)),
@@ -247,7 +249,7 @@ export function scaleDrUp(ctx: ScaleContext, w: Workloads): Promise<ObjectResult
 /** DR: back to how stage leaves it (replicas at the standby count, CronJobs/Jobs suspended, DaemonSets parked). */
 export function scaleDrDown(ctx: ScaleContext, w: Workloads): Promise<ObjectResult[]> {
   return flat([
-    patchAll(ctx, "dr", w.scalable, setReplicas(standbyReplicas(ctx.spec.scaleToZero))),
+    patchAll(ctx, "dr", w.scalable, keepingClaims(setReplicas(standbyReplicas(ctx.spec.scaleToZero)))),
     patchAll(ctx, "dr", w.suspendable, setSuspend(() => true)),
     patchAll(ctx, "dr", w.daemonSets, setParked(true)),
   ]);
@@ -267,9 +269,14 @@ export async function restoreSource(
   const recorded = w.scalable.filter((t) => recordedReplicas(t.object) !== undefined);
   const override = (t: Target) => counts?.get(`${t.type.kind}/${t.object.metadata.name}`);
   return await flat([
-    patchAll(ctx, "source", recorded.filter((t) => override(t) === undefined), restoreReplicas),
+    patchAll(
+      ctx,
+      "source",
+      recorded.filter((t) => override(t) === undefined),
+      restoringClaims(restoreReplicas),
+    ),
     ...recorded.filter((t) => override(t) !== undefined).map((t) =>
-      patchAll(ctx, "source", [t], restoreReplicasTo(override(t)!))
+      patchAll(ctx, "source", [t], restoringClaims(restoreReplicasTo(override(t)!)))
     ),
     patchAll(ctx, "source", w.suspendable.filter((t) => hasSuspendRecord(t.object)), restoreSuspend),
     patchAll(ctx, "source", w.daemonSets.filter((t) => isParked(t.object)), setParked(false)),

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {
   isCutoverRecord,
+  keepingClaims,
   recordAndScaleToZero,
   recordAndSuspend,
   restoreReplicas,
   restoreSuspend,
+  restoringClaims,
   setParked,
   setReplicas,
   setSuspend,
@@ -110,4 +112,65 @@ Deno.test("scale decisions: isCutoverRecord is a workload at zero with a recorde
   assert.equal(isCutoverRecord(workload({ replicas: 0 }, { "dr-syncer.io/original-replicas": "3" })), true);
   assert.equal(isCutoverRecord(workload({ replicas: 3 }, { "dr-syncer.io/original-replicas": "3" })), false);
   assert.equal(isCutoverRecord(workload({ replicas: 0 })), false);
+});
+
+Deno.test("scale decisions: keepingClaims holds a StatefulSet's claims (whenScaled Delete -> Retain) as it goes down", () => {
+  const sts: Workload = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "db", annotations: {} },
+    spec: {
+      replicas: 2,
+      persistentVolumeClaimRetentionPolicy: { whenScaled: "Delete", whenDeleted: "Retain" },
+    },
+  };
+  const change = keepingClaims(recordAndScaleToZero)(sts);
+  assert.deepEqual(change?.patch, {
+    metadata: {
+      annotations: {
+        "dr-syncer.io/original-replicas": "2",
+        "dr-syncer.io/original-pvc-retention-when-scaled": "Delete",
+      },
+    },
+    spec: { replicas: 0, persistentVolumeClaimRetentionPolicy: { whenScaled: "Retain" } },
+  });
+  const retained = {
+    ...sts,
+    spec: { ...sts.spec, persistentVolumeClaimRetentionPolicy: { whenScaled: "Retain" } },
+  };
+  const retainedSpec = keepingClaims(recordAndScaleToZero)(retained)?.patch.spec as Record<string, unknown>;
+  assert.equal(retainedSpec.persistentVolumeClaimRetentionPolicy, undefined, "Retain needs nothing");
+  assert.equal(
+    keepingClaims(setReplicas(() => 5))(sts)?.patch.metadata,
+    undefined,
+    "scaling up keeps the policy",
+  );
+});
+
+Deno.test("scale decisions: restoringClaims puts the recorded policy back as the StatefulSet comes back", () => {
+  const held: Workload = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: {
+      name: "db",
+      annotations: {
+        "dr-syncer.io/original-replicas": "2",
+        "dr-syncer.io/original-pvc-retention-when-scaled": "Delete",
+      },
+    },
+    spec: { replicas: 0, persistentVolumeClaimRetentionPolicy: { whenScaled: "Retain" } },
+  };
+  assert.deepEqual(restoringClaims(restoreReplicas)(held)?.patch, {
+    metadata: {
+      annotations: {
+        "dr-syncer.io/original-replicas": null,
+        "dr-syncer.io/original-pvc-retention-when-scaled": null,
+      },
+    },
+    spec: { replicas: 2, persistentVolumeClaimRetentionPolicy: { whenScaled: "Delete" } },
+  });
+  const up = { ...held, spec: { ...held.spec, replicas: 2 } };
+  assert.deepEqual(restoringClaims(setReplicas(() => 2))(up)?.patch.spec, {
+    persistentVolumeClaimRetentionPolicy: { whenScaled: "Delete" },
+  }, "already at its count: only the policy comes back");
 });
