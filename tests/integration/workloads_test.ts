@@ -186,3 +186,120 @@ async function claimsRoundTrip(
     );
   }
 }
+
+Deno.test("a Job that completed on the source is removed from DR, so cutover cannot run it again", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "jobdone", async (ns) => {
+    await seed(c.source, [{
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "migrate", namespace: ns.source },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: {
+            restartPolicy: "Never",
+            nodeSelector: { "example.com/no-such-node": "true" }, // its pod waits: the Job is running
+            containers: [{ name: "c", image: "shop-migrate:2" }],
+          },
+        },
+      },
+    }, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: ns.source },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: { containers: [{ name: "c", image: "nginx" }] },
+        },
+      },
+    }]);
+    const pod = await eventually(
+      "the Job's pod",
+      async () => (await listObjects(c.source, PODS, ns.source))[0],
+    );
+    await stage(deps(c), { replication: ns.spec() });
+    assert.ok(await read(c.dr, "batch/v1", "Job", ns.dest, "migrate"), "copied while it runs, suspended");
+    // the Job finishes on the source
+    await c.source.request({
+      method: "PATCH",
+      path: `/api/v1/namespaces/${ns.source}/pods/${pod.metadata.name}/status`,
+      contentType: "application/merge-patch+json",
+      body: { status: { phase: "Succeeded" } },
+    });
+    await eventually("the source Job complete", async () => {
+      const job = await read<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        c.source,
+        "batch/v1",
+        "Job",
+        ns.source,
+        "migrate",
+      );
+      return job?.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") || undefined;
+    });
+    const report = await stage(deps(c), { replication: ns.spec() });
+    const entry = report.objects.find((o) => o.kind === "Job" && o.name === "migrate");
+    assert.equal(entry?.action, "pruned");
+    assert.match(entry?.reason ?? "", /its source Job completed: the copy would run it again at cutover/);
+    await eventually(
+      "the DR copy gone",
+      async () => (await read(c.dr, "batch/v1", "Job", ns.dest, "migrate")) === undefined || undefined,
+    );
+    assert.equal((await cutover(deps(c), { replication: ns.spec() })).status, "succeeded");
+    assert.equal(await read(c.dr, "batch/v1", "Job", ns.dest, "migrate"), undefined, "nothing to run again");
+  });
+});
+
+Deno.test("an HPA copied to DR stays idle at zero and is in charge after cutover", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "hpa", async (ns) => {
+    await seed(c.source, [
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "api", namespace: ns.source },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: "api" } },
+          template: {
+            metadata: { labels: { app: "api" } },
+            spec: { containers: [{ name: "c", image: "api:1" }] },
+          },
+        },
+      },
+      {
+        apiVersion: "autoscaling/v2",
+        kind: "HorizontalPodAutoscaler",
+        metadata: { name: "api", namespace: ns.source },
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" },
+          minReplicas: 2,
+          maxReplicas: 5,
+          metrics: [{
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+          }],
+        },
+      },
+    ]);
+    await stage(deps(c), { replication: ns.spec() });
+    await new Promise((r) => setTimeout(r, 4_000)); // the HPA controller syncs every few seconds
+    const dr = async () =>
+      (await read<KubeObject & { spec: { replicas: number } }>(c.dr, "apps/v1", "Deployment", ns.dest, "api"))
+        ?.spec.replicas;
+    assert.equal(await dr(), 0, "idle at zero: an HPA does not scale a target at zero");
+    await cutover(deps(c), { replication: ns.spec() });
+    assert.equal(await dr(), 2);
+    // below its minimum by hand: the HPA on DR is in charge and brings it back
+    await c.dr.request({
+      method: "PATCH",
+      path: `/apis/apps/v1/namespaces/${ns.dest}/deployments/api/scale`,
+      contentType: "application/merge-patch+json",
+      body: { spec: { replicas: 1 } },
+    });
+    await eventually("the DR HPA back to its minimum", async () => (await dr()) === 2 || undefined, 45_000);
+  });
+});
