@@ -4,7 +4,7 @@ import { DEPLOYMENTS, typeKey } from "../shared/kube/types.ts";
 import { listObjects } from "../shared/kube/verbs.ts";
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { buildRunReport, type ObjectResult, type RunReport } from "../shared/run_report.ts";
-import { cutoverRefusal } from "../shared/state/refusals.ts";
+import { cutoverAlreadyDone } from "../shared/state/refusals.ts";
 import {
   listManagedWorkloads,
   liveOnDr,
@@ -12,7 +12,13 @@ import {
   scaleDrUp,
   scaleSourceDown,
 } from "../shared/sync/scale_workloads.ts";
-import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
+import {
+  nothingToDo,
+  type OperationDeps,
+  OperationRefusedError,
+  runDeps,
+  runSignal,
+} from "./operation_deps.ts";
 import { checkSupported, preflight, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
@@ -70,7 +76,10 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
       `Cannot cut over "${spec.name}": source cluster "${deps.source.name}" at ${deps.source.server} is unreachable; pass --allow-source-unavailable to cut over from the replica counts recorded on DR`,
     );
   }
-  refuseIf(cutoverRefusal(spec.name, state, force));
+  const done = force ? undefined : cutoverAlreadyDone(state);
+  if (done !== undefined) {
+    return nothingToDo(deps.runId, spec.name, startedAt, deps.now(), request.dryRun, done);
+  }
   if (request.dryRun) {
     const workloads = await listManagedWorkloads(scaleContext(deps, spec));
     const detail = `would scale ${workloads.scalable.length} workload(s) on DR to their recorded counts`;
@@ -91,7 +100,13 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
   }
 
   return await runLocked(deps, spec, "cutover", startedAt, async (lock) => {
-    refuseIf(cutoverRefusal(spec.name, lock.state, force));
+    const doneMeanwhile = force ? undefined : cutoverAlreadyDone(lock.state);
+    if (doneMeanwhile !== undefined) {
+      return {
+        report: nothingToDo(deps.runId, spec.name, startedAt, deps.now(), false, doneMeanwhile),
+        state: lock.state,
+      };
+    }
     const before = lock.state;
     let ctx = scaleContext(deps, spec, runSignal(deps, lock.signal));
     const steps = new StepRunner(lock, "cutover", deps.runId, log, deps.afterStep);

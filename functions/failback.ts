@@ -1,6 +1,6 @@
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { buildRunReport, type RunReport } from "../shared/run_report.ts";
-import { failbackRefusal } from "../shared/state/refusals.ts";
+import { failbackAlreadyDone, failbackRefusal } from "../shared/state/refusals.ts";
 import {
   drCounts,
   listManagedWorkloads,
@@ -10,7 +10,14 @@ import {
   scaleSourceDown,
   waitForDrPodsGone,
 } from "../shared/sync/scale_workloads.ts";
-import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
+import {
+  nothingToDo,
+  type OperationDeps,
+  OperationRefusedError,
+  refuseIf,
+  runDeps,
+  runSignal,
+} from "./operation_deps.ts";
 import { checkSupported, preflight, reachable, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { StepRunner } from "./step_runner.ts";
@@ -58,6 +65,10 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
       `Cannot fail back "${spec.name}": source cluster "${deps.source.name}" at ${deps.source.server} is unreachable`,
     );
   }
+  const done = force ? undefined : failbackAlreadyDone(state);
+  if (done !== undefined) {
+    return nothingToDo(deps.runId, spec.name, startedAt, deps.now(), request.dryRun, done, "failback");
+  }
   refuseIf(failbackRefusal(spec.name, state, force));
   if (request.dryRun) {
     const workloads = await listManagedWorkloads(scaleContext(deps, spec));
@@ -79,6 +90,13 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
     });
   }
   return await runLocked(deps, spec, "failback", startedAt, async (lock) => {
+    const doneMeanwhile = force ? undefined : failbackAlreadyDone(lock.state);
+    if (doneMeanwhile !== undefined) {
+      return {
+        report: nothingToDo(deps.runId, spec.name, startedAt, deps.now(), false, doneMeanwhile, "failback"),
+        state: lock.state,
+      };
+    }
     refuseIf(failbackRefusal(spec.name, lock.state, force));
     const ctx = scaleContext(deps, spec, runSignal(deps, lock.signal));
     const steps = new StepRunner(lock, "failback", deps.runId, log, deps.afterStep);

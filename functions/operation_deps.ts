@@ -2,6 +2,7 @@ import { RefusedError } from "../shared/errors.ts";
 import type { KubeClient } from "../shared/kube/kube_client.ts";
 import type { RetryOptions } from "../shared/kube/retry.ts";
 import type { Logger } from "../shared/log/logger.ts";
+import { buildRunReport, type RunReport } from "../shared/run_report.ts";
 import type { SyncProgress } from "../shared/sync/prepare_sync.ts";
 
 /** What every operation is handed: both clusters and the edge's services. */
@@ -58,6 +59,29 @@ export function runSignal(deps: OperationDeps, lockSignal: AbortSignal): AbortSi
 /** The operation cannot run as asked in the replication's current state. */
 export class OperationRefusedError extends RefusedError {
   override readonly name = "OperationRefusedError";
+}
+
+/** The report of a cutover or failback that finished before: it succeeds, and nothing is written. */
+export function nothingToDo(
+  runId: string,
+  replication: string,
+  startedAt: Date,
+  finishedAt: Date,
+  dryRun: boolean | undefined,
+  detail: string,
+  operation: "cutover" | "failback" = "cutover",
+): RunReport {
+  return buildRunReport({
+    runId,
+    operation,
+    replication,
+    dryRun: dryRun ?? false,
+    startedAt,
+    finishedAt,
+    objects: [],
+    steps: [{ step: operation, status: "skipped", detail }],
+    activeSide: operation === "cutover" ? "dr" : "source",
+  });
 }
 
 /** Throws the refusal a pure check returned, if any. */

@@ -33,12 +33,21 @@ export function cutoverTracesRefusal(
   return `Source workloads of "${name}" stand at zero with a recorded count (${names}): a cutover scaled them down, so DR may be the live side; run failback first, or pass --force`;
 }
 
-/** A second cutover of a finished one would stage the source over the live DR side. */
-export function cutoverRefusal(name: string, state: ReplicationState, force: boolean): string | undefined {
-  if (!force && state.activeSide === "dr" && state.progress?.operation !== "cutover") {
-    return `Replication "${name}" is already cut over to DR: another cutover would stage the source over the live DR side; pass --force to do it anyway`;
+/**
+ * A cutover that already finished: repeating it succeeds with nothing to do (a retried trigger is
+ * safe), and never stages the source over the live DR side. Unfinished ones are finished instead.
+ */
+export function cutoverAlreadyDone(state: ReplicationState): string | undefined {
+  if (state.activeSide !== "dr" || state.progress !== undefined) return undefined;
+  return "already cut over: DR is the active side; nothing to do (--force runs the whole cutover again)";
+}
+
+/** A failback that already finished: repeating it succeeds with nothing to do. */
+export function failbackAlreadyDone(state: ReplicationState): string | undefined {
+  if (state.activeSide !== "source" || state.progress !== undefined || !state.lastSuccess.failback) {
+    return undefined;
   }
-  return undefined;
+  return "already failed back: the source is the active side; nothing to do";
 }
 
 /** Failback when nothing was cut over has nothing to do. */

@@ -179,7 +179,14 @@ export async function waitForDrPodsGone(
   w: Workloads,
   timeoutMs: number,
 ): Promise<string[]> {
-  const selectors = [...w.scalable, ...w.suspendable, ...w.daemonSets].flatMap((t) => {
+  // a warm standby (a standby count above zero) runs on DR by design: only the rest must be gone
+  const standby = standbyReplicas(ctx.spec.scaleToZero);
+  const stopped = [
+    ...w.scalable.filter((t) => (standby(t.object) ?? 0) === 0),
+    ...w.suspendable,
+    ...w.daemonSets,
+  ];
+  const selectors = stopped.flatMap((t) => {
     // a CronJob has no pods of its own: the pods of the Jobs it started carry their Job's selector
     const labels = (t.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)
       ?.selector?.matchLabels ?? {};

@@ -84,7 +84,7 @@ Deno.test("failback undoes itself when restoring the source fails half-way: neve
     await cutover(deps(c), { replication: ns.spec() });
     const lift = await refuseScaleUp(c.source, ns.source, "stuck");
     try {
-      const report = await failback(deps(c, { retry: { attempts: 1 } }), { replication: ns.spec() });
+      const report = await failback(deps(c), { replication: ns.spec() });
       assert.equal(report.status, "failed");
       assert.equal(report.steps.find((s) => s.step === "restore-source")?.status, "failed");
       assert.match(

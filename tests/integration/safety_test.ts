@@ -29,21 +29,25 @@ Deno.test("stage refuses to copy a namespace onto itself through two kubeconfigs
   });
 });
 
-Deno.test("cutover refuses when already cut over, failback when nothing was, unless forced", async () => {
+Deno.test("a repeated cutover or failback succeeds with nothing to do; failback of nothing is refused; force reruns", async () => {
   await using c = await testClusters();
   await withNamespaces(c, "twice", async (ns) => {
     await seed(c.source, [fixtures.deployment(ns.source, "web", 2)]);
     await stage(deps(c), { replication: ns.spec() });
     await assert.rejects(failback(deps(c), { replication: ns.spec() }), /is not cut over/);
     assert.equal((await cutover(deps(c), { replication: ns.spec() })).status, "succeeded");
-    await assert.rejects(
-      cutover(deps(c), { replication: ns.spec() }),
-      (e: unknown) => e instanceof OperationRefusedError && /already cut over/.test(e.message),
-    );
+    const writes = c.source.stats.writes + c.dr.stats.writes;
+    const again = await cutover(deps(c), { replication: ns.spec() });
+    assert.equal(again.status, "succeeded");
+    assert.match(again.steps[0]?.detail ?? "", /already cut over: DR is the active side; nothing to do/);
+    assert.equal(c.source.stats.writes + c.dr.stats.writes, writes, "a repeat writes nothing");
     assert.equal((await cutover(deps(c), { replication: ns.spec(), force: true })).status, "succeeded");
     assert.equal(await replicas(c.dr, ns.dest, "web"), 2);
     assert.equal((await failback(deps(c), { replication: ns.spec() })).status, "succeeded");
     assert.equal(await replicas(c.source, ns.source, "web"), 2);
+    const repeat = await failback(deps(c), { replication: ns.spec() });
+    assert.equal(repeat.status, "succeeded");
+    assert.match(repeat.steps[0]?.detail ?? "", /already failed back/);
   });
 });
 

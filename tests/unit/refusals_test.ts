@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import {
-  cutoverRefusal,
+  cutoverAlreadyDone,
   cutoverTracesRefusal,
+  failbackAlreadyDone,
   failbackRefusal,
   stageRefusal,
 } from "../../shared/state/refusals.ts";
@@ -39,14 +40,18 @@ Deno.test("refusals: stage refuses over source workloads a cutover left at zero,
   assert.equal(cutoverTracesRefusal("shop", ["Deployment/a"], true), undefined);
 });
 
-Deno.test("refusals: cutover refuses a finished cutover but goes on with an unfinished one", () => {
-  assert.match(cutoverRefusal("shop", cutOver, false)!, /already cut over to DR/);
-  assert.equal(
-    cutoverRefusal("shop", { ...cutOver, progress: { operation: "cutover", steps: [] } }, false),
-    undefined,
-  );
-  assert.equal(cutoverRefusal("shop", halfCutOver, false), undefined);
-  assert.equal(cutoverRefusal("shop", cutOver, true), undefined);
+Deno.test("refusals: a finished cutover or failback repeats with nothing to do; an unfinished one goes on", () => {
+  assert.match(cutoverAlreadyDone(cutOver)!, /already cut over: DR is the active side; nothing to do/);
+  assert.equal(cutoverAlreadyDone({ ...cutOver, progress: { operation: "cutover", steps: [] } }), undefined);
+  assert.equal(cutoverAlreadyDone(halfCutOver), undefined);
+  assert.equal(cutoverAlreadyDone(INITIAL_STATE), undefined);
+  const failedBack: ReplicationState = {
+    activeSide: "source",
+    lastSuccess: { failback: "2026-11-30T10:00:00Z" },
+  };
+  assert.match(failbackAlreadyDone(failedBack)!, /already failed back/);
+  assert.equal(failbackAlreadyDone(INITIAL_STATE), undefined, "never cut over: not a repeat");
+  assert.equal(failbackAlreadyDone(cutOver), undefined);
 });
 
 Deno.test("refusals: failback refuses when nothing was cut over", () => {
