@@ -19,6 +19,8 @@ export interface FenceRequest {
   readonly replication: ReplicationSpec;
   /** Fence although the state does not say the source needs it. */
   readonly force?: boolean;
+  /** Report what would be scaled down; write nothing. */
+  readonly dryRun?: boolean;
 }
 
 /**
@@ -62,6 +64,24 @@ export async function fence(operationDeps: OperationDeps, request: FenceRequest)
     );
   }
   const spec = await withSourceIdentity(deps, request.replication, state);
+  if (request.dryRun) {
+    const workloads = await listManagedWorkloads(scaleContext(deps, spec));
+    const count = workloads.scalable.length + workloads.suspendable.length + workloads.daemonSets.length;
+    return buildRunReport({
+      runId: deps.runId,
+      operation: "fence",
+      replication: spec.name,
+      dryRun: true,
+      startedAt,
+      finishedAt: deps.now(),
+      objects: [],
+      steps: [{
+        step: "scale-source-down",
+        status: "skipped",
+        detail: `dry run: would scale ${count} source workload(s) down`,
+      }],
+    });
+  }
   return await runLocked(
     deps,
     spec,

@@ -114,6 +114,7 @@ ${CONNECTION}
 
 Fence:
   --force                       scale the source down although no cutover skipped it
+  --dry-run                     say what would be scaled down; write nothing
 
 ${LOCK}
 

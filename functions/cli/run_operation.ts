@@ -48,6 +48,6 @@ export async function runOperation(
         allowDrUnavailable: o.allowDrUnavailable,
       });
     case "fence":
-      return await fence(deps, { replication: spec, force: o.force });
+      return await fence(deps, { replication: spec, force: o.force, dryRun: o.dryRun });
   }
 }

@@ -24,6 +24,6 @@ export const ANNOTATION_SOURCE_RESOURCE_VERSION = "dr-syncer.io/source-resource-
 export const ANNOTATION_CONTENT_HASH = "dr-syncer.io/content-hash";
 /**
  * The source's own `app.kubernetes.io/managed-by` value (e.g. `Helm`), which dr-syncer's label replaces
- * on DR; cutover puts it back so that the tool that manages the object keeps recognising it.
+ * on DR. (Nothing puts it back yet: after a cutover, such a tool must be told to adopt the object.)
  */
 export const ANNOTATION_ORIGINAL_MANAGED_BY = "dr-syncer.io/original-managed-by";

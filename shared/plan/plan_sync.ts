@@ -192,7 +192,7 @@ const CLAIM_KEPT_WARNING =
 export function pruneLimitRefusal(plan: SyncPlan, maxPrune: number, replication: string): string | undefined {
   const count = plan.entries.filter((e) => e.action === "prune" && e.reason === SOURCE_GONE).length;
   if (count <= maxPrune) return undefined;
-  return `Stage of "${replication}" would prune ${count} objects whose source is gone, more than the limit of ${maxPrune}: nothing was written; if the source really lost them, run again with --max-prune ${count} (maxPrune: ${count} in the config)`;
+  return `Stage of "${replication}" would prune ${count} objects whose source is gone, more than the limit of ${maxPrune}: no object was pruned or written; if the source really lost them, run again with --max-prune ${count} (maxPrune: ${count} in the config)`;
 }
 
 /** The warning of a skipped source object whose earlier DR copy stays (and is no longer updated). */

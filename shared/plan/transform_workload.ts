@@ -12,6 +12,7 @@ import { mapClaimSpec } from "./transform_pvc.ts";
 import {
   ANNOTATION_ORIGINAL_REPLICAS,
   ANNOTATION_ORIGINAL_SUSPEND,
+  ANNOTATION_ORIGINAL_WHEN_SCALED,
   LABEL_DISABLED,
   LABEL_SCALE_OVERRIDE,
 } from "./names.ts";
@@ -92,12 +93,25 @@ function mapClaimTemplates(draft: KubeObject, ctx: TransformContext): { warnings
   return { warnings };
 }
 
+/**
+ * A StatefulSet whose claim retention policy deletes claims when scaled gets `Retain` on DR (the
+ * original recorded, and put back by cutover): whatever lowers its replicas on DR (a stage over a
+ * live DR with --force, drift repair of a standby scaled up by hand) must not delete DR's claims.
+ */
+function holdClaimsOnDr(draft: KubeObject): void {
+  const policy = objectAt(draft, "spec", "persistentVolumeClaimRetentionPolicy");
+  if (policy?.whenScaled !== "Delete") return;
+  policy.whenScaled = "Retain";
+  annotationsFor(draft)[ANNOTATION_ORIGINAL_WHEN_SCALED] = "Delete";
+}
+
 /** The transform of Deployments, StatefulSets, DaemonSets, CronJobs and Jobs. */
 export function transformWorkload(draft: KubeObject, ctx: TransformContext): KindTransformResult {
   switch (draft.kind) {
     case "Deployment":
       return holdReplicas(draft, ctx);
     case "StatefulSet": {
+      holdClaimsOnDr(draft);
       const { warnings } = mapClaimTemplates(draft, ctx);
       return { ...holdReplicas(draft, ctx), warnings };
     }

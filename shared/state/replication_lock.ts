@@ -51,7 +51,9 @@ export class LockHeldError extends RefusedError {
     readonly leaseSeconds = 60,
   ) {
     super(
-      `Replication "${replication}" is locked by run "${holder}": if that run is gone, its lock expires ${leaseSeconds} s after its last renewal seen here (at ${expiresAt} at the latest); wait for it with --wait-for-lock ${leaseSeconds}`,
+      `Replication "${replication}" is locked by run "${holder}": if that run is gone, its lock expires ${leaseSeconds} s after its last renewal seen here (at ${expiresAt} at the latest); wait for it with --wait-for-lock ${
+        leaseSeconds + 5
+      }`,
     );
   }
 }

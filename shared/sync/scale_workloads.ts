@@ -187,7 +187,8 @@ export async function waitForDrPodsGone(
     ...w.daemonSets,
   ];
   const selectors = stopped.flatMap((t) => {
-    // a CronJob has no pods of its own: the pods of the Jobs it started carry their Job's selector
+    // a CronJob has no selector: the pods of Jobs it started are not awaited (suspending it does not
+    // stop them); selectors made only of matchExpressions are not awaited either
     const labels = (t.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)
       ?.selector?.matchLabels ?? {};
     const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
@@ -274,7 +275,11 @@ export async function restoreSource(
 ): Promise<ObjectResult[]> {
   const w = await listSource(ctx);
   const recorded = w.scalable.filter((t) => recordedReplicas(t.object) !== undefined);
-  const override = (t: Target) => counts?.get(`${t.type.kind}/${t.object.metadata.name}`);
+  // a DR count of zero is no count to restore (a re-run after DR went down): the record wins
+  const override = (t: Target) => {
+    const count = counts?.get(`${t.type.kind}/${t.object.metadata.name}`);
+    return count !== undefined && count > 0 ? count : undefined;
+  };
   return await flat([
     patchAll(
       ctx,

@@ -630,3 +630,16 @@ Deno.test("the transformed object hashes the same as a structurally equal copy",
   const a = transformed(pvc(), TYPES.persistentvolumeclaims);
   assert.equal(contentHash(a), contentHash(structuredClone(a)));
 });
+
+Deno.test("holds a StatefulSet's claims on DR: whenScaled Delete becomes Retain, the original recorded", () => {
+  const source = statefulSet();
+  edit(source, "spec").persistentVolumeClaimRetentionPolicy = { whenScaled: "Delete", whenDeleted: "Retain" };
+  const out = transformed(source, TYPES.statefulsets);
+  assert.deepEqual(at(out, "spec", "persistentVolumeClaimRetentionPolicy"), {
+    whenScaled: "Retain",
+    whenDeleted: "Retain",
+  });
+  assert.equal(out.metadata.annotations?.["dr-syncer.io/original-pvc-retention-when-scaled"], "Delete");
+  const retained = transformed(statefulSet(), TYPES.statefulsets);
+  assert.equal(retained.metadata.annotations?.["dr-syncer.io/original-pvc-retention-when-scaled"], undefined);
+});
