@@ -1,0 +1,181 @@
+/**
+ * Runs the checked rsync server and carries its data over an SSH channel. The process is started directly
+ * (never through a shell), in the volume folder, with an empty environment apart from `PATH` and `LC_ALL`,
+ * so no `RSYNC_*` variable can change what it does.
+ *
+ * The data path is the agent's throughput (platform notes): data from the client is queued and written to
+ * rsync's stdin in batches, one write in flight at a time, with the channel paused while the queue is above
+ * `INPUT_HIGH_WATER` (SSH's window then stops the client); rsync's stdout goes to the channel, waiting for
+ * `drain` only when the channel says it is full. When rsync exits the exit status is sent, then the channel
+ * is ended: an OpenSSH client reports 255 otherwise.
+ */
+import { Buffer } from "node:buffer";
+import type { ServerChannel } from "ssh2";
+
+/** Bytes queued for rsync's stdin above which the channel is paused. */
+export const INPUT_HIGH_WATER = 1024 * 1024;
+/** How long rsync gets after SIGTERM (channel closed, agent stopping) before SIGKILL. */
+const KILL_AFTER_MS = 2000;
+
+export interface RunRsyncOptions {
+  /** The rsync binary (a name on `PATH` or a path). */
+  readonly binary: string;
+  /** The server arguments, from `rsyncServerArgs`. */
+  readonly args: readonly string[];
+  /** The volume folder: rsync's working directory, which the transfer paths are relative to. */
+  readonly cwd: string;
+  readonly channel: ServerChannel;
+  /** Stops the transfer: rsync is terminated, the exit status is still sent. */
+  readonly signal?: AbortSignal;
+  /** rsync's stderr, as text (it is also sent to the client). */
+  readonly onStderr?: (text: string) => void;
+}
+
+export interface RsyncResult {
+  /** rsync's exit code; `null` when it was ended by a signal. */
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** Bytes from the client to rsync, and from rsync to the client. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", LC_ALL: "C" };
+
+/** Resolves when the channel can take more data, or when it is gone. */
+function drained(channel: ServerChannel): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      channel.off("drain", done);
+      channel.off("close", done);
+      resolve();
+    };
+    channel.on("drain", done);
+    channel.on("close", done);
+  });
+}
+
+/** Runs rsync with the channel as its stdin/stdout/stderr, and sends its exit status when it ends. */
+export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
+  const { channel } = options;
+  const child = new Deno.Command(options.binary, {
+    args: [...options.args],
+    cwd: options.cwd,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    clearEnv: true,
+    env: ENV,
+  }).spawn();
+
+  let bytesIn = 0;
+  let bytesOut = 0;
+  let channelOpen = true;
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  const terminate = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      return; // already exited
+    }
+    killTimer ??= setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+    }, KILL_AFTER_MS);
+  };
+  const onClose = () => {
+    channelOpen = false;
+    terminate();
+  };
+  channel.on("close", onClose);
+  options.signal?.addEventListener("abort", terminate, { once: true });
+  if (options.signal?.aborted) terminate();
+
+  // Client -> rsync stdin: batched writes, one in flight, the channel paused while the queue is full.
+  const writer = child.stdin.getWriter();
+  let queue: Buffer[] = [];
+  let queued = 0;
+  let writing = false;
+  let paused = false;
+  let inputEnded = false;
+  let inputClosed = false;
+  const pump = async () => {
+    writing = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.length === 1 ? queue[0]! : Buffer.concat(queue, queued);
+        queue = [];
+        queued = 0;
+        if (paused) {
+          paused = false;
+          channel.resume();
+        }
+        await writer.write(batch);
+      }
+      if (inputEnded && !inputClosed) {
+        inputClosed = true;
+        await writer.close();
+      }
+    } catch {
+      // rsync stopped reading (it exited or failed): drop what the client still sends.
+      inputClosed = true;
+      queue = [];
+      queued = 0;
+      if (paused) {
+        paused = false;
+        channel.resume();
+      }
+    } finally {
+      writing = false;
+    }
+  };
+  channel.on("data", (chunk: Buffer) => {
+    bytesIn += chunk.length;
+    if (inputClosed) return;
+    queue.push(chunk);
+    queued += chunk.length;
+    if (queued >= INPUT_HIGH_WATER && !paused) {
+      paused = true;
+      channel.pause();
+    }
+    if (!writing) void pump();
+  });
+  channel.on("end", () => {
+    inputEnded = true;
+    if (!writing) void pump();
+  });
+
+  // rsync stdout -> client, waiting only when the channel is full.
+  const output = (async () => {
+    for await (const chunk of child.stdout) {
+      bytesOut += chunk.length;
+      if (channelOpen && !channel.write(chunk)) await drained(channel);
+    }
+  })();
+  const errors = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      if (channelOpen) channel.stderr.write(chunk);
+      options.onStderr?.(decoder.decode(chunk, { stream: true }));
+    }
+  })();
+
+  const status = await child.status;
+  await Promise.allSettled([output, errors]);
+  if (killTimer !== undefined) clearTimeout(killTimer);
+  options.signal?.removeEventListener("abort", terminate);
+  channel.off("close", onClose);
+  if (!inputClosed) {
+    inputClosed = true;
+    await writer.close().catch(() => {});
+  }
+  if (channelOpen) {
+    if (status.signal === null) channel.exit(status.code);
+    else channel.exit(status.signal.replace(/^SIG/, ""), false, "");
+    channel.end();
+  }
+  return { code: status.signal === null ? status.code : null, signal: status.signal, bytesIn, bytesOut };
+}
