@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # testenv.sh - two real Kubernetes clusters ("source" and "dr") on 127.0.0.1, without Docker.
 #
-# kube-apiserver and kube-controller-manager are compiled from the Go module k8s.io/kubernetes,
-# etcd from go.etcd.io/etcd/server/v3, once, into a version-keyed cache outside the repository.
+# Each cluster runs an etcd, a kube-apiserver, a kube-controller-manager with every controller that works
+# without a cloud (Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs, garbage collection,
+# PV binding, endpoints, quotas, node lifecycle, ...), a real kube-scheduler, and KWOK, which simulates
+# the kubelets of two fake Nodes (kwok-node-0, kwok-node-1): pods are scheduled onto them and become
+# Running and Ready, Job pods complete, deleted pods go away. No container ever runs and no volume is
+# mounted. kube-apiserver, kube-controller-manager and kube-scheduler are compiled from the Go module
+# k8s.io/kubernetes, etcd from go.etcd.io/etcd/server/v3 and kwok from sigs.k8s.io/kwok (its Stage
+# files are copied beside it), once, into a version-keyed cache outside the repository.
 #
 #   testenv.sh build    build the binaries (no-op when cached)
 #   testenv.sh build-kubectl   build kubectl too (for the benchmarks); prints its path
-#   testenv.sh up       start both clusters; write .testenv/{source,dr}.kubeconfig
+#   testenv.sh up       start the clusters side by side; write .testenv/{source,dr}.kubeconfig
 #   testenv.sh down     stop exactly what `up` started and remove its state
 #   testenv.sh status   say what runs
-#   testenv.sh ensure   `up` unless both clusters already answer
+#   testenv.sh ensure   `up` unless the clusters already answer
 #
-# Environment: K8S_VERSION (v1.36.3)  ETCD_VERSION (v3.6.16)
+# Environment: K8S_VERSION (v1.36.3)  ETCD_VERSION (v3.6.16)  KWOK_VERSION (v0.8.0)
 #   DR_SYNCER_TESTENV_CACHE (~/.cache/dr-syncer-testenv)  DR_SYNCER_TESTENV_DIR (<repo>/.testenv)
 #   DR_SYNCER_TESTENV_CLUSTERS ("source dr": the names of the clusters)  START_TIMEOUT (seconds, 120)
+#   DR_SYNCER_TESTENV_NODES (fake nodes per cluster, 2)
+# More in docs/testenv.md.
 set -Eeuo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.36.3}
@@ -24,7 +32,15 @@ CACHE_ROOT=${DR_SYNCER_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dr-syncer-
 STATE_DIR=${DR_SYNCER_TESTENV_DIR:-$REPO_ROOT/.testenv}
 START_TIMEOUT=${START_TIMEOUT:-120}
 read -r -a CLUSTERS <<<"${DR_SYNCER_TESTENV_CLUSTERS:-source dr}"
-KCM_CONTROLLERS=namespace-controller,persistentvolume-binder-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller
+KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+NODES_PER_CLUSTER=${DR_SYNCER_TESTENV_NODES:-2}
+# Every controller kube-controller-manager enables by default ("*", as in a kubeadm cluster) except the three
+# cloud ones, which since KEP-2395 are empty stubs here (their work is cloud-controller-manager's). Off by
+# default and left off: the bootstrap-token signer and cleaner (kubeadm joins), selinux-warning, and the
+# controllers behind alpha feature gates.
+KCM_CONTROLLERS='*,-service-lb-controller,-node-route-controller,-cloud-node-lifecycle-controller'
+# The Stage sets of kwok that drive the fake nodes and pods (directories under kustomize/stage/ of its module).
+KWOK_STAGE_SETS=(node/fast node/heartbeat pod/fast)
 
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}" GOWORK=off GOFLAGS='' CGO_ENABLED=0
 
@@ -37,6 +53,8 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed${2:+: $2}";
 
 go_key() { echo "$(go env GOVERSION)-$(go env GOOS)-$(go env GOARCH)-r${RECIPE_REV}"; }
 bin_dir() { echo "$CACHE_ROOT/bin/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-r${RECIPE_REV}"; }
+kwok_dir() { echo "$(bin_dir)/kwok-${KWOK_VERSION}"; } # kwok and its Stage files, keyed by their version
+kwok_cached() { [[ -x $1/kwok ]] && compgen -G "$1/stages/*.yaml" >/dev/null; }
 
 # Prints one field of `go mod download -json MOD@VER`, or nothing (with go's error logged).
 mod_field() {
@@ -122,10 +140,50 @@ build_etcd() { # $1=output dir
   rm -rf "$work"
 }
 
+# kwok, with `go install` (its go.mod has no replace directives), and the Stage files it refuses to start
+# without, copied from its module so that nothing outside the cache is needed at run time.
+build_kwok() { # $1=output dir
+  local out=$1 work
+  if kwok_cached "$out"; then return 0; fi
+  work=$(mktemp -d "$CACHE_ROOT/tmp.kwok.XXXXXX")
+  log "building kwok ${KWOK_VERSION} (cold: about 5 min on 2 cores; with Go's build cache warm, 1-2 min)"
+  (
+    cd "$work"
+    local src set f n
+    src=$(mod_field "sigs.k8s.io/kwok@${KWOK_VERSION}" Dir)
+    [[ -d $src ]] || die "sigs.k8s.io/kwok@${KWOK_VERSION} cannot be downloaded from the Go module proxy"
+    mkdir -p bin stages
+    for set in "${KWOK_STAGE_SETS[@]}"; do
+      n=0
+      for f in "$src/kustomize/stage/$set"/*.yaml; do
+        [[ -f $f && ${f##*/} != kustomization.yaml ]] || continue
+        cp "$f" "stages/${set//\//-}-${f##*/}"
+        n=$((n + 1))
+      done
+      ((n > 0)) || die "sigs.k8s.io/kwok@${KWOK_VERSION} has no Stage files under kustomize/stage/$set"
+    done
+    chmod 644 stages/*.yaml
+    GOBIN="$work/bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
+  ) || {
+    rm -rf "$work"
+    die "building kwok ${KWOK_VERSION} failed (see the go output above)"
+  }
+  mkdir -p "$out"
+  rm -rf "$out/stages"
+  mv "$work/stages" "$out/stages"
+  mv -f "$work/bin/kwok" "$out/kwok"
+  rm -rf "$work"
+}
+
+binaries_cached() { # $1=bin dir
+  [[ -x $1/etcd && -x $1/kube-apiserver && -x $1/kube-controller-manager && -x $1/kube-scheduler ]] &&
+    kwok_cached "$(kwok_dir)"
+}
+
 cmd_build() {
   local out
   out=$(bin_dir)
-  if [[ -x $out/etcd && -x $out/kube-apiserver && -x $out/kube-controller-manager ]]; then
+  if binaries_cached "$out"; then
     log "binaries cached in $out"
     return 0
   fi
@@ -137,9 +195,15 @@ cmd_build() {
     log "another build holds $CACHE_ROOT/.build.lock; waiting for it"
     flock 9
   fi
-  local t0=$SECONDS
-  build_etcd "$out"
-  build_kube "$out" kube-apiserver kube-controller-manager
+  local t0=$SECONDS t
+  t=$SECONDS
+  if [[ ! -x $out/etcd ]]; then build_etcd "$out" && log "etcd built in $((SECONDS - t))s"; fi
+  t=$SECONDS
+  if [[ ! -x $out/kube-apiserver || ! -x $out/kube-controller-manager || ! -x $out/kube-scheduler ]]; then
+    build_kube "$out" kube-apiserver kube-controller-manager kube-scheduler && log "Kubernetes binaries built in $((SECONDS - t))s"
+  fi
+  t=$SECONDS
+  if ! kwok_cached "$(kwok_dir)"; then build_kwok "$(kwok_dir)" && log "kwok built in $((SECONDS - t))s"; fi
   exec 9>&-
   log "binaries built in $((SECONDS - t0))s into $out"
 }
@@ -206,14 +270,15 @@ KC
 # ------------------------------------------------------------ processes ----
 USED_PORTS=" "
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() { # a free loopback port below the ephemeral range, not handed out twice in one run
-  local p _
-  for _ in $(seq 1 500); do
-    p=$((20000 + RANDOM % 12000))
-    [[ $USED_PORTS == *" $p "* ]] && continue
-    if port_free "$p"; then
-      USED_PORTS+="$p "
-      echo "$p"
+pick_port() { # $1=variable: a free loopback port below the ephemeral range, not handed out twice in one run
+  # (sets the variable instead of printing: a command substitution would run in a subshell and lose USED_PORTS)
+  local _pp _i
+  for _i in $(seq 1 500); do
+    _pp=$((20000 + RANDOM % 12000))
+    [[ $USED_PORTS == *" $_pp "* ]] && continue
+    if port_free "$_pp"; then
+      USED_PORTS+="$_pp "
+      printf -v "$1" '%s' "$_pp"
       return 0
     fi
   done
@@ -234,19 +299,27 @@ alive() { # $1=pidfile $2=binary name: true only for a process we started that s
   kill -0 "$p" 2>/dev/null && tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -qF -- "$2"
 }
 
-stop_pid() { # $1=pidfile $2=binary name
-  local p _
-  if alive "$1" "$2"; then
-    p=$(<"$1")
-    kill -TERM "$p" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$p" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$p" 2>/dev/null; then kill -KILL "$p" 2>/dev/null || true; fi
-  fi
-  rm -f "$1"
+stop_pids() { # pidfile:binary...: TERM those that run, give them 10 s together, KILL the rest; remove the pid files
+  local entry p _ pids=() left
+  for entry in "$@"; do
+    if alive "${entry%%:*}" "${entry#*:}"; then
+      p=$(<"${entry%%:*}")
+      kill -TERM "$p" 2>/dev/null || true
+      pids+=("$p")
+    fi
+  done
+  for _ in $(seq 1 100); do
+    left=()
+    for p in "${pids[@]}"; do if kill -0 "$p" 2>/dev/null; then left+=("$p"); fi; done
+    pids=("${left[@]}")
+    ((${#pids[@]})) || break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for entry in "$@"; do rm -f "${entry%%:*}"; done
 }
+
+stop_pid() { stop_pids "$1:$2"; } # $1=pidfile $2=binary name
 
 wait_for() { # $1=description $2=pidfile $3=logfile cmd...: poll until cmd succeeds
   local desc=$1 pidf=$2 logf=$3 deadline=$((SECONDS + START_TIMEOUT))
@@ -265,15 +338,40 @@ wait_for() { # $1=description $2=pidfile $3=logfile cmd...: poll until cmd succe
   done
 }
 
-start_cluster() { # $1=name $2=index
-  local name=$1 i=$2 d="$STATE_DIR/$1" bins eport pport aport
+# The processes of one cluster, in the order `down` stops them: pid file name and the binary it must run.
+PROCS=(kwok:kwok scheduler:kube-scheduler kcm:kube-controller-manager apiserver:kube-apiserver etcd:etcd)
+
+node_json() { # $1=name $2=internal IP: a fake Node that kwok manages (annotation) with room for many pods
+  cat <<NODE
+{"apiVersion":"v1","kind":"Node","metadata":{"name":"$1",
+ "annotations":{"kwok.x-k8s.io/node":"fake"},
+ "labels":{"type":"kwok","kubernetes.io/hostname":"$1","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64",
+  "kubernetes.io/role":"agent","node-role.kubernetes.io/agent":""}},
+ "spec":{},
+ "status":{"allocatable":{"cpu":"64","memory":"256Gi","pods":"1000","ephemeral-storage":"1Ti"},
+  "capacity":{"cpu":"64","memory":"256Gi","pods":"1000","ephemeral-storage":"1Ti"},
+  "addresses":[{"type":"InternalIP","address":"$2"},{"type":"Hostname","address":"$1"}],
+  "nodeInfo":{"architecture":"amd64","operatingSystem":"linux","osImage":"kwok fake node"}}}
+NODE
+}
+
+# True when at least $3 fake nodes are Ready and none has a taint left (the node lifecycle controller removes
+# the not-ready taint the API server puts on a new node once kwok reports it Ready).
+nodes_ready() { # $1=dir $2=port $3=count
+  local d=$1 j
+  j=$(curl -fsS --max-time 5 --cacert "$d/ca.crt" --cert "$d/admin.crt" --key "$d/admin.key" \
+    "https://127.0.0.1:$2/api/v1/nodes?labelSelector=type%3Dkwok") || return 1
+  j=$(tr -d '[:space:]' <<<"$j") # the API server pretty-prints for curl
+  (($(grep -o '"type":"Ready","status":"True"' <<<"$j" | wc -l) >= $3)) && ! grep -q '"taints"' <<<"$j"
+}
+
+start_cluster() { # $1=name $2=index $3=etcd client port $4=etcd peer port $5=API server port
+  local name=$1 i=$2 eport=$3 pport=$4 aport=$5 d="$STATE_DIR/$1" bins kw t0=$SECONDS
   bins=$(bin_dir)
-  mkdir -p "$d/etcd-data" "$d/certs"
+  kw=$(kwok_dir)
+  mkdir -p "$d/etcd-data" "$d/certs" "$d/kwok"
   chmod 700 "$d" "$d/etcd-data"
   pki "$d"
-  eport=$(pick_port)
-  pport=$(pick_port)
-  aport=$(pick_port)
   spawn "$d/etcd.pid" "$d/etcd.log" "$bins/etcd" --name="$name" --data-dir="$d/etcd-data" \
     --listen-client-urls="http://127.0.0.1:$eport" --advertise-client-urls="http://127.0.0.1:$eport" \
     --listen-peer-urls="http://127.0.0.1:$pport" --initial-advertise-peer-urls="http://127.0.0.1:$pport" \
@@ -300,14 +398,46 @@ start_cluster() { # $1=name $2=index
   kubeconfig "$name" "$aport" "$d" >"$STATE_DIR/$name.kubeconfig"
   chmod 600 "$STATE_DIR/$name.kubeconfig"
 
+  # The three clients of the API server start together; none of them serves a port.
   spawn "$d/kcm.pid" "$d/kcm.log" "$bins/kube-controller-manager" --kubeconfig="$STATE_DIR/$name.kubeconfig" \
     --leader-elect=false --secure-port=0 --controllers="$KCM_CONTROLLERS" \
     --service-account-private-key-file="$d/sa.key" --root-ca-file="$d/ca.crt" \
-    --use-service-account-credentials=false --concurrent-gc-syncs=5 --pvclaimbinder-sync-period=1s -v=1
+    --cluster-signing-cert-file="$d/ca.crt" --cluster-signing-key-file="$d/ca.key" \
+    --use-service-account-credentials=false --concurrent-gc-syncs=5 --pvclaimbinder-sync-period=1s \
+    --kube-api-qps=100 --kube-api-burst=200 -v=1
+  spawn "$d/scheduler.pid" "$d/scheduler.log" "$bins/kube-scheduler" --kubeconfig="$STATE_DIR/$name.kubeconfig" \
+    --leader-elect=false --secure-port=0 -v=1
+  local configs=() f
+  for f in "$kw"/stages/*.yaml; do configs+=(--config="$f"); done
+  # KWOK_WORKDIR: kwok would otherwise also read ~/.kwok/kwok.yaml. No --server-address and no --node-port:
+  # kwok serves no port (that server is only for logs/exec/port-forward of fake pods).
+  spawn "$d/kwok.pid" "$d/kwok.log" env KWOK_WORKDIR="$d/kwok" "$kw/kwok" \
+    --kubeconfig="$STATE_DIR/$name.kubeconfig" "${configs[@]}" \
+    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --cidr="10.$((200 + i)).0.0/17"
+
+  local n node
+  for ((n = 0; n < NODES_PER_CLUSTER; n++)); do
+    node=kwok-node-$n
+    node_json "$node" "10.$((200 + i)).128.$((n + 1))" |
+      curl -fsS "${auth[@]}" -X POST -H 'Content-Type: application/json' --data-binary @- \
+        "https://127.0.0.1:$aport/api/v1/nodes" >/dev/null || die "could not create node $node in cluster $name"
+  done
   wait_for "kube-controller-manager of cluster $name" "$d/kcm.pid" "$d/kcm.log" \
     curl -fsS "${auth[@]}" "https://127.0.0.1:$aport/api/v1/namespaces/default/serviceaccounts/default"
+  if ((NODES_PER_CLUSTER > 0)); then
+    wait_for "kwok of cluster $name (fake nodes Ready and untainted)" "$d/kwok.pid" "$d/kwok.log" \
+      nodes_ready "$d" "$aport" "$NODES_PER_CLUSTER"
+  fi
+  local proc
+  for proc in "${PROCS[@]}"; do
+    if ! alive "$d/${proc%%:*}.pid" "${proc#*:}"; then
+      tail -n 20 "$d/${proc%%:*}.log" >&2
+      die "${proc#*:} of cluster $name exited during start-up (log: $d/${proc%%:*}.log)"
+    fi
+  done
   echo "$aport" >"$d/port"
-  log "cluster $name ready at https://127.0.0.1:$aport (kubeconfig: $STATE_DIR/$name.kubeconfig)"
+  log "cluster $name ready in $((SECONDS - t0))s at https://127.0.0.1:$aport" \
+    "($NODES_PER_CLUSTER fake nodes; kubeconfig: $STATE_DIR/$name.kubeconfig)"
 }
 
 # kubectl, for the benchmark's "by hand" baseline only; prints its path.
@@ -325,10 +455,10 @@ cmd_build_kubectl() {
   echo "$out/kubectl"
 }
 
-cluster_up() { # $1=name: all three processes alive and /readyz answers
-  local d="$STATE_DIR/$1"
-  alive "$d/etcd.pid" etcd && alive "$d/apiserver.pid" kube-apiserver && alive "$d/kcm.pid" kube-controller-manager &&
-    [[ -f $d/port ]] &&
+cluster_up() { # $1=name: all its processes alive and /readyz answers
+  local d="$STATE_DIR/$1" proc
+  for proc in "${PROCS[@]}"; do alive "$d/${proc%%:*}.pid" "${proc#*:}" || return 1; done
+  [[ -f $d/port ]] &&
     curl -fsS --max-time 5 --cacert "$d/ca.crt" --cert "$d/admin.crt" --key "$d/admin.key" \
       "https://127.0.0.1:$(<"$d/port")/readyz" >/dev/null 2>&1
 }
@@ -338,6 +468,8 @@ cmd_up() {
   need openssl
   need base64
   need setsid
+  [[ $NODES_PER_CLUSTER =~ ^[0-9]+$ ]] || die "DR_SYNCER_TESTENV_NODES must be a number, not '$NODES_PER_CLUSTER'"
+  ((${#CLUSTERS[@]} <= 50)) || die "at most 50 clusters (their address ranges are numbered)"
   local n all=1
   for n in "${CLUSTERS[@]}"; do cluster_up "$n" || all=0; done
   if ((all)); then
@@ -346,40 +478,63 @@ cmd_up() {
   fi
   cmd_down quiet
   cmd_build
-  local t0=$SECONDS i=0
+  local t0=$SECONDS i=0 eport pport aport pids=() failed=()
   mkdir -p "$STATE_DIR"
+  # All ports are picked here, before the clusters start side by side in subshells that do not share
+  # USED_PORTS; each cluster then binds exactly the three ports it was given.
   for n in "${CLUSTERS[@]}"; do
     i=$((i + 1))
-    start_cluster "$n" "$i"
+    pick_port eport
+    pick_port pport
+    pick_port aport
+    start_cluster "$n" "$i" "$eport" "$pport" "$aport" &
+    pids+=($!)
   done
+  i=0
+  for n in "${CLUSTERS[@]}"; do
+    wait "${pids[$i]}" || failed+=("$n")
+    i=$((i + 1))
+  done
+  if ((${#failed[@]})); then
+    die "cluster(s) ${failed[*]} did not start (see above); \"deno task testenv down\" stops what did"
+  fi
   log "clusters ${CLUSTERS[*]} started in $((SECONDS - t0))s"
 }
 
 cmd_down() {
-  local n d stopped=0
+  local n d pid pids=() stopped=0
   [[ -d $STATE_DIR ]] || return 0
   for n in "${CLUSTERS[@]}"; do
     d="$STATE_DIR/$n"
     [[ -d $d ]] || continue
-    stop_pid "$d/kcm.pid" kube-controller-manager
-    stop_pid "$d/apiserver.pid" kube-apiserver
-    stop_pid "$d/etcd.pid" etcd
-    rm -rf "$d" "$STATE_DIR/$n.kubeconfig"
+    # Side by side for all clusters; in each, the API server's clients first, then the API server, then etcd.
+    (
+      stop_pids "$d/kwok.pid:kwok" "$d/scheduler.pid:kube-scheduler" "$d/kcm.pid:kube-controller-manager"
+      stop_pids "$d/apiserver.pid:kube-apiserver"
+      stop_pids "$d/etcd.pid:etcd"
+    ) &
+    pids+=($!)
     stopped=1
   done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  for n in "${CLUSTERS[@]}"; do rm -rf "${STATE_DIR:?}/$n" "$STATE_DIR/$n.kubeconfig"; done
   rmdir "$STATE_DIR" 2>/dev/null || true
   if ((stopped)) && [[ ${1:-} != quiet ]]; then log "stopped ${CLUSTERS[*]} and removed their state"; fi
 }
 
 cmd_status() {
-  local n d rc=0
+  local n d rc=0 proc pids
   for n in "${CLUSTERS[@]}"; do
     d="$STATE_DIR/$n"
     if cluster_up "$n"; then
-      printf '%-7s running  https://127.0.0.1:%s  etcd pid %s, kube-apiserver pid %s, kube-controller-manager pid %s\n' \
-        "$n" "$(<"$d/port")" "$(<"$d/etcd.pid")" "$(<"$d/apiserver.pid")" "$(<"$d/kcm.pid")"
+      pids=""
+      for proc in "${PROCS[@]}"; do pids+=", ${proc#*:} $(<"$d/${proc%%:*}.pid")"; done
+      printf '%-7s running  https://127.0.0.1:%s  pids: %s\n' "$n" "$(<"$d/port")" "${pids#, }"
     elif [[ -d $d ]]; then
-      printf '%-7s broken   some of its processes are gone; run "deno task testenv down" then "up"\n' "$n"
+      pids=""
+      for proc in "${PROCS[@]}"; do alive "$d/${proc%%:*}.pid" "${proc#*:}" || pids+=", ${proc#*:}"; done
+      if [[ -n $pids ]]; then pids="not running: ${pids#, }"; else pids="its API server does not answer"; fi
+      printf '%-7s broken   %s; run "deno task testenv down" then "up"\n' "$n" "$pids"
       rc=1
     else
       printf '%-7s stopped\n' "$n"
@@ -388,12 +543,12 @@ cmd_status() {
   done
   local out
   out=$(bin_dir)
-  if [[ -x $out/kube-apiserver ]]; then echo "binaries: $out"; else echo "binaries: not built yet ($out)"; fi
+  if binaries_cached "$out"; then echo "binaries: $out"; else echo "binaries: not all built yet ($out)"; fi
   return $rc
 }
 
-usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+usage() { # the header comment
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 }
 
 case ${1:-} in
