@@ -19,7 +19,7 @@ import {
   runDeps,
   runSignal,
 } from "./operation_deps.ts";
-import { checkSupported, preflight, scaleContext, withSourceIdentity } from "./preflight.ts";
+import { checkSupported, preflight, repairContext, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
 import { StepRunner } from "./step_runner.ts";
@@ -167,7 +167,7 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
         steps.skip("undo-scale-source-down", "not undone: DR's state cannot be read");
       } else if (live.length === 0) {
         await steps.repair("undo-scale-source-down", async () => {
-          const undone = await restoreSource(ctx);
+          const undone = await restoreSource(repairContext(ctx));
           return {
             objects: undone,
             detail: `the source was restored: ${

@@ -18,7 +18,14 @@ import {
   runDeps,
   runSignal,
 } from "./operation_deps.ts";
-import { checkSupported, preflight, reachable, scaleContext, withSourceIdentity } from "./preflight.ts";
+import {
+  checkSupported,
+  preflight,
+  reachable,
+  repairContext,
+  scaleContext,
+  withSourceIdentity,
+} from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { StepRunner } from "./step_runner.ts";
 
@@ -115,8 +122,9 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
     if (steps.failed && steps.touched("scale-dr-down") && !ctx.signal?.aborted) {
       // never down on both sides: back to the cutover's state, DR up and the source down
       await steps.repair("undo", async () => {
-        const source = await scaleSourceDown(ctx, await listManagedWorkloads(ctx));
-        const dr = await scaleDrUp(ctx, await listManagedWorkloads(ctx));
+        const repair = repairContext(ctx);
+        const source = await scaleSourceDown(repair, await listManagedWorkloads(repair));
+        const dr = await scaleDrUp(repair, await listManagedWorkloads(repair));
         return {
           objects: [...source, ...dr],
           detail: "DR scaled back up and the source back down: the replication stays cut over",

@@ -52,6 +52,14 @@ export async function preflight(
   return { sourceUp, state };
 }
 
+/**
+ * The scaling context of an undo: it must not give up on a conflict a controller's status write
+ * caused, whatever retries the run was given (the undo is what keeps a service up on one side).
+ */
+export function repairContext(ctx: ScaleContext): ScaleContext {
+  return { ...ctx, retry: { ...ctx.retry, attempts: Math.max(ctx.retry?.attempts ?? 6, 6) } };
+}
+
 /** The scaling steps' view of a run. */
 export function scaleContext(deps: OperationDeps, spec: ReplicationSpec, signal?: AbortSignal): ScaleContext {
   return {

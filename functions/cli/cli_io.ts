@@ -6,6 +6,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   readonly env: (name: string) => string | undefined;
   readonly stderrIsTerminal: boolean;
+  /** For `serve`: settles when the process is asked to stop (SIGTERM, SIGINT); listens only once called. */
+  readonly stopRequested?: () => Promise<string>;
 }
 
 /** A progress line on stderr: redrawn in place on a terminal, one line every few seconds otherwise. */

@@ -48,6 +48,8 @@ Usage:
   dr-syncer failback [flags]   DR to zero, the source back to its recorded counts
   dr-syncer fence    [flags]   scale the source down after a cutover that could not reach it
   dr-syncer status   [flags]   the replication's state: active side, last runs
+  dr-syncer serve    [--config FILE] [--host H] [--port P]   the function runtime: HTTP API, schedules,
+                               continuous sync, status page and metrics ("dr-syncer serve --help")
   dr-syncer validate --config FILE   check a config file
   dr-syncer demo               the whole cycle on the local test clusters with a sample app
   dr-syncer --mode=Stage|Cutover|Failback [flags]   the older form of the first three

@@ -15,6 +15,12 @@ if (import.meta.main) {
     stderr: writer(Deno.stderr),
     env: (name) => Deno.env.get(name),
     stderrIsTerminal: Deno.stderr.isTerminal(),
+    stopRequested: () =>
+      new Promise<string>((resolve) => {
+        for (const signal of ["SIGTERM", "SIGINT"] as const) {
+          Deno.addSignalListener(signal, () => resolve(signal));
+        }
+      }),
   });
   Deno.exit(code);
 }

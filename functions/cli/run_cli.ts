@@ -101,6 +101,14 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
 
 /** Runs the CLI; returns the exit code (0 success, 1 failure, 2 bad usage). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === "serve") {
+    // the runtime has flags of its own (--host, --port...) and runs until it is asked to stop
+    const { runServe } = await import("../serve/main.ts");
+    return await runServe(argv.slice(1), {
+      ...io,
+      stopRequested: io.stopRequested?.() ?? new Promise<string>(() => {}),
+    });
+  }
   let parsed;
   try {
     parsed = parseCliArgs(argv);

@@ -1,9 +1,11 @@
 /**
  * One tick of a schedule job. The tick's run id is derived from the job and its scheduled time,
  * so when several `serve` replicas fire the same tick the first to create the run's record runs
- * it and the others find it taken. A tick that finds a run of the replication in progress (here,
- * or holding its lock elsewhere) is skipped and counted: ticks never queue up. The tick returns
- * once the run has started; the run goes on in the background.
+ * it and the others find it taken. A tick that finds a run of the replication in progress here is
+ * skipped and counted: ticks never queue up. A lock held elsewhere is waited for one lease
+ * duration (plus a margin): a live holder renews it and the tick gives up (counted as overlap by
+ * the run's refusal), a replica that died mid-run leaves it unrenewed and the tick takes it over.
+ * The tick returns once the run has started; the run goes on in the background.
  */
 import { errorMessage, errorOutcome } from "../../shared/errors.ts";
 import { derivedRunId, scheduleTimes } from "../../shared/runs/mod.ts";
@@ -31,6 +33,7 @@ export async function runScheduledTick(
         operation: job.operation,
         trigger: "schedule",
         runId: derivedRunId("tick", job.replication, job.operation, slot.toISOString()),
+        waitForLockMs: (runtime.runs.leaseSeconds + 5) * 1000,
       });
       if (started.repeated) return "elsewhere";
       void started.finished().then(({ record }) => {

@@ -91,6 +91,9 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env>
         force: request.force,
         prune: request.prune,
         allowSourceUnavailable: request.allowSourceUnavailable,
+        acceptStale: request.acceptStale,
+        useDrCounts: request.useDrCounts,
+        allowDrUnavailable: request.allowDrUnavailable,
         waitForLockMs: request.waitForLockMs,
         idempotencyKey: request.idempotencyKey,
       });

@@ -72,6 +72,7 @@ function Row(props: { status: ReplicationStatus; now: Date }): Child {
       <td>
         {s.mode}
         {s.schedule ? <div class="sub">{s.schedule}</div> : ""}
+        {s.watch ? <div class="sub">watch: {s.watch}</div> : ""}
       </td>
       <td>
         {s.activeSide === null

@@ -1,7 +1,8 @@
 /**
  * The trigger request of an operation, checked with zod at the HTTP boundary: the JSON body
- * (`{dryRun?, force?, wait?, waitForLock?}`, plus `prune` for stage and `allowSourceUnavailable`
- * for cutover; an empty body is `{}`) and the `Idempotency-Key` header. A bad one is an
+ * (`{dryRun?, force?, wait?, waitForLock?}`, plus `prune` for stage, `allowSourceUnavailable` and
+ * `acceptStale` for cutover, `useDrCounts` and `allowDrUnavailable` for failback; an empty body is
+ * `{}`) and the `Idempotency-Key` header. A bad one is an
  * `InvalidRequestError` (400) that carries the zod issues with their paths.
  */
 import { z } from "zod";
@@ -39,8 +40,16 @@ const common = {
 
 const SCHEMAS = {
   stage: z.strictObject({ ...common, prune: z.boolean().optional() }),
-  cutover: z.strictObject({ ...common, allowSourceUnavailable: z.boolean().optional() }),
-  failback: z.strictObject(common),
+  cutover: z.strictObject({
+    ...common,
+    allowSourceUnavailable: z.boolean().optional(),
+    acceptStale: z.boolean().optional(),
+  }),
+  failback: z.strictObject({
+    ...common,
+    useDrCounts: z.boolean().optional(),
+    allowDrUnavailable: z.boolean().optional(),
+  }),
   "pvc-sync": z.strictObject(common),
 } as const satisfies Record<OperationName, z.ZodType>;
 
@@ -49,6 +58,9 @@ export interface TriggerRequest {
   readonly force?: boolean | undefined;
   readonly prune?: boolean | undefined;
   readonly allowSourceUnavailable?: boolean | undefined;
+  readonly acceptStale?: boolean | undefined;
+  readonly useDrCounts?: boolean | undefined;
+  readonly allowDrUnavailable?: boolean | undefined;
   readonly waitSeconds: number;
   readonly waitForLockMs: number;
   readonly idempotencyKey?: string | undefined;
@@ -94,7 +106,12 @@ export function parseTriggerRequest(
     );
   }
   if (issues.length > 0 || !body?.success) throw new InvalidRequestError(issues);
-  const data: z.output<typeof SCHEMAS["stage"]> & { allowSourceUnavailable?: boolean } = body.data;
+  const data: z.output<typeof SCHEMAS["stage"]> & {
+    allowSourceUnavailable?: boolean;
+    acceptStale?: boolean;
+    useDrCounts?: boolean;
+    allowDrUnavailable?: boolean;
+  } = body.data;
   const waitForLock = data.waitForLock === true
     ? MAX_WAIT_SECONDS
     : data.waitForLock === false
@@ -105,6 +122,9 @@ export function parseTriggerRequest(
     force: data.force,
     prune: data.prune,
     allowSourceUnavailable: data.allowSourceUnavailable,
+    acceptStale: data.acceptStale,
+    useDrCounts: data.useDrCounts,
+    allowDrUnavailable: data.allowDrUnavailable,
     waitSeconds: data.wait ?? DEFAULT_WAIT_SECONDS,
     waitForLockMs: Math.round(waitForLock * 1000),
     idempotencyKey: key?.success ? key.data : undefined,

@@ -54,6 +54,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   const jobs = scheduledJobs(config.replications);
   const schedules = new AbortController();
   if (io.schedules ?? true) registerSchedules(runtime, jobs, schedules.signal);
+  runtime.watches.start();
 
   const server = Deno.serve({
     hostname: options.host,

@@ -31,6 +31,8 @@ export interface ReplicationStatus {
   }[];
   readonly nextRun: string | null;
   readonly rpo: Rpo;
+  /** Continuous mode: what this replica's watcher does (`watching`, `standby` when another replica owns the watch...). */
+  readonly watch?: string;
   /** Why part of the status could not be read (the DR cluster is unreachable...). */
   readonly error?: string;
 }
@@ -47,6 +49,8 @@ export interface StatusReaderOptions {
   /** Run records shown per replication (default 10). */
   readonly lastRuns?: number | undefined;
   readonly now?: (() => Date) | undefined;
+  /** The state of this replica's watcher of a continuous replication. */
+  readonly watchState?: ((replication: string) => string | undefined) | undefined;
 }
 
 export class StatusReader {
@@ -121,6 +125,9 @@ export class StatusReader {
       })),
       nextRun: replication.mode === "manual" ? null : times?.next?.toISOString() ?? null,
       rpo,
+      ...(replication.mode === "continuous"
+        ? { watch: this.#o.watchState?.(replication.name) ?? "off" }
+        : {}),
       ...(error !== undefined ? { error } : {}),
     };
   }

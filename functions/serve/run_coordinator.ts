@@ -15,11 +15,13 @@ import { createHash } from "node:crypto";
 import { delay } from "../../shared/async/delay.ts";
 import { findReplication, type Replication, replicationSpecFromConfig } from "../../shared/config/mod.ts";
 import { errorMessage, errorOutcome, RefusedError } from "../../shared/errors.ts";
+import { isUnreachable } from "../../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import { type KubeObject, LEASES } from "../../shared/kube/types.ts";
 import { getObject } from "../../shared/kube/verbs.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import type { RuntimeMetrics } from "../../shared/metrics/mod.ts";
+import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
 import type { RunReport } from "../../shared/run_report.ts";
 import { derivedRunId, type RunRecord, RunRecordStore, type RunTrigger } from "../../shared/runs/mod.ts";
 import { LEASE_NAME, LockHeldError } from "../../shared/state/mod.ts";
@@ -43,7 +45,18 @@ export interface RunRequest extends OperationRequest {
   readonly idempotencyKey?: string | undefined;
   /** A run id fixed by the caller (a schedule tick derives one from its time). */
   readonly runId?: string | undefined;
+  /** Keep the run's record in the DR cluster (default true; the watcher's small runs keep none). */
+  readonly record?: boolean | undefined;
+  /** Narrows the replication for this run (the watcher stages only the types that changed). */
+  readonly spec?: Partial<Pick<ReplicationSpec, "resourceTypes" | "includeCustomResources">> | undefined;
 }
+
+/**
+ * Called before a cutover or failback runs here (not a dry run); what it returns is called when
+ * the run has ended. The watcher pauses its replication with it: a cutover waits for the watcher
+ * to stop before it touches anything.
+ */
+export type PauseHook = (replication: string, operation: OperationName) => Promise<() => void>;
 
 /** How a run ended: its record, and the error itself when it ended on this replica with one. */
 export interface RunOutcome {
@@ -93,6 +106,8 @@ export interface RunCoordinatorOptions {
   /** How often a repeat polls the record of a run another replica runs (default 500 ms). */
   readonly pollMs?: number | undefined;
   readonly now?: (() => Date) | undefined;
+  /** This replica's name in run records (default: a random one). */
+  readonly replica?: string | undefined;
   /** Replaces operations (tests, benchmarks). */
   readonly operations?: Partial<Record<OperationName, OperationFunction>> | undefined;
 }
@@ -112,28 +127,30 @@ function requestHash(request: RunRequest): string {
     prune: request.prune ?? null,
     force: request.force ?? false,
     allowSourceUnavailable: request.allowSourceUnavailable ?? false,
+    acceptStale: request.acceptStale ?? false,
+    useDrCounts: request.useDrCounts ?? false,
+    allowDrUnavailable: request.allowDrUnavailable ?? false,
   };
   return createHash("sha256").update(JSON.stringify(fields)).digest("hex").slice(0, 32);
 }
 
-/** Who holds a replication's lock now and until when, or `undefined` when it is free (or expired). */
+/**
+ * Who holds a replication's lock, as one read sees it. Like the lock itself, this never compares
+ * the holder's timestamps with this machine's clock: a Lease with a holder is held (a crashed
+ * holder's lock is taken by a request that waits for it).
+ */
 async function lockHolder(
   dr: KubeClient,
   namespace: string,
   now: Date,
-): Promise<{ holder: string; expiresAt: string } | undefined> {
+): Promise<{ holder: string; expiresAt: string; leaseSeconds: number } | undefined> {
   const lease = await getObject<
-    KubeObject & {
-      spec?: { holderIdentity?: string | null; renewTime?: string | null; leaseDurationSeconds?: number };
-    }
+    KubeObject & { spec?: { holderIdentity?: string | null; leaseDurationSeconds?: number } }
   >(dr, LEASES, namespace, LEASE_NAME);
   const holder = lease?.spec?.holderIdentity;
   if (!holder) return undefined;
-  const renewed = Date.parse(lease.spec?.renewTime ?? "");
-  const expires = renewed + (lease.spec?.leaseDurationSeconds ?? 60) * 1000;
-  return Number.isNaN(expires) || expires < now.getTime()
-    ? undefined
-    : { holder, expiresAt: new Date(expires).toISOString() };
+  const leaseSeconds = lease.spec?.leaseDurationSeconds ?? 60;
+  return { holder, leaseSeconds, expiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString() };
 }
 
 export class RunCoordinator {
@@ -146,11 +163,24 @@ export class RunCoordinator {
   readonly #byReplication = new Map<string, Set<string>>();
   readonly #stop = new AbortController();
   #draining = false;
+  #pause: PauseHook | undefined;
+  readonly #replica: string;
 
   constructor(options: RunCoordinatorOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => new Date());
     this.#operations = { ...OPERATIONS, ...options.operations };
+    this.#replica = options.replica ?? `replica-${crypto.randomUUID().slice(0, 8)}`;
+  }
+
+  /** Sets what pauses a replication's other work (the watcher) around a cutover or failback. */
+  setPauseHook(hook: PauseHook): void {
+    this.#pause = hook;
+  }
+
+  /** The replication lock's lease, in seconds. */
+  get leaseSeconds(): number {
+    return this.#o.leaseSeconds ?? 60;
   }
 
   get draining(): boolean {
@@ -221,6 +251,7 @@ export class RunCoordinator {
       replication: replication.name,
       operation: request.operation,
       trigger: request.trigger,
+      replica: this.#replica,
       dryRun,
       status: "running",
       startedAt: this.#now().toISOString(),
@@ -241,25 +272,25 @@ export class RunCoordinator {
     const namespace = replication.destination.namespace;
     try {
       clients = await this.#clientsOf(replication);
-      if (!dryRun) {
-        const store = this.#store(clients.dr);
-        let created = await store.create(namespace, record);
-        if ("namespaceMissing" in created && request.operation === "stage") {
-          await createDestNamespaceIfMissing(clients.dr, namespace); // stage creates it anyway
-          created = await store.create(namespace, record);
-        }
-        if ("existing" in created) {
-          unreserve();
-          this.#checkRepeat(created.existing, hash, request);
-          return this.#remote(clients.dr, namespace, created.existing);
-        }
-        stored = created.created;
-        if (waitForLockMs === 0) {
-          const lock = await lockHolder(clients.dr, namespace, this.#now());
-          if (lock !== undefined && lock.holder !== runId) {
-            if (stored) await store.delete(namespace, runId);
-            throw new LockHeldError(replication.name, lock.holder, lock.expiresAt);
+      if (!dryRun && (request.record ?? true)) {
+        try {
+          const claimed = await this.#claim(clients.dr, replication, record, request);
+          if ("existing" in claimed) {
+            unreserve();
+            const remote = this.#remote(clients.dr, namespace, claimed.existing);
+            // requests that joined this one meanwhile follow the same run (for an hour at most)
+            remote.finished(AbortSignal.timeout(3_600_000)).then(
+              release,
+              (error) => release({ record: claimed.existing, error }),
+            );
+            this.#checkRepeat(claimed.existing, hash, request);
+            return remote;
           }
+          stored = claimed.stored;
+        } catch (error) {
+          // a failback that expects DR to be down runs without a record there
+          if (!(request.allowDrUnavailable && isUnreachable(error))) throw error;
+          this.#o.logger.warn("DR is unreachable: the run's record is kept on this replica only", { runId });
         }
       }
     } catch (error) {
@@ -278,6 +309,35 @@ export class RunCoordinator {
       });
     void run;
     return this.#local(runId, false);
+  }
+
+  /**
+   * Creates the run's record in the DR namespace (stage creates a missing namespace first) and
+   * checks the replication's lock; finds the record when another request created it first.
+   */
+  async #claim(
+    dr: KubeClient,
+    replication: Replication,
+    record: RunRecord,
+    request: RunRequest,
+  ): Promise<{ stored: boolean } | { existing: RunRecord }> {
+    const namespace = replication.destination.namespace;
+    const store = this.#store(dr);
+    let created = await store.create(namespace, record);
+    if ("namespaceMissing" in created && request.operation === "stage") {
+      await createDestNamespaceIfMissing(dr, namespace); // stage creates it anyway
+      created = await store.create(namespace, record);
+    }
+    if ("existing" in created) return { existing: created.existing };
+    const stored = created.created;
+    if ((request.waitForLockMs ?? 0) === 0) {
+      const lock = await lockHolder(dr, namespace, this.#now());
+      if (lock !== undefined && lock.holder !== record.runId) {
+        if (stored) await store.delete(namespace, record.runId);
+        throw new LockHeldError(replication.name, lock.holder, lock.expiresAt, lock.leaseSeconds);
+      }
+    }
+    return { stored };
   }
 
   #checkRepeat(existing: RunRecord, hash: string, request: RunRequest): void {
@@ -359,10 +419,13 @@ export class RunCoordinator {
     };
     log.info("run started", { dryRun: record.dryRun });
     let outcome: RunOutcome;
+    const pauses = !record.dryRun && (request.operation === "cutover" || request.operation === "failback");
+    let resume = () => {};
     try {
+      if (pauses && this.#pause) resume = await this.#pause(replication.name, request.operation);
       const report: RunReport = await this.#operations[request.operation](
         deps,
-        replicationSpecFromConfig(replication),
+        { ...replicationSpecFromConfig(replication), ...request.spec },
         request,
       );
       outcome = {
@@ -396,6 +459,8 @@ export class RunCoordinator {
         finishedAt.getTime() - started.getTime(),
       );
       log[httpStatus >= 500 ? "error" : "warn"]("run stopped", { code, error });
+    } finally {
+      resume();
     }
     if (stored) await this.#keep(clients.dr, replication, request, outcome, log);
     return outcome;

@@ -18,6 +18,12 @@ export interface OperationRequest {
   readonly force?: boolean | undefined;
   /** cutover: the source cluster is down. */
   readonly allowSourceUnavailable?: boolean | undefined;
+  /** cutover: scale DR up even over objects the final stage could not copy. */
+  readonly acceptStale?: boolean | undefined;
+  /** failback: restore the source to the counts DR runs at now. */
+  readonly useDrCounts?: boolean | undefined;
+  /** failback: DR does not answer; restore the source from its own records. */
+  readonly allowDrUnavailable?: boolean | undefined;
 }
 
 export type OperationFunction = (
@@ -43,6 +49,7 @@ export const OPERATIONS: Readonly<Record<OperationName, OperationFunction>> = {
       dryRun: flag(r.dryRun),
       force: flag(r.force),
       allowSourceUnavailable: flag(r.allowSourceUnavailable),
+      acceptStale: flag(r.acceptStale),
     }),
   failback: (deps, spec, r) =>
     failback(deps, { replication: spec, dryRun: flag(r.dryRun), force: flag(r.force) }),

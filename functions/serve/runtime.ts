@@ -12,6 +12,7 @@ import { ClusterPool } from "./cluster_pool.ts";
 import { RunCoordinator, type RunCoordinatorOptions } from "./run_coordinator.ts";
 import { StatusReader } from "./replication_status.ts";
 import { secretClientFromEnv } from "./secret_client_from_env.ts";
+import { WatchManager } from "../watch/watch_manager.ts";
 
 export interface RuntimeOptions {
   readonly config: Config;
@@ -26,6 +27,12 @@ export interface RuntimeOptions {
   readonly statusTtlMs?: number | undefined;
   readonly now?: (() => Date) | undefined;
   readonly operations?: RunCoordinatorOptions["operations"];
+  /** This replica's name in run records and the watch Lease (default: `HOSTNAME`, a pod's name, else random). */
+  readonly replica?: string | undefined;
+  /** Continuous mode: how long changes are gathered before they are staged (default 100 ms). */
+  readonly watchDebounceMs?: number | undefined;
+  /** Continuous mode: the watch Lease's duration (default 15 s). */
+  readonly watchLeaseSeconds?: number | undefined;
 }
 
 export interface Runtime {
@@ -36,10 +43,12 @@ export interface Runtime {
   readonly clusters: ClusterPool;
   readonly runs: RunCoordinator;
   readonly status: StatusReader;
+  /** The watchers of the continuous replications (started by `serve`). */
+  readonly watches: WatchManager;
   /** The configured replication `name` (`ReplicationNotFoundError`, a 404, when there is none). */
   replication(name: string): Replication;
   readonly draining: boolean;
-  /** No new runs; running ones get `graceMs` to finish, then stop cleanly. */
+  /** The watchers stop; no new runs; running ones get `graceMs` to finish, then stop cleanly. */
   drain(graceMs: number): Promise<void>;
   /** Closes every client. */
   close(): Promise<void>;
@@ -51,6 +60,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const ownSecretClient = options.secretClient === undefined;
   const secretClient = options.secretClient ?? await secretClientFromEnv(readEnv, { refreshMs, logger });
   const metrics = createRuntimeMetrics();
+  const replica = options.replica ?? readEnv("HOSTNAME") ?? `replica-${crypto.randomUUID().slice(0, 8)}`;
   const clusters = new ClusterPool(config.clusters, { readEnv, secretClient, refreshMs, logger });
   const tokens = new TokenVerifier(config.tokens, {
     readEnv,
@@ -66,6 +76,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     leaseSeconds: options.leaseSeconds,
     runsKept: options.runsKept,
     now: options.now,
+    replica,
     operations: options.operations,
   });
   const status = new StatusReader({
@@ -74,6 +85,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     runs,
     ttlMs: options.statusTtlMs,
     now: options.now,
+    watchState: (name) => watches.states[name],
+  });
+  const watches = new WatchManager({
+    replications: config.replications,
+    runs,
+    clusters,
+    metrics,
+    logger,
+    holder: `${replica}-${crypto.randomUUID().slice(0, 8)}`,
+    debounceMs: options.watchDebounceMs,
+    leaseSeconds: options.watchLeaseSeconds,
   });
   return {
     config,
@@ -83,11 +105,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     clusters,
     runs,
     status,
+    watches,
     replication: (name) => findReplication(config, name),
     get draining() {
       return runs.draining;
     },
-    drain: (graceMs) => runs.drain(graceMs),
+    async drain(graceMs) {
+      const watching = watches.stop(); // no new staging; one in flight ends with the runs
+      await runs.drain(graceMs);
+      await watching;
+    },
     async close() {
       await clusters.close();
       if (ownSecretClient) secretClient?.close();

@@ -25,6 +25,8 @@ export interface RunRecord {
   readonly replication: string;
   readonly operation: RunOperation;
   readonly trigger: RunTrigger;
+  /** The replica that runs it (its host name in a pod). */
+  readonly replica?: string | undefined;
   readonly dryRun: boolean;
   readonly status: RunRecordStatus;
   readonly startedAt: string;

@@ -115,10 +115,16 @@ export class RunRecordStore {
     await deleteObject(this.dr, CONFIG_MAPS, namespace, runRecordName(runId));
   }
 
-  /** Deletes the finished records of `replication` beyond the newest `keep`; returns how many. */
-  async prune(namespace: string, replication: string): Promise<number> {
+  /**
+   * Deletes the records of `replication` beyond the newest `keep`; returns how many. A record
+   * still `running` is kept for a day (its replica may have died mid-run: it never finishes).
+   */
+  async prune(namespace: string, replication: string, now: Date = new Date()): Promise<number> {
     const records = await this.list(namespace, replication);
-    const old = records.filter((r) => r.status !== "running").slice(this.keep);
+    const dayAgo = now.getTime() - 24 * 3600_000;
+    const old = records.filter((r) => r.status !== "running" || Date.parse(r.startedAt) < dayAgo).slice(
+      this.keep,
+    );
     for (const record of old) await this.delete(namespace, record.runId);
     return old.length;
   }

@@ -1,0 +1,111 @@
+/**
+ * Continuous mode against the real clusters: a create, an update and a delete carried across by
+ * the watcher; one replica owns the watch and hands it over when it stops; a cutover pauses the
+ * watcher, and nothing is written to DR while it is the live side.
+ */
+import assert from "node:assert/strict";
+import type { KubeObject } from "../../shared/kube/mod.ts";
+import { fixtures, read, seed, testClusters, withNamespaces } from "../_clusters.ts";
+import { json, replication, testConfig, testRuntime, TOKENS } from "./http_harness.ts";
+
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function remove(client: { request(r: object): Promise<unknown> }, ns: string, name: string) {
+  await client.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}/configmaps/${name}` });
+}
+
+Deno.test("continuous: a create, an update and a delete reach DR; the watch is owned by one replica and handed over", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "watchcrud", async (ns) => {
+    await seed(c.source, [fixtures.configMap(ns.source, "first")]);
+    const config = testConfig([replication("live", ns.source, ns.dest, { mode: "continuous", prune: true })]);
+    const options = { watchDebounceMs: 50, watchLeaseSeconds: 4 };
+    await using a = await testRuntime(config, options);
+    await using b = await testRuntime(config, options);
+    a.runtime.watches.start();
+    await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "first"));
+    await until("replica a to watch", () => Promise.resolve(a.runtime.watches.states.live === "watching"));
+    b.runtime.watches.start();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(b.runtime.watches.states.live, "standby", "one replica owns the watch");
+
+    let t0 = performance.now();
+    await seed(c.source, [fixtures.configMap(ns.source, "created", { k: "1" })]);
+    await until("the create", () => read(c.dr, "v1", "ConfigMap", ns.dest, "created"));
+    const createMs = performance.now() - t0;
+    t0 = performance.now();
+    await seed(c.source, [fixtures.configMap(ns.source, "created", { k: "2" })]);
+    await until(
+      "the update",
+      async () => (await read<ConfigMap>(c.dr, "v1", "ConfigMap", ns.dest, "created"))?.data?.k === "2",
+    );
+    const updateMs = performance.now() - t0;
+    t0 = performance.now();
+    await remove(c.source, ns.source, "created");
+    await until(
+      "the delete",
+      async () => (await read(c.dr, "v1", "ConfigMap", ns.dest, "created")) === undefined,
+    );
+    const deleteMs = performance.now() - t0;
+    assert.ok(Math.max(createMs, updateMs, deleteMs) < 5_000, `${createMs} ${updateMs} ${deleteMs}`);
+    const metrics = await a.runtime.metrics.metrics();
+    assert.match(metrics, /dr_syncer_runs_total\{operation="stage",result="succeeded",trigger="watch"\} \d+/);
+    assert.match(metrics, /dr_syncer_watch_lag_seconds_count\{replication="live"\} [1-9]/);
+
+    // replica a stops: b takes the watch over and carries the next change
+    await a.runtime.drain(5_000);
+    await until("replica b to watch", () => Promise.resolve(b.runtime.watches.states.live === "watching"));
+    await seed(c.source, [fixtures.configMap(ns.source, "after-handover")]);
+    await until(
+      "a change after the handover",
+      () => read(c.dr, "v1", "ConfigMap", ns.dest, "after-handover"),
+    );
+  }, { destSuffix: "-dr" });
+});
+
+Deno.test("continuous: a cutover pauses the watcher; while DR is live nothing is copied; failback resumes it", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "watchcut", async (ns) => {
+    await seed(c.source, [fixtures.configMap(ns.source, "a"), fixtures.deployment(ns.source, "web", 2)]);
+    const config = testConfig([replication("live", ns.source, ns.dest, { mode: "continuous" })]);
+    await using t = await testRuntime(config, { watchDebounceMs: 50, watchLeaseSeconds: 4 });
+    t.runtime.watches.start();
+    await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "a"));
+    await until("the watch", () => Promise.resolve(t.runtime.watches.states.live === "watching"));
+
+    const cut = await json(t.request("/v1/replications/live/cutover", { token: TOKENS.ops, body: {} }));
+    assert.equal(cut.status, 200, JSON.stringify(cut.body));
+    assert.equal(cut.body.activeSide, "dr");
+    await until("the watcher to resume", () => Promise.resolve(t.runtime.watches.states.live === "watching"));
+    await seed(c.source, [fixtures.configMap(ns.source, "while-cut-over")]);
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(
+      await read(c.dr, "v1", "ConfigMap", ns.dest, "while-cut-over"),
+      undefined,
+      "DR is live: not written",
+    );
+
+    const back = await json(t.request("/v1/replications/live/failback", { token: TOKENS.ops, body: {} }));
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    await seed(c.source, [fixtures.configMap(ns.source, "after-failback")]);
+    await until(
+      "a change after failback",
+      () => read(c.dr, "v1", "ConfigMap", ns.dest, "after-failback"),
+      30_000,
+    );
+  }, { destSuffix: "-dr" });
+});
