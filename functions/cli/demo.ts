@@ -27,9 +27,9 @@ import { runOperation } from "./run_operation.ts";
 import { sampleApp } from "./sample_app.ts";
 
 const NAMESPACE = "demo-shop";
-const REPO = new URL("../../", import.meta.url).pathname;
+export const REPO = new URL("../../", import.meta.url).pathname;
 
-async function startClusters(io: CliIo): Promise<void> {
+export async function startClusters(io: CliIo): Promise<void> {
   io.stderr("Starting the local clusters (the first run compiles Kubernetes: 15-30 minutes, once)...\n");
   const { code } = await new Deno.Command("bash", {
     args: [`${REPO}tests/testenv/testenv.sh`, "up"],
@@ -39,16 +39,20 @@ async function startClusters(io: CliIo): Promise<void> {
   if (code !== 0) throw new Error(`The local clusters did not start (testenv exited with ${code})`);
 }
 
-async function seed(source: KubeClient, io: CliIo): Promise<void> {
+export async function seed(
+  source: KubeClient,
+  io: CliIo,
+  namespace = NAMESPACE,
+  objects = sampleApp(namespace),
+): Promise<void> {
   const served = await discoverResources(source);
-  if (!await getObject(source, NAMESPACES, undefined, NAMESPACE)) {
+  if (!await getObject(source, NAMESPACES, undefined, namespace)) {
     await createObject(source, NAMESPACES, {
       apiVersion: "v1",
       kind: "Namespace",
-      metadata: { name: NAMESPACE, labels: { team: "shop" } },
+      metadata: { name: namespace, labels: { team: "shop" } },
     });
   }
-  const objects = sampleApp(NAMESPACE);
   for (const object of objects) {
     const type = served.find((t) =>
       t.kind === object.kind && apiVersionOf(t) === object.apiVersion && t.namespaced
@@ -57,7 +61,7 @@ async function seed(source: KubeClient, io: CliIo): Promise<void> {
     await withRetry(() => applyObject(source, type, object));
   }
   io.stdout(
-    `Seeded the sample app in namespace "${NAMESPACE}" of the source cluster: ${objects.length} objects\n`,
+    `Seeded the sample app in namespace "${namespace}" of the source cluster: ${objects.length} objects\n`,
   );
 }
 
@@ -79,14 +83,20 @@ async function replicaTable(source: KubeClient, dr: KubeClient): Promise<string>
   return rows.join("\n");
 }
 
-export async function runDemo(o: CliOptions, io: CliIo, logger: Logger): Promise<number> {
-  const testenv = Deno.env.get("DR_SYNCER_TESTENV_DIR") ?? `${REPO}.testenv`;
+/** The local clusters' kubeconfig folder, the clusters started when they are not running. */
+export async function ensureLocalClusters(io: CliIo): Promise<string> {
+  const testenv = io.env("DR_SYNCER_TESTENV_DIR") ?? `${REPO}.testenv`;
   const status = await new Deno.Command("bash", {
     args: [`${REPO}tests/testenv/testenv.sh`, "status"],
     stdout: "null",
     stderr: "null",
   }).output();
   if (status.code !== 0) await startClusters(io);
+  return testenv;
+}
+
+export async function runDemo(o: CliOptions, io: CliIo, logger: Logger): Promise<number> {
+  const testenv = await ensureLocalClusters(io);
   const source = await connectCluster("source", { path: `${testenv}/source.kubeconfig` });
   const dr = await connectCluster("dr", { path: `${testenv}/dr.kubeconfig` });
   try {

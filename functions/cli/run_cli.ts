@@ -101,6 +101,16 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
 
 /** Runs the CLI; returns the exit code (0 success, 1 failure, 2 bad usage). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv[0] === "start") {
+    const { runStart } = await import("./start.ts");
+    const logger = createTextLogger({ write: (line) => io.stderr(`${line}\n`), level: "warn" });
+    try {
+      return await runStart(argv.slice(1), io, logger);
+    } catch (error) {
+      io.stderr(`error: ${errorMessage(error)}\n`);
+      return errorOutcome(error).exitCode;
+    }
+  }
   if (argv[0] === "serve") {
     // the runtime has flags of its own (--host, --port...) and runs until it is asked to stop
     const { runServe } = await import("../serve/main.ts");
