@@ -1,5 +1,6 @@
 import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
 import type { RunReport } from "../../shared/run_report.ts";
+import type { Rpo, RunRecordSummary } from "../../shared/runs/mod.ts";
 import type { ReplicationState } from "../../shared/state/replication_state.ts";
 
 function seconds(ms: number): string {
@@ -37,8 +38,16 @@ export function formatReport(report: RunReport): string {
   return lines.join("\n");
 }
 
+/** What `dr-syncer status` shows besides the state record (known for configured replications). */
+export interface StatusExtras {
+  readonly schedule?: string | undefined;
+  readonly nextRun?: string | undefined;
+  readonly rpo?: Rpo;
+  readonly runs?: readonly RunRecordSummary[];
+}
+
 /** The state as `dr-syncer status` prints it. */
-export function formatState(spec: ReplicationSpec, state: ReplicationState): string {
+export function formatState(spec: ReplicationSpec, state: ReplicationState & StatusExtras): string {
   const lines = [
     `replication "${spec.name}": ${spec.sourceCluster}/${spec.sourceNamespace} -> ${spec.destCluster}/${spec.destNamespace}`,
     `  active side: ${state.activeSide}`,
@@ -59,5 +68,22 @@ export function formatState(spec: ReplicationSpec, state: ReplicationState): str
     );
   }
   for (const [op, at] of Object.entries(state.lastSuccess)) lines.push(`  last successful ${op}: ${at}`);
+  if (state.schedule) {
+    lines.push(`  schedule: "${state.schedule}"${state.nextRun ? `, next run at ${state.nextRun}` : ""}`);
+  }
+  if (state.rpo && state.rpo.level !== "none") {
+    const age = state.rpo.ageSeconds === null
+      ? "never synced"
+      : `last good sync ${Math.round(state.rpo.ageSeconds)} s ago`;
+    const ratio = state.rpo.ratio === null ? "" : `, ${state.rpo.ratio.toFixed(1)}x the schedule's interval`;
+    lines.push(`  RPO: ${state.rpo.level} (${age}${ratio}; warning at 2x, critical at 3x)`);
+  }
+  for (const run of state.runs?.slice(0, 5) ?? []) {
+    lines.push(
+      `  run ${run.runId}: ${run.operation} ${run.status} (${run.trigger}) at ${
+        run.finishedAt ?? run.startedAt
+      }`,
+    );
+  }
   return lines.join("\n");
 }

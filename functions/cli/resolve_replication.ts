@@ -9,6 +9,8 @@ export interface ResolvedReplication {
   readonly spec: ReplicationSpec;
   readonly source: KubeconfigSource;
   readonly dest: KubeconfigSource;
+  /** The configured schedule (scheduled replications of a config file): what the RPO is measured against. */
+  readonly schedule?: string | undefined;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -73,5 +75,6 @@ export async function resolveReplication(o: CliOptions): Promise<ResolvedReplica
     spec: { ...replicationSpecFromConfig(replication), ...specFlags(o) },
     source: cluster(replication.source.cluster),
     dest: cluster(replication.destination.cluster),
+    ...(replication.mode === "scheduled" ? { schedule: replication.schedule } : {}),
   };
 }

@@ -1,9 +1,11 @@
+import { ConfigError } from "../../shared/config/mod.ts";
 import { errorMessage, errorOutcome } from "../../shared/errors.ts";
 import { isUnreachable } from "../../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import { connectCluster } from "../../shared/kube/connect_cluster.ts";
 import { createTextLogger, type Logger } from "../../shared/log/logger.ts";
 import type { RunReport } from "../../shared/run_report.ts";
+import { replicationRpo, RunRecordStore, scheduleTimes } from "../../shared/runs/mod.ts";
 import { readReplicationState } from "../../shared/state/replication_lock.ts";
 import type { OperationDeps } from "../operation_deps.ts";
 import { type CliIo, progressPrinter } from "./cli_io.ts";
@@ -17,6 +19,48 @@ import { validateConfigFile } from "./validate_config.ts";
 export type { CliIo } from "./cli_io.ts";
 
 export const VERSION = "0.1.0";
+
+/** Whether the command line asks for JSON output (read from the raw words: parsing may have failed). */
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.some((word, i) =>
+    word === "--output=json" || word === "-ojson" ||
+    ((word === "--output" || word === "-o") && argv[i + 1] === "json")
+  );
+}
+
+/**
+ * Reports an error that stopped a command: one line on stderr (a bad config: one line per problem),
+ * and with --output json one JSON document on stdout, so every outcome is machine-readable.
+ */
+function reportError(io: CliIo, error: unknown, json: boolean, extra: Record<string, unknown> = {}): number {
+  const outcome = errorOutcome(error);
+  const issues = error instanceof ConfigError ? error.issues : undefined;
+  if (issues && issues.length > 1) {
+    io.stderr(`error: ${errorMessage(error).split(": ")[0]}: ${issues.length} problems\n`);
+    for (const issue of issues) {
+      io.stderr(
+        `  - ${issue.path || "(file)"}: ${issue.message}${issue.line ? ` (line ${issue.line})` : ""}\n`,
+      );
+    }
+  } else {
+    io.stderr(`error: ${errorMessage(error)}\n`);
+  }
+  if (json) {
+    const document = {
+      status: outcome.code === "refused" ? "refused" : "error",
+      error: {
+        code: outcome.code,
+        message: errorMessage(error),
+        exitCode: outcome.exitCode,
+        httpStatus: outcome.httpStatus,
+        ...(issues ? { issues } : {}),
+      },
+      ...extra,
+    };
+    io.stdout(`${JSON.stringify(document, null, 2)}\n`);
+  }
+  return outcome.exitCode;
+}
 
 /** Exit code and one-line message for an error that stopped a command. */
 export function errorExit(error: unknown): { code: number; message: string } {
@@ -44,7 +88,7 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
   }
   if (command === "validate") {
     if (o.config === undefined) throw new UsageError("validate needs --config FILE");
-    io.stdout(`${await validateConfigFile(o.config)}\n`);
+    io.stdout(`${await validateConfigFile(o.config, o.output)}\n`);
     return 0;
   }
   if (command === "pvc-sync" || o.migratePvcData || o.reverseMigratePvcData) {
@@ -55,11 +99,28 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
   const { source, dr } = await connectBoth(resolved, io);
   try {
     if (command === "status") {
-      const state = await readReplicationState(dr, resolved.spec.destNamespace);
+      const { spec, schedule } = resolved;
+      const [state, runs] = await Promise.all([
+        readReplicationState(dr, spec.destNamespace),
+        new RunRecordStore(dr).list(spec.destNamespace, spec.name).catch(() => []),
+      ]);
+      const now = new Date();
+      const times = schedule ? scheduleTimes(schedule, now) : undefined;
+      const rpo = replicationRpo({
+        lastGoodSync: state.lastSuccess.stage,
+        intervalMs: times?.intervalMs,
+        cutOver: state.activeSide === "dr",
+      }, now);
+      const status = {
+        replication: spec.name,
+        ...state,
+        schedule,
+        nextRun: times?.next?.toISOString(),
+        rpo,
+        runs,
+      };
       io.stdout(
-        o.output === "json"
-          ? `${JSON.stringify(state, null, 2)}\n`
-          : `${formatState(resolved.spec, state)}\n`,
+        o.output === "json" ? `${JSON.stringify(status, null, 2)}\n` : `${formatState(spec, status)}\n`,
       );
       return 0;
     }
@@ -80,9 +141,8 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
       report = await runOperation(command, deps, resolved.spec, o);
     } catch (error) {
       progress.end();
-      const { code, message } = errorExit(error);
       const writes = source.stats.writes + dr.stats.writes;
-      io.stderr(`error: ${message}\n`);
+      const code = reportError(io, error, o.output === "json", { writeRequestsSent: writes });
       io.stderr(
         writes === 0
           ? "Nothing was written.\n"
@@ -123,7 +183,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     parsed = parseCliArgs(argv);
   } catch (error) {
-    io.stderr(`error: ${errorExit(error).message}\nRun "dr-syncer --help" for usage.\n`);
+    reportError(io, error, wantsJson(argv));
+    io.stderr(`Run "dr-syncer --help" for usage.\n`);
     return 2;
   }
   if (parsed.kind === "version") {
@@ -141,8 +202,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     return await runCommand(parsed.command, parsed.options, io, logger);
   } catch (error) {
-    const { code, message } = errorExit(error);
-    io.stderr(`error: ${message}\n`);
+    const code = reportError(io, error, parsed.options.output === "json");
     if (isUnreachable(error)) {
       io.stderr("Check that the cluster is up and that the kubeconfig points at it.\n");
     }

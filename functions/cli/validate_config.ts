@@ -1,9 +1,33 @@
 import { loadConfigFile } from "../../shared/config/mod.ts";
 import { describeKubeconfigSource } from "../../shared/kube/load_kube_config.ts";
 
-/** Checks a config file; returns a summary of what it defines (a bad file throws `ConfigError`). */
-export async function validateConfigFile(path: string): Promise<string> {
+/**
+ * Checks a config file; returns a summary of what it defines, as text or as a JSON document (a bad
+ * file throws `ConfigError`, which lists every problem at once).
+ */
+export async function validateConfigFile(path: string, output: "text" | "json" = "text"): Promise<string> {
   const config = await loadConfigFile(path);
+  if (output === "json") {
+    return JSON.stringify(
+      {
+        status: "valid",
+        file: path,
+        clusters: config.clusters.map((c) => ({
+          name: c.name,
+          kubeconfig: describeKubeconfigSource(c.kubeconfig),
+        })),
+        replications: config.replications.map((r) => ({
+          name: r.name,
+          source: r.source,
+          destination: r.destination,
+          mode: r.mode,
+          ...(r.schedule ? { schedule: r.schedule } : {}),
+        })),
+      },
+      null,
+      2,
+    );
+  }
   const lines = [`${path}: valid`];
   for (const c of config.clusters) {
     lines.push(`  cluster ${c.name}: kubeconfig from ${describeKubeconfigSource(c.kubeconfig)}`);

@@ -248,3 +248,95 @@ Deno.test("cli: the installed entry point exits with the CLI's codes", async () 
   assert.equal(bad.code, 2);
   assert.match(new TextDecoder().decode(bad.stderr), /Unknown flag --nope/);
 });
+
+Deno.test("cli: with --output json every outcome is one JSON document, refusals and bad usage included", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "clijson", async (ns) => {
+    await seed(c.source, [fixtures.deployment(ns.source, "web", 1)]);
+    assert.equal((await cli("stage", ...clusters, "--source-namespace", ns.source, "-o", "json")).code, 0);
+    const refused = await cli("failback", ...clusters, "--source-namespace", ns.source, "--output", "json");
+    assert.equal(refused.code, 1);
+    const doc = JSON.parse(refused.stdout);
+    assert.equal(doc.status, "refused");
+    assert.equal(doc.error.code, "refused");
+    assert.equal(doc.error.httpStatus, 409);
+    assert.match(doc.error.message, /is not cut over/);
+    assert.equal(doc.writeRequestsSent, 0);
+  });
+  const bad = await cli("stage", "--nope", "--output=json");
+  assert.equal(bad.code, 2);
+  assert.deepEqual(JSON.parse(bad.stdout).error.code, "invalid-input");
+});
+
+Deno.test("cli: validate lists every problem of a file at once, one a line, and as JSON issues", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/bad.yaml`;
+    await Deno.writeTextFile(
+      file,
+      `clusters:
+  - { name: prod, kubeconfig: { path: /x } }
+  - { name: prod, kubeconfig: { path: /y } }
+replications:
+  - name: shop
+    source: { cluster: prod, namespace: shop }
+    destination: { cluster: nowhere, namespace: shop-dr }
+    schedule: "bad cron"
+`,
+    );
+    const text = await cli("validate", "--config", file);
+    assert.equal(text.code, 2);
+    assert.match(text.stderr, /3 problems\n/);
+    assert.match(text.stderr, /\n {2}- clusters\[1\]\.name: Duplicate cluster name "prod"/);
+    assert.match(text.stderr, /\n {2}- replications\[0\]\.destination\.cluster: Unknown cluster "nowhere"/);
+    assert.match(
+      text.stderr,
+      /\n {2}- replications\[0\]\.schedule: "bad cron" is not a valid cron expression/,
+    );
+    const json = JSON.parse((await cli("validate", "--config", file, "-o", "json")).stdout);
+    assert.deepEqual(
+      json.error.issues.map((i: { path: string }) => i.path),
+      ["clusters[1].name", "replications[0].destination.cluster", "replications[0].schedule"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: status of a configured replication shows its schedule, next run and RPO", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "clirpo", async (ns) => {
+    await seed(c.source, [fixtures.configMap(ns.source, "a")]);
+    const dir = await Deno.makeTempDir();
+    try {
+      const file = `${dir}/dr-syncer.yaml`;
+      await Deno.writeTextFile(
+        file,
+        `clusters:
+  - { name: prod, kubeconfig: { path: ${SOURCE_KUBECONFIG} } }
+  - { name: dr, kubeconfig: { path: ${DR_KUBECONFIG} } }
+replications:
+  - name: rpo
+    source: { cluster: prod, namespace: ${ns.source} }
+    destination: { cluster: dr, namespace: ${ns.dest} }
+    schedule: "*/5 * * * *"
+`,
+      );
+      const before = JSON.parse(
+        (await cli("status", "--config", file, "--replication", "rpo", "-o", "json")).stdout,
+      );
+      assert.equal(before.rpo.level, "critical", "never synced");
+      assert.equal((await cli("stage", "--config", file, "--replication", "rpo")).code, 0);
+      const after = await cli("status", "--config", file, "--replication", "rpo", "-o", "json");
+      const status = JSON.parse(after.stdout);
+      assert.equal(status.schedule, "*/5 * * * *");
+      assert.ok(Date.parse(status.nextRun) > Date.now());
+      assert.equal(status.rpo.level, "ok");
+      assert.equal(status.rpo.intervalSeconds, 300);
+      const text = await cli("status", "--config", file, "--replication", "rpo");
+      assert.match(text.stdout, /RPO: ok \(last good sync \d+ s ago, 0\.\dx the schedule's interval/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
