@@ -210,6 +210,15 @@ export function isRetryable(error: unknown): boolean {
   return isConflict(error) || error.status === 429 || (error.status >= 500 && error.status <= 599);
 }
 
+/**
+ * A JSON patch whose `test` operation failed: the object changed under the patch (the API server
+ * answers a bare 422 without field causes, unlike an admission refusal or a validation error).
+ */
+export function isPatchTestFailure(error: unknown): boolean {
+  return isInvalid(error) && (error as KubeApiError).causes.length === 0 &&
+    /rejected our request due to an error in our request/.test((error as KubeApiError).message);
+}
+
 /** An Invalid error that says a field is immutable (the apply cannot succeed without recreating). */
 export function isImmutableFieldError(error: unknown): boolean {
   if (!isInvalid(error)) return false;

@@ -142,6 +142,28 @@ export async function patchObject<T extends KubeObject = KubeObject>(
   });
 }
 
+/**
+ * A JSON patch (RFC 6902) of one object; a failed `test` operation is a 422 (Invalid), which the
+ * scaling steps treat like a conflict: read again and decide again.
+ */
+export async function jsonPatchObject<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  type: TypeRef,
+  namespace: string | undefined,
+  name: string,
+  operations: readonly unknown[],
+  options: VerbOptions = {},
+): Promise<T> {
+  return await client.request<T>({
+    method: "PATCH",
+    path: resourcePath(type, namespace, name),
+    query: { fieldManager: FIELD_MANAGER },
+    contentType: "application/json-patch+json",
+    body: operations,
+    signal: options.signal,
+  });
+}
+
 /** Creates `object`; an existing one is a 409 AlreadyExists. */
 export async function createObject<T extends KubeObject = KubeObject>(
   client: KubeClient,

@@ -155,6 +155,63 @@ export function sourceSuspend(live: Workload): boolean {
   return live.metadata.annotations?.[ANNOTATION_ORIGINAL_SUSPEND] === "true";
 }
 
+/** One operation of a JSON patch (RFC 6902). */
+export type JsonPatchOp =
+  | { readonly op: "test" | "add"; readonly path: string; readonly value: unknown }
+  | { readonly op: "remove"; readonly path: string };
+
+const pointer = (parts: readonly string[]) =>
+  "/" + parts.map((p) => p.replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
+
+/**
+ * A record-writing change of a Deployment or StatefulSet as a JSON patch that first tests the fields
+ * the decision read (its replica count and its recorded count): a concurrent status write by a
+ * controller, which changes the resourceVersion but neither of those, does not make it conflict.
+ * `undefined` for other kinds (their record patches stay conditional on the resourceVersion).
+ */
+export function guardedPatch(change: NonNullable<ScaleChange>, live: Workload): JsonPatchOp[] | undefined {
+  if (
+    (live.kind !== "Deployment" && live.kind !== "StatefulSet") || typeof live.spec?.replicas !== "number"
+  ) {
+    return undefined;
+  }
+  const ops: JsonPatchOp[] = [{ op: "test", path: "/spec/replicas", value: live.spec.replicas }];
+  const record = live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS];
+  if (record !== undefined) {
+    ops.push({
+      op: "test",
+      path: pointer(["metadata", "annotations", ANNOTATION_ORIGINAL_REPLICAS]),
+      value: record,
+    });
+  }
+  const walk = (patch: Record<string, unknown>, have: unknown, at: string[]) => {
+    for (const [key, value] of Object.entries(patch)) {
+      const here = [...at, key];
+      const current = have && typeof have === "object" ? (have as Record<string, unknown>)[key] : undefined;
+      if (value === null) {
+        if (current !== undefined) ops.push({ op: "remove", path: pointer(here) });
+      } else if (
+        typeof value === "object" && !Array.isArray(value) && current && typeof current === "object"
+      ) {
+        walk(value as Record<string, unknown>, current, here);
+      } else {
+        ops.push({ op: "add", path: pointer(here), value: withoutNulls(value) });
+      }
+    }
+  };
+  walk(change.patch, live, []);
+  return ops;
+}
+
+function withoutNulls(value: unknown): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== null).map((
+      [k, v],
+    ) => [k, withoutNulls(v)]),
+  );
+}
+
 /** Adds `b` to the merge patch `a` (both small nested objects). */
 function mergePatch(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };

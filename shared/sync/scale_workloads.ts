@@ -7,7 +7,7 @@
  */
 import { delay } from "../async/delay.ts";
 import { pooledMap } from "../async/pooled_map.ts";
-import { describeKubeError, isNotFound } from "../kube/kube_api_error.ts";
+import { describeKubeError, isNotFound, isPatchTestFailure, isRetryable } from "../kube/kube_api_error.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
 import { type RetryOptions, withRetry } from "../kube/retry.ts";
 import {
@@ -21,11 +21,12 @@ import {
   STATEFULSETS,
   typeKey,
 } from "../kube/types.ts";
-import { getObject, listObjects, patchObject } from "../kube/verbs.ts";
+import { getObject, jsonPatchObject, listObjects, patchObject } from "../kube/verbs.ts";
 import { isCopyFrom } from "../plan/provenance.ts";
 import { hasSuspendRecord, recordedReplicas } from "../plan/replica_count.ts";
 import { copySource, type ReplicationSpec } from "../plan/replication_spec.ts";
 import {
+  guardedPatch,
   isLiveOnDr,
   isParked,
   keepingClaims,
@@ -132,6 +133,7 @@ async function patchIfNeeded(
   const done = (action: ObjectResult["action"], reason?: string) =>
     objectResult(type, namespace, name, action, reason);
   let cached: Workload | undefined = target.object;
+  let guardedOnce = false;
   try {
     return await withRetry(async () => {
       const live = cached ?? await getObject<Workload>(client, type, namespace, name, { signal: ctx.signal });
@@ -140,13 +142,24 @@ async function patchIfNeeded(
       const change = decide(live);
       if (!change) return done("unchanged");
       ctx.signal?.throwIfAborted();
-      const meta = (change.patch.metadata ?? {}) as Record<string, unknown>;
-      const patch = writesRecord(change)
-        ? { ...change.patch, metadata: { ...meta, resourceVersion: live.metadata.resourceVersion } }
-        : change.patch;
-      await patchObject(client, type, namespace, name, patch, { signal: ctx.signal });
+      const guarded = writesRecord(change) ? guardedPatch(change, live) : undefined;
+      guardedOnce = guarded !== undefined;
+      if (guarded) {
+        await jsonPatchObject(client, type, namespace, name, guarded, { signal: ctx.signal });
+      } else {
+        const meta = (change.patch.metadata ?? {}) as Record<string, unknown>;
+        const patch = writesRecord(change)
+          ? { ...change.patch, metadata: { ...meta, resourceVersion: live.metadata.resourceVersion } }
+          : change.patch;
+        await patchObject(client, type, namespace, name, patch, { signal: ctx.signal });
+      }
       return done("updated", `${client.name}: ${change.reason}`);
-    }, { ...ctx.retry, signal: ctx.signal });
+    }, {
+      ...ctx.retry,
+      signal: ctx.signal,
+      // a guarded patch whose test failed (the object changed under it) is read again, like a conflict
+      retryable: (e) => (ctx.retry?.retryable ?? isRetryable)(e) || (guardedOnce && isPatchTestFailure(e)),
+    });
   } catch (error) {
     if (ctx.signal?.aborted) throw ctx.signal.reason;
     if (isNotFound(error)) return done("skipped", `not found in cluster "${client.name}"`);

@@ -202,23 +202,27 @@ Deno.test("cutover works with the source API server stopped when allowed, and re
   }
 });
 
-Deno.test("a concurrent writer's 409 conflict is retried and the cutover completes", async () => {
+Deno.test("a concurrent writer is no conflict unless it changes what the record holds; then the record is retaken", async () => {
   await using c = await testClusters();
   await withNamespaces(c, "race", async (ns) => {
-    await seed(c.source, [fixtures.deployment(ns.source, "web", 3)]);
+    await seed(c.source, [
+      fixtures.deployment(ns.source, "web", 3),
+      fixtures.deployment(ns.source, "api", 2),
+    ]);
     await stage(deps(c), { replication: ns.spec() });
-    // Another writer changes the source Deployment between cutover's read and its write, once.
-    let raced = false;
+    // Other writers change each source Deployment between cutover's read and its write, once:
+    // "web" gets a label (a status write by a controller is like it), "api" is scaled to 4 by hand.
+    const raced = new Set<string>();
     const source: KubeClient = {
       ...c.source,
       stats: c.source.stats,
       async request<T>(req: KubeRequest): Promise<T> {
-        if (!raced && req.method === "PATCH" && req.path.endsWith("/deployments/web")) {
-          raced = true;
-          await seed(c.source, [{
-            ...fixtures.deployment(ns.source, "web", 3),
-            metadata: { name: "web", namespace: ns.source, labels: { touched: "by-someone-else" } },
-          }]);
+        const name = /\/deployments\/(web|api)$/.exec(req.path)?.[1];
+        if (name && !raced.has(name) && req.method === "PATCH") {
+          raced.add(name);
+          const changed = fixtures.deployment(ns.source, name, name === "api" ? 4 : 3);
+          if (name === "web") changed.metadata.labels = { touched: "by-someone-else" };
+          await seed(c.source, [changed]);
         }
         return await c.source.request<T>(req);
       },
@@ -227,14 +231,25 @@ Deno.test("a concurrent writer's 409 conflict is retried and the cutover complet
     const report = await cutover(deps({ source, dr: c.dr }, { retry: { onRetry: (e) => retries.push(e) } }), {
       replication: ns.spec(),
     });
-    assert.ok(raced);
+    assert.deepEqual([...raced].sort(), ["api", "web"]);
     assert.equal(report.status, "succeeded", JSON.stringify(report.steps));
-    assert.equal(retries.length, 1, "exactly one retry, after the real 409 from the API server");
-    assert.equal((retries[0] as { status?: number }).status, 409);
+    assert.equal(
+      retries.length,
+      1,
+      "one retry: only the change to the replica count made the guarded patch fail",
+    );
+    assert.equal((retries[0] as { status?: number }).status, 422, "the API server's failed test operation");
     const web = await read<Workload>(c.source, "apps/v1", "Deployment", ns.source, "web");
     assert.equal(web!.spec.replicas, 0);
     assert.equal(web!.metadata.annotations?.["dr-syncer.io/original-replicas"], "3");
     assert.equal(web!.metadata.labels?.touched, "by-someone-else", "the other writer's change is kept");
+    const api = await read<Workload>(c.source, "apps/v1", "Deployment", ns.source, "api");
+    assert.equal(
+      api!.metadata.annotations?.["dr-syncer.io/original-replicas"],
+      "4",
+      "the count it really had",
+    );
+    assert.equal(api!.spec.replicas, 0);
   });
 });
 

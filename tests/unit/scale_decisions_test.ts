@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  guardedPatch,
   isCutoverRecord,
   keepingClaims,
   recordAndScaleToZero,
@@ -173,4 +174,38 @@ Deno.test("scale decisions: restoringClaims puts the recorded policy back as the
   assert.deepEqual(restoringClaims(setReplicas(() => 2))(up)?.patch.spec, {
     persistentVolumeClaimRetentionPolicy: { whenScaled: "Delete" },
   }, "already at its count: only the policy comes back");
+});
+
+Deno.test("scale decisions: guardedPatch tests what the record depends on, so a status write is no conflict", () => {
+  const live = workload({ replicas: 3 }, { "example.com/a": "b" });
+  const ops = guardedPatch(recordAndScaleToZero(live)!, live);
+  assert.deepEqual(ops, [
+    { op: "test", path: "/spec/replicas", value: 3 },
+    { op: "add", path: "/metadata/annotations/dr-syncer.io~1original-replicas", value: "3" },
+    { op: "add", path: "/spec/replicas", value: 0 },
+  ]);
+  const held = workload({ replicas: 0 }, { "dr-syncer.io/original-replicas": "3" });
+  assert.deepEqual(guardedPatch(restoreReplicas(held)!, held), [
+    { op: "test", path: "/spec/replicas", value: 0 },
+    { op: "test", path: "/metadata/annotations/dr-syncer.io~1original-replicas", value: "3" },
+    { op: "remove", path: "/metadata/annotations/dr-syncer.io~1original-replicas" },
+    { op: "add", path: "/spec/replicas", value: 3 },
+  ]);
+  const bare: Workload = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web" },
+    spec: { replicas: 2 },
+  };
+  assert.deepEqual(guardedPatch(recordAndScaleToZero(bare)!, bare)?.[1], {
+    op: "add",
+    path: "/metadata/annotations",
+    value: { "dr-syncer.io/original-replicas": "2" },
+  });
+  const cron: Workload = { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "c" }, spec: {} };
+  assert.equal(
+    guardedPatch(recordAndSuspend(cron)!, cron),
+    undefined,
+    "other kinds keep the resourceVersion",
+  );
 });
