@@ -6,6 +6,7 @@
  */
 import type { KubeObject } from "../kube/types.ts";
 import { isJsonObject } from "./_json.ts";
+import { ANNOTATION_SOURCE_RESOURCE_VERSION } from "./names.ts";
 
 /** Field managers whose writes are not drift: dr-syncer itself and Kubernetes' own controllers. */
 const NOT_DRIFT = new Set([
@@ -78,8 +79,10 @@ export function driftOf(
   const { metadata: wantMeta, ...wantRest } = desired;
   const { metadata: haveMeta, ...haveRest } = live;
   const added = addedKeys(desired, live);
+  // the source's resourceVersion moves with every write to the source: no part of the content
+  const { [ANNOTATION_SOURCE_RESOURCE_VERSION]: _version, ...wantAnnotations } = wantMeta.annotations ?? {};
   const same = contains(haveRest, wantRest) && contains(haveMeta.labels ?? {}, wantMeta.labels ?? {}) &&
-    contains(haveMeta.annotations ?? {}, wantMeta.annotations ?? {}) && Object.keys(added).length === 0;
+    contains(haveMeta.annotations ?? {}, wantAnnotations) && Object.keys(added).length === 0;
   if (same) return undefined;
   const cleanup = Object.fromEntries(
     Object.entries(added).map(([field, keys]) => [field, Object.fromEntries(keys.map((k) => [k, null]))]),

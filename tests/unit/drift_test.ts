@@ -67,3 +67,14 @@ Deno.test("drift: fields the server adds (defaults) are not drift; a changed rep
   assert.equal(driftOf(desired, live(0), ["kubectl"]), undefined);
   assert.deepEqual(driftOf(desired, live(3), ["kubectl"]), { writers: ["kubectl"] });
 });
+
+Deno.test("drift: a newer source resourceVersion alone is not drift", () => {
+  const desired = configMap({ mode: "source" });
+  desired.metadata.annotations = {
+    ...desired.metadata.annotations,
+    "dr-syncer.io/source-resource-version": "42",
+  };
+  const live = configMap({ mode: "source" });
+  live.metadata.annotations = { ...live.metadata.annotations, "dr-syncer.io/source-resource-version": "41" };
+  assert.equal(driftOf(desired, live, ["kubectl"]), undefined);
+});
