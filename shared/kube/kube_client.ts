@@ -185,7 +185,7 @@ export function createKubeClient(access: ClusterAccess, options: CreateKubeClien
       const response = await send(req, req.timeoutMs);
       if (!response.body) throw new ClusterUnreachableError(name, server, "the response has no body");
       let buffered = "";
-      return response.body.pipeThrough(new TextDecoderStream()).pipeThrough(
+      const lines = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(
         new TransformStream<string, string>({
           transform(chunk, controller) {
             buffered += chunk;
@@ -201,6 +201,32 @@ export function createKubeClient(access: ClusterAccess, options: CreateKubeClien
           },
         }),
       );
+      const signal = req.signal;
+      if (!signal) return lines;
+      // once the headers are in, aborting the request does not end a read of the body: end it here
+      const reader = lines.getReader();
+      return new ReadableStream<string>({
+        start(controller) {
+          const stop = () => {
+            reader.cancel(signal.reason).catch(() => {});
+            try {
+              controller.error(signal.reason);
+            } catch {
+              // already closed
+            }
+          };
+          if (signal.aborted) stop();
+          else signal.addEventListener("abort", stop, { once: true });
+        },
+        async pull(controller) {
+          const { value, done } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel(reason) {
+          return reader.cancel(reason);
+        },
+      });
     },
     close() {
       httpClient.close();

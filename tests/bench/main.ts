@@ -2,7 +2,8 @@
 /**
  * `deno task bench [-- --case NAME] [--runs N]`: the benchmarks of docs/benchmarks.md against the local
  * real clusters, each case beside its baseline in the same run. Prints a table and writes
- * bench/results.json.
+ * bench/results.json. `http-trigger`, `continuous-latency`, `serve-idle` (tests/bench/runtime_cases.ts)
+ * and `scale` run only when asked with `--case`; `--seconds N` shortens serve-idle's idle window.
  */
 import { parseArgs } from "node:util";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
@@ -27,21 +28,8 @@ import {
   typeOf,
 } from "../_clusters.ts";
 import { benchObjects, scalableObjects } from "./bench_objects.ts";
-
-interface Result {
-  case: string;
-  objects: number;
-  runs: number;
-  median_s: number;
-  baseline: string | null;
-  baseline_median_s: number | null;
-  ratio: number | null;
-  writes: number | null;
-  requests: number | null;
-  peak_rss_mb: number | null;
-  target: string;
-  met: boolean | null;
-}
+import { log, median, type Result } from "./bench_result.ts";
+import { type BenchContext, continuousLatency, httpTrigger, serveIdle } from "./runtime_cases.ts";
 
 const CONCURRENCY = 16;
 const { values } = parseArgs({
@@ -51,17 +39,14 @@ const { values } = parseArgs({
     runs: { type: "string" },
     objects: { type: "string" },
     sizes: { type: "string" },
+    seconds: { type: "string" },
   },
 });
 const RUNS = Number(values.runs ?? 3);
 const SCALE = Number(values.objects ?? 1000);
 const wanted = (name: string) => !values.case || values.case.includes(name);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/** The cases run only when asked for by name. */
+const asked = (name: string) => values.case?.includes(name) ?? false;
 
 /** Times `fn`, sampling the process's RSS every 20 ms. */
 async function measure(fn: () => Promise<void>): Promise<{ seconds: number; peakRssMb: number }> {
@@ -178,8 +163,6 @@ async function ssaFloor(
     });
   });
 }
-
-const log = (text: string) => console.error(`[bench] ${text}`);
 
 async function output(cmd: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -379,7 +362,7 @@ try {
   }
 
   await quiesce();
-  if (values.case?.includes("scale")) {
+  if (asked("scale")) {
     // stage-cold through the CLI in its own process, so the peak RSS is the function's alone
     const sizes = (values.sizes ?? "1000,5000,20000").split(",").map(Number);
     const entry = new URL("../../functions/cli/main.ts", import.meta.url).pathname;
@@ -535,6 +518,29 @@ try {
       met: r <= 1.5,
     });
   }
+
+  const ctx: BenchContext = {
+    source,
+    dr,
+    runId,
+    runs: RUNS,
+    objects: SCALE,
+    cleanup,
+    seed: seedSource,
+    measure,
+    counters,
+  };
+  for (
+    const [name, run] of [
+      ["http-trigger", () => httpTrigger(ctx)],
+      ["continuous-latency", () => continuousLatency(ctx)],
+      ["serve-idle", () => serveIdle(ctx, { seconds: Number(values.seconds ?? 120) })],
+    ] as const
+  ) {
+    if (!asked(name)) continue;
+    await quiesce();
+    results.push(await run());
+  }
 } finally {
   for (const ns of cleanup) {
     await deleteNamespace(
@@ -546,16 +552,16 @@ try {
 
 const fmt = (n: number | null, d = 2) => n === null ? "-" : n.toFixed(d);
 console.log(
-  "\n| case | objects | runs | median s | baseline | baseline s | ratio | writes | requests | peak RSS MB | target | met |",
+  "\n| case | objects | runs | median s | baseline | baseline s | ratio | writes | requests | peak RSS MB | target | met | note |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   console.log(
-    `| ${r.case} | ${r.objects} | ${r.runs} | ${fmt(r.median_s)} | ${r.baseline ?? "-"} | ${
+    `| ${r.case} | ${r.objects ?? "-"} | ${r.runs} | ${fmt(r.median_s)} | ${r.baseline ?? "-"} | ${
       fmt(r.baseline_median_s)
     } | ${fmt(r.ratio)} | ${r.writes ?? "-"} | ${r.requests ?? "-"} | ${
       r.peak_rss_mb ?? "-"
-    } | ${r.target} | ${r.met ? "yes" : "no"} |`,
+    } | ${r.target} | ${r.met === null ? "-" : r.met ? "yes" : "no"} | ${r.note ?? ""} |`,
   );
 }
 await Deno.mkdir(new URL("../../bench/", import.meta.url), { recursive: true });

@@ -1,0 +1,451 @@
+/**
+ * The runtime's benchmark cases (docs/benchmarks.md), each run only when asked with `--case`:
+ *
+ * - `http-trigger`: stage of the 1,000-object namespace triggered over HTTP (`wait`) on a real
+ *   Deno.serve of the app, against the stage function called directly; interleaved pairs.
+ * - `continuous-latency`: a continuous replication in this process; 20 ConfigMap changes/s in the
+ *   source for ~20 s; the time from each change to its copy on DR carrying the new value.
+ * - `serve-idle`: `dr-syncer serve` as a process with 100 scheduled replications that do not fire
+ *   in the window; its peak RSS and CPU time while idle.
+ */
+import type { KubeClient } from "../../shared/kube/kube_client.ts";
+import type { KubeObject } from "../../shared/kube/types.ts";
+import { watchObjects } from "../../shared/kube/verbs.ts";
+import { silentLogger } from "../../shared/log/logger.ts";
+import { type ConfigInput, loadConfig, replicationSpecFromConfig } from "../../shared/config/mod.ts";
+import { createApp } from "../../functions/http/create_app.ts";
+import { createRuntime } from "../../functions/serve/runtime.ts";
+import { stage } from "../../functions/stage.ts";
+import { createNamespace, DR_KUBECONFIG, SOURCE_KUBECONFIG, typeOf } from "../_clusters.ts";
+import { benchObjects } from "./bench_objects.ts";
+import { log, median, percentile, type Result } from "./bench_result.ts";
+
+export interface BenchContext {
+  readonly source: KubeClient;
+  readonly dr: KubeClient;
+  readonly runId: string;
+  /** Runs asked for (`--runs`). */
+  readonly runs: number;
+  /** Objects of the stage namespace (`--objects`). */
+  readonly objects: number;
+  /** Namespaces deleted at the end (source ones start with `bench-src`). */
+  readonly cleanup: string[];
+  /** Creates or updates objects in the source. */
+  seed(objects: readonly KubeObject[], concurrency: number): Promise<unknown>;
+  /** Measures `fn`'s wall time and this process's peak RSS. */
+  measure(fn: () => Promise<void>): Promise<{ seconds: number; peakRssMb: number }>;
+  counters(client: KubeClient): () => { requests: number; writes: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+function clusterConfig(replications: ConfigInput["replications"], tokenEnv?: string): ConfigInput {
+  return {
+    clusters: [
+      { name: "source", kubeconfig: { path: SOURCE_KUBECONFIG } },
+      { name: "dr", kubeconfig: { path: DR_KUBECONFIG } },
+    ],
+    tokens: tokenEnv ? [{ name: "bench", value: { env: tokenEnv }, operations: ["read", "stage"] }] : [],
+    replications,
+  };
+}
+
+const repl = (name: string, source: string, dest: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  source: { cluster: "source", namespace: source },
+  destination: { cluster: "dr", namespace: dest },
+  ...extra,
+});
+
+/** http-trigger: POST /v1/replications/{name}/stage over a real socket vs `stage()` called directly. */
+export async function httpTrigger(ctx: BenchContext): Promise<Result> {
+  const { runId } = ctx;
+  const srcNs = `bench-src-http-${runId}`;
+  await createNamespace(ctx.source, srcNs);
+  ctx.cleanup.push(srcNs);
+  log(`http-trigger: seeding ${ctx.objects} objects in ${srcNs}`);
+  await ctx.seed(benchObjects(srcNs, ctx.objects), 16);
+  const pairs = Math.max(7, ctx.runs);
+  const token = `bench-${crypto.randomUUID()}`;
+  const dests = Array.from({ length: pairs }, (_, i) => ({
+    http: `bench-http-dr-${runId}-${i}`,
+    direct: `bench-direct-dr-${runId}-${i}`,
+  }));
+  const config = loadConfig(
+    JSON.stringify(clusterConfig(
+      [
+        repl("warmup", srcNs, `bench-http-dr-${runId}-warm`),
+        ...dests.flatMap((d, i) => [repl(`http-${i}`, srcNs, d.http), repl(`direct-${i}`, srcNs, d.direct)]),
+      ],
+      "BENCH_TOKEN",
+    )),
+    "bench config",
+  );
+  const runtime = await createRuntime({
+    config,
+    logger: silentLogger,
+    readEnv: (name) => name === "BENCH_TOKEN" ? token : undefined,
+  });
+  const listening = Promise.withResolvers<number>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: ({ port }) => listening.resolve(port) },
+    createApp(runtime).fetch,
+  );
+  const port = await listening.promise;
+  const trigger = async (name: string, body: Record<string, unknown>) => {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/replications/${name}/stage`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const report = await response.json() as { status?: string };
+    if (response.status !== 200 || report.status !== "succeeded") {
+      throw new Error(`HTTP stage of ${name}: ${response.status} ${JSON.stringify(report).slice(0, 500)}`);
+    }
+  };
+  const deps = { source: ctx.source, dr: ctx.dr, logger: silentLogger, concurrency: 16 };
+  const direct = async (name: string, dryRun = false) => {
+    const spec = replicationSpecFromConfig(config.replications.find((r) => r.name === name)!);
+    const report = await stage(deps, { replication: spec, dryRun });
+    if (report.status !== "succeeded") throw new Error(`stage of ${name}: ${JSON.stringify(report.counts)}`);
+  };
+  const httpTimes: number[] = [], directTimes: number[] = [], ratios: number[] = [];
+  let counts = { requests: 0, writes: 0 }, directCounts = { requests: 0, writes: 0 }, rss = 0;
+  try {
+    // untimed warm-up of both paths (dry runs write nothing): clients, discovery, the HTTP stack
+    await trigger("warmup", { dryRun: true, wait: 300 });
+    await direct("warmup", true);
+    const runtimeDr = await runtime.clusters.get("dr");
+    for (let i = 0; i < pairs; i++) {
+      ctx.cleanup.push(dests[i]!.http, dests[i]!.direct);
+      const count = ctx.counters(runtimeDr);
+      const h = await ctx.measure(() => trigger(`http-${i}`, { wait: 300 }));
+      counts = count();
+      const directCount = ctx.counters(ctx.dr);
+      const d = await ctx.measure(() => direct(`direct-${i}`));
+      directCounts = directCount();
+      httpTimes.push(h.seconds);
+      directTimes.push(d.seconds);
+      ratios.push(h.seconds / d.seconds);
+      rss = Math.max(rss, h.peakRssMb, d.peakRssMb);
+      log(`http-trigger pair ${i + 1}: http ${h.seconds.toFixed(2)}s, direct ${d.seconds.toFixed(2)}s`);
+    }
+  } finally {
+    await server.shutdown();
+    await runtime.drain(5_000);
+    await runtime.close();
+  }
+  const ratio = median(ratios);
+  return {
+    case: "http-trigger",
+    objects: ctx.objects,
+    runs: pairs,
+    median_s: median(httpTimes),
+    baseline: "stage-direct",
+    baseline_median_s: median(directTimes),
+    ratio,
+    writes: counts.writes,
+    requests: counts.requests,
+    peak_rss_mb: rss,
+    target: "<= 1.1x stage called directly (median of per-pair ratios)",
+    met: ratio <= 1.1,
+    note: `pair ratios ${
+      [...ratios].sort((a, b) => a - b).map((r) => r.toFixed(2)).join(" ")
+    }; direct: ${directCounts.writes} writes, ${directCounts.requests} requests`,
+  };
+}
+
+interface Change {
+  readonly cm: number;
+  readonly seq: number;
+  readonly sentAt: number;
+  ackAt?: number;
+  arrivedAt?: number;
+}
+
+/** continuous-latency: 20 changes/s to ConfigMaps in the source; change to copy on DR, watched. */
+export async function continuousLatency(
+  ctx: BenchContext,
+  options: { rate?: number; seconds?: number; configMaps?: number } = {},
+): Promise<Result> {
+  const { runId, source, dr } = ctx;
+  const rate = options.rate ?? 20, seconds = options.seconds ?? 20, k = options.configMaps ?? 20;
+  const srcNs = `bench-src-cont-${runId}`, dest = `bench-cont-dr-${runId}`;
+  await createNamespace(source, srcNs);
+  ctx.cleanup.push(srcNs, dest);
+  const cm = (i: number, v: string): KubeObject => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: `lat-${i}`, namespace: srcNs },
+    data: { v },
+  });
+  await ctx.seed(Array.from({ length: k }, (_, i) => cm(i, "-1")), 16);
+  const config = loadConfig(
+    JSON.stringify(clusterConfig([repl("live", srcNs, dest, { mode: "continuous" })])),
+    "bench config",
+  );
+  const runtime = await createRuntime({ config, logger: silentLogger, readEnv: () => undefined });
+  const cmType = await typeOf(dr, "v1", "ConfigMap");
+  const stop = new AbortController();
+  const changes: Change[] = [];
+  const pending: Change[][] = Array.from({ length: k }, () => []);
+  let watchEnded: Promise<void> | undefined;
+  try {
+    runtime.watches.start();
+    const t0 = performance.now();
+    for (;;) {
+      const list = await dr.request<{ items: KubeObject[] }>({
+        method: "GET",
+        path: `/api/v1/namespaces/${dest}/configmaps`,
+      }).catch(() => ({ items: [] as KubeObject[] }));
+      const copied = list.items.filter((o) => o.metadata.name.startsWith("lat-")).length;
+      if (copied === k && runtime.watches.states.live === "watching") break;
+      if (performance.now() - t0 > 120_000) {
+        throw new Error(`the first stage did not copy ${k} ConfigMaps in 2 minutes (${copied} copied)`);
+      }
+      await sleep(200);
+    }
+    log(`continuous-latency: watching after ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+
+    // watch DR: a copy carrying value v settles every change of that ConfigMap up to v
+    const start = await dr.request<{ metadata: { resourceVersion: string } }>({
+      method: "GET",
+      path: `/api/v1/namespaces/${dest}/configmaps`,
+    });
+    const events = await watchObjects<KubeObject & { data?: Record<string, string> }>(dr, cmType, dest, {
+      resourceVersion: start.metadata.resourceVersion,
+      timeoutSeconds: 600,
+      signal: stop.signal,
+    });
+    const reader = events.getReader();
+    stop.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}));
+    watchEnded = (async () => {
+      try {
+        for (;;) {
+          const { value: event, done } = await reader.read();
+          if (done) break;
+          if (event.type !== "ADDED" && event.type !== "MODIFIED") continue;
+          const at = performance.now();
+          const i = Number(/^lat-(\d+)$/.exec(event.object.metadata.name)?.[1] ?? NaN);
+          const v = Number(event.object.data?.v ?? NaN);
+          const queue = pending[i];
+          while (queue && queue.length > 0 && queue[0]!.seq <= v) queue.shift()!.arrivedAt = at;
+        }
+      } catch (error) {
+        if (!stop.signal.aborted) log(`continuous-latency: the DR watch ended: ${error}`);
+      }
+    })();
+
+    const total = Math.round(rate * seconds);
+    const interval = 1000 / rate;
+    const writes: Promise<unknown>[] = [];
+    const begin = performance.now();
+    for (let s = 0; s < total; s++) {
+      await sleep(begin + s * interval - performance.now());
+      const change: Change = { cm: s % k, seq: s, sentAt: performance.now() };
+      changes.push(change);
+      pending[change.cm]!.push(change);
+      writes.push(
+        source.request({
+          method: "PATCH",
+          path: `/api/v1/namespaces/${srcNs}/configmaps/lat-${change.cm}`,
+          contentType: "application/merge-patch+json",
+          body: { data: { v: String(s) } },
+        }).then(() => change.ackAt = performance.now()),
+      );
+    }
+    await Promise.all(writes);
+    const sent = (performance.now() - begin) / 1000;
+    const deadline = performance.now() + 15_000;
+    while (changes.some((c) => c.arrivedAt === undefined) && performance.now() < deadline) await sleep(50);
+    log(`continuous-latency: ${total} changes sent in ${sent.toFixed(1)}s`);
+  } finally {
+    stop.abort();
+    await Promise.race([watchEnded, sleep(2_000)]);
+    log("continuous-latency: stopping the runtime");
+    await runtime.drain(5_000);
+    await runtime.close();
+    log("continuous-latency: stopped");
+  }
+  const arrived = changes.filter((c) => c.arrivedAt !== undefined);
+  const missing = changes.length - arrived.length;
+  const latencies = arrived.map((c) => (c.arrivedAt! - c.sentAt) / 1000);
+  // a change never copied within 15 s counts as the slowest
+  const all = [...latencies, ...Array<number>(missing).fill(Infinity)];
+  const med = all.length ? median(all) : null, p99 = all.length ? percentile(all, 99) : null;
+  const fromAck = arrived.filter((c) => c.ackAt !== undefined).map((c) => (c.arrivedAt! - c.ackAt!) / 1000);
+  const finite = (n: number | null) => n !== null && Number.isFinite(n) ? n : null;
+  return {
+    case: "continuous-latency",
+    objects: changes.length,
+    runs: 1,
+    median_s: finite(med),
+    baseline: null,
+    baseline_median_s: null,
+    ratio: null,
+    writes: null,
+    requests: null,
+    peak_rss_mb: null, // the runtime shares the harness's process: its RSS is not the runtime's alone
+    p99_s: finite(p99),
+    target: "median <= 0.5 s, p99 <= 2 s from the change to its copy on DR",
+    met: med !== null && p99 !== null && med <= 0.5 && p99 <= 2,
+    note: `p99 ${finite(p99)?.toFixed(3) ?? "-"}s, max ${
+      latencies.length ? Math.max(...latencies).toFixed(3) : "-"
+    }s, ${missing} not copied; from the write's answer: median ${
+      fromAck.length ? median(fromAck).toFixed(3) : "-"
+    }s`,
+  };
+}
+
+/** utime + stime of a process, seconds; VmRSS and VmHWM, MB. */
+function procSample(pid: number, clkTck: number): { cpu: number; rssMb: number; hwmMb: number } {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state): utime is field 14, stime field 15
+  const cpu = (Number(fields[11]) + Number(fields[12])) / clkTck;
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpu, rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024 };
+}
+
+/** serve-idle: `dr-syncer serve` with 100 scheduled replications, idle; its RSS and CPU time. */
+export async function serveIdle(
+  ctx: BenchContext,
+  options: { seconds?: number; replications?: number; existing?: number } = {},
+): Promise<Result> {
+  const { runId, source, dr } = ctx;
+  const seconds = options.seconds ?? 120, count = options.replications ?? 100;
+  const existing = Math.min(count, options.existing ?? 10);
+  // a daily schedule 12 hours away: it does not fire during the window
+  const hour = (new Date().getUTCHours() + 12) % 24;
+  const schedule = `0 ${hour} * * *`;
+  const replications = [];
+  for (let i = 0; i < count; i++) {
+    // the first ones name namespaces that exist (source with one ConfigMap, DR empty), the rest do not
+    const src = i < existing ? `bench-src-idle-${runId}-${i}` : `bench-idle-none-${runId}-${i}`;
+    const dest = i < existing ? `bench-idle-dr-${runId}-${i}` : `bench-idle-none-dr-${runId}-${i}`;
+    if (i < existing) {
+      await createNamespace(source, src);
+      await createNamespace(dr, dest);
+      ctx.cleanup.push(src, dest);
+      await ctx.seed(
+        [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "idle", namespace: src } }],
+        1,
+      );
+    }
+    replications.push(repl(`idle-${i}`, src, dest, { mode: "scheduled", schedule }));
+  }
+  const dir = await Deno.makeTempDir({ prefix: "dr-syncer-bench-idle-" });
+  const configFile = `${dir}/config.yaml`;
+  await Deno.writeTextFile(configFile, JSON.stringify(clusterConfig(replications, "BENCH_TOKEN"), null, 2));
+  const getconf = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped", stderr: "null" })
+    .output().catch(() => undefined);
+  const clkTck = Number(getconf ? new TextDecoder().decode(getconf.stdout).trim() : "") || 100;
+  const entry = new URL("../../functions/cli/main.ts", import.meta.url).pathname;
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", entry, "serve", "--config", configFile, "--port", "0"],
+    env: { BENCH_TOKEN: `bench-${crypto.randomUUID()}`, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const pumpErr = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
+  })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!/serving on http/.test(out)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  const pumpOut = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  try {
+    if (!/serving on http/.test(out)) throw new Error(`serve did not start: ${out}\n${err.slice(0, 2000)}`);
+    const startup = (performance.now() - t0) / 1000;
+    const first = procSample(child.pid, clkTck);
+    log(
+      `serve-idle: listening after ${startup.toFixed(1)}s (${first.cpu.toFixed(2)}s CPU, RSS ${
+        first.rssMb.toFixed(0)
+      } MB); idle for ${seconds}s`,
+    );
+    let last = first, peakRss = first.rssMb;
+    const windowStart = performance.now();
+    let nextLog = 30;
+    while (performance.now() - windowStart < seconds * 1000) {
+      await sleep(Math.min(1000, windowStart + seconds * 1000 - performance.now()));
+      last = procSample(child.pid, clkTck);
+      peakRss = Math.max(peakRss, last.rssMb);
+      const elapsed = (performance.now() - windowStart) / 1000;
+      if (elapsed >= nextLog) {
+        log(
+          `serve-idle: ${elapsed.toFixed(0)}s, CPU ${(last.cpu - first.cpu).toFixed(2)}s, RSS ${
+            last.rssMb.toFixed(0)
+          } MB`,
+        );
+        nextLog += 30;
+      }
+    }
+    const idle = (performance.now() - windowStart) / 1000;
+    const cpu = last.cpu - first.cpu;
+    const hwm = Math.max(last.hwmMb, peakRss);
+    // untouched: no DR namespace was created for the missing ones, nothing written to the existing ones
+    const touched: string[] = [];
+    for (const r of replications) {
+      const ns = r.destination.namespace;
+      if (ns.startsWith("bench-idle-none-")) {
+        const exists = await dr.request({ method: "GET", path: `/api/v1/namespaces/${ns}` }).then(
+          () => true,
+          () => false,
+        );
+        if (exists) touched.push(ns);
+      } else {
+        const cms = await dr.request<{ items: KubeObject[] }>({
+          method: "GET",
+          path: `/api/v1/namespaces/${ns}/configmaps`,
+        });
+        const leases = await dr.request<{ items: KubeObject[] }>({
+          method: "GET",
+          path: `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`,
+        });
+        if (cms.items.some((o) => o.metadata.name !== "kube-root-ca.crt") || leases.items.length) {
+          touched.push(ns);
+        }
+      }
+    }
+    const logLines = err.trim() ? err.trim().split("\n").length : 0;
+    const nearZero = cpu <= 0.01 * idle;
+    return {
+      case: "serve-idle",
+      objects: null,
+      runs: 1,
+      median_s: null,
+      baseline: null,
+      baseline_median_s: null,
+      ratio: null,
+      writes: null,
+      requests: null,
+      peak_rss_mb: Math.round(hwm),
+      idle_s: Math.round(idle * 10) / 10,
+      cpu_s: Math.round(cpu * 1000) / 1000,
+      target: `peak RSS <= 150 MB; CPU near zero (<= 1% of the window); ${count} replications untouched`,
+      met: hwm <= 150 && nearZero && touched.length === 0,
+      note: `${count} replications; CPU ${cpu.toFixed(2)}s in ${idle.toFixed(0)}s idle (${
+        (100 * cpu / idle).toFixed(2)
+      }%); startup ${startup.toFixed(1)}s and ${first.cpu.toFixed(2)}s CPU; RSS at end ${
+        last.rssMb.toFixed(0)
+      } MB; ${logLines} log lines; touched: ${touched.length ? touched.join(",") : "none"}`,
+    };
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    const status = await child.status;
+    await Promise.all([pumpErr, pumpOut]);
+    await Deno.remove(dir, { recursive: true });
+    log(`serve-idle: serve exited with ${status.code}`);
+  }
+}
