@@ -228,6 +228,49 @@ export async function extraCluster(name: string) {
     async thaw() {
       Deno.kill(await apiserverPid(), "SIGCONT");
     },
+    /**
+     * Restarts the cluster's API server: the same command line, same port, certificates and etcd
+     * (watches and connections to it drop, as in a rolling restart); resolves once it answers again.
+     */
+    async restartApiServer() {
+      const pid = await apiserverPid();
+      const argv = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0").filter((a) => a !== "");
+      Deno.kill(pid, "SIGTERM");
+      for (let i = 0; i < 200; i++) {
+        try {
+          await Deno.stat(`/proc/${pid}`);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // through bash only to append its output to its log; `exec` keeps the API server's pid
+      const child = new Deno.Command("bash", {
+        args: ["-c", `exec "$@" >>"${dir}/${name}/apiserver.log" 2>&1`, "apiserver", ...argv],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      child.unref();
+      await Deno.writeTextFile(`${dir}/${name}/apiserver.pid`, `${child.pid}\n`);
+      const { connectCluster } = await import("../shared/kube/mod.ts");
+      const client = await connectCluster(name, { path: `${dir}/${name}.kubeconfig` });
+      try {
+        for (let i = 0; i < 300; i++) {
+          const ready = await client.request({ method: "GET", path: "/version", timeoutMs: 1_000 }).then(
+            () => true,
+            () => false,
+          );
+          if (ready) return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const tail = (await Deno.readTextFile(`${dir}/${name}/apiserver.log`).catch(() => "")).split("\n")
+          .slice(-8);
+        throw new Error(`The API server of cluster "${name}" did not come back:\n${tail.join("\n")}`);
+      } finally {
+        client.close();
+      }
+    },
     /** Stops the cluster's processes: its API server is gone. */
     async stop() {
       if (!running) return;

@@ -4,8 +4,16 @@
  * watcher, and nothing is written to DR while it is the live side.
  */
 import assert from "node:assert/strict";
-import type { KubeObject } from "../../shared/kube/mod.ts";
-import { fixtures, read, seed, testClusters, withNamespaces } from "../_clusters.ts";
+import { connectCluster, type KubeObject } from "../../shared/kube/mod.ts";
+import {
+  DR_KUBECONFIG,
+  extraCluster,
+  fixtures,
+  read,
+  seed,
+  testClusters,
+  withNamespaces,
+} from "../_clusters.ts";
 import { json, replication, testConfig, testRuntime, TOKENS } from "./http_harness.ts";
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
@@ -108,4 +116,34 @@ Deno.test("continuous: a cutover pauses the watcher; while DR is live nothing is
       30_000,
     );
   }, { destSuffix: "-dr" });
+});
+
+Deno.test("continuous: the watch survives a restart of the source API server and carries the next change", async () => {
+  await using c = await testClusters();
+  await using restarted = await extraCluster("restarted");
+  const source = await connectCluster("source", { path: restarted.kubeconfig });
+  try {
+    await withNamespaces({ source, dr: c.dr }, "watchrestart", async (ns) => {
+      await seed(source, [fixtures.configMap(ns.source, "first")]);
+      const config = testConfig([replication("live", ns.source, ns.dest, { mode: "continuous" })], {
+        clusters: [
+          { name: "source", kubeconfig: { path: restarted.kubeconfig } },
+          { name: "dr", kubeconfig: { path: DR_KUBECONFIG } },
+        ],
+      });
+      await using a = await testRuntime(config, { watchDebounceMs: 50, watchLeaseSeconds: 4 });
+      a.runtime.watches.start();
+      await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "first"));
+      await until("the watch", () => Promise.resolve(a.runtime.watches.states.live === "watching"));
+      await restarted.restartApiServer();
+      await seed(source, [fixtures.configMap(ns.source, "after-restart", { k: "1" })]);
+      await until(
+        "the change after the restart",
+        () => read(c.dr, "v1", "ConfigMap", ns.dest, "after-restart"),
+        30_000,
+      );
+    });
+  } finally {
+    source.close();
+  }
 });
