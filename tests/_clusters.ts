@@ -215,7 +215,14 @@ export async function extraCluster(name: string) {
     }).output();
     if (out.code !== 0) throw new Error(`testenv ${command} failed: ${new TextDecoder().decode(out.stderr)}`);
   };
-  await run("up");
+  try {
+    await run("up");
+  } catch (error) {
+    // a start that failed half-way must not leave processes behind
+    await run("down").catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
   let running = true;
   const apiserverPid = async () => Number((await Deno.readTextFile(`${dir}/${name}/apiserver.pid`)).trim());
   return {
