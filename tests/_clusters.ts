@@ -291,3 +291,67 @@ export async function extraCluster(name: string) {
     },
   };
 }
+
+/**
+ * A real ValidatingAdmissionPolicy on `client`: an update of Deployment `name` in `ns` is denied with
+ * `message` unless `allowed` (a CEL condition on `object`) holds. Resolves once the policy is in force
+ * (a dry-run update to `deniedReplicas` is refused); the returned function lifts it and waits until lifted.
+ */
+export async function denyDeploymentUpdates(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  allowed: string,
+  message: string,
+  deniedReplicas: number,
+): Promise<() => Promise<void>> {
+  const policy = uniqueName("deny");
+  await seed(client, [
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicy",
+      metadata: { name: policy },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: {
+          resourceRules: [{
+            apiGroups: ["apps"],
+            apiVersions: ["v1"],
+            operations: ["UPDATE"],
+            resources: ["deployments"],
+          }],
+        },
+        validations: [{
+          expression:
+            `object.metadata.namespace != '${ns}' || object.metadata.name != '${name}' || ${allowed}`,
+          message,
+        }],
+      },
+    },
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicyBinding",
+      metadata: { name: policy },
+      spec: { policyName: policy, validationActions: ["Deny"] },
+    },
+  ]);
+  const denied = () =>
+    client.request({
+      method: "PATCH",
+      path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
+      query: { dryRun: "All" },
+      contentType: "application/merge-patch+json",
+      body: { spec: { replicas: deniedReplicas } },
+    }).then(() => false, () => true);
+  for (let i = 0; i < 100 && !await denied(); i++) await new Promise((r) => setTimeout(r, 100));
+  return async () => {
+    for (const kind of ["validatingadmissionpolicybindings", "validatingadmissionpolicies"]) {
+      await client.request({
+        method: "DELETE",
+        path: `/apis/admissionregistration.k8s.io/v1/${kind}/${policy}`,
+      })
+        .catch(() => {});
+    }
+    for (let i = 0; i < 100 && await denied(); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+}

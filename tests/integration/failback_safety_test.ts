@@ -6,72 +6,19 @@ import { stage } from "../../functions/stage.ts";
 import { connectCluster, type KubeClient, type KubeObject } from "../../shared/kube/mod.ts";
 import { readReplicationState } from "../../shared/state/mod.ts";
 import {
+  denyDeploymentUpdates,
   deps,
   extraCluster,
   fixtures,
   read,
   seed,
   testClusters,
-  uniqueName,
   withNamespaces,
 } from "../_clusters.ts";
 
 type Workload = KubeObject & { spec: { replicas?: number } };
 const replicas = async (client: KubeClient, ns: string, name: string) =>
   (await read<Workload>(client, "apps/v1", "Deployment", ns, name))?.spec.replicas;
-
-/** A ValidatingAdmissionPolicy on `client` that refuses to scale Deployment `name` of `ns` above zero. */
-async function refuseScaleUp(client: KubeClient, ns: string, name: string): Promise<() => Promise<void>> {
-  const policy = uniqueName("hold");
-  await seed(client, [
-    {
-      apiVersion: "admissionregistration.k8s.io/v1",
-      kind: "ValidatingAdmissionPolicy",
-      metadata: { name: policy },
-      spec: {
-        failurePolicy: "Fail",
-        matchConstraints: {
-          resourceRules: [{
-            apiGroups: ["apps"],
-            apiVersions: ["v1"],
-            operations: ["UPDATE"],
-            resources: ["deployments"],
-          }],
-        },
-        validations: [{
-          expression:
-            `object.metadata.namespace != '${ns}' || object.metadata.name != '${name}' || object.spec.replicas == 0`,
-          message: `${name} must stay down`,
-        }],
-      },
-    },
-    {
-      apiVersion: "admissionregistration.k8s.io/v1",
-      kind: "ValidatingAdmissionPolicyBinding",
-      metadata: { name: policy },
-      spec: { policyName: policy, validationActions: ["Deny"] },
-    },
-  ]);
-  const denied = () =>
-    client.request({
-      method: "PATCH",
-      path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
-      query: { dryRun: "All" },
-      contentType: "application/merge-patch+json",
-      body: { spec: { replicas: 1 } },
-    }).then(() => false, () => true);
-  for (let i = 0; i < 100 && !await denied(); i++) await new Promise((r) => setTimeout(r, 100)); // in force
-  return async () => {
-    for (const kind of ["validatingadmissionpolicybindings", "validatingadmissionpolicies"]) {
-      await client.request({
-        method: "DELETE",
-        path: `/apis/admissionregistration.k8s.io/v1/${kind}/${policy}`,
-      })
-        .catch(() => {});
-    }
-    for (let i = 0; i < 100 && await denied(); i++) await new Promise((r) => setTimeout(r, 100)); // lifted
-  };
-}
 
 Deno.test("failback undoes itself when restoring the source fails half-way: never down on both sides", async () => {
   await using c = await testClusters();
@@ -82,7 +29,14 @@ Deno.test("failback undoes itself when restoring the source fails half-way: neve
     ]);
     await stage(deps(c), { replication: ns.spec() });
     await cutover(deps(c), { replication: ns.spec() });
-    const lift = await refuseScaleUp(c.source, ns.source, "stuck");
+    const lift = await denyDeploymentUpdates(
+      c.source,
+      ns.source,
+      "stuck",
+      "object.spec.replicas == 0",
+      "stuck must stay down",
+      1,
+    );
     try {
       const report = await failback(deps(c), { replication: ns.spec() });
       assert.equal(report.status, "failed");

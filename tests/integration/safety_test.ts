@@ -7,7 +7,16 @@ import { cutover } from "../../functions/cutover.ts";
 import { failback } from "../../functions/failback.ts";
 import { OperationRefusedError } from "../../functions/operation_deps.ts";
 import { stage } from "../../functions/stage.ts";
-import { deps, fixtures, read, seed, SOURCE_KUBECONFIG, testClusters, withNamespaces } from "../_clusters.ts";
+import {
+  denyDeploymentUpdates,
+  deps,
+  fixtures,
+  read,
+  seed,
+  SOURCE_KUBECONFIG,
+  testClusters,
+  withNamespaces,
+} from "../_clusters.ts";
 
 type Workload = KubeObject & { spec: { replicas?: number } };
 const replicas = async (client: Parameters<typeof read>[0], ns: string, name: string) =>
@@ -78,48 +87,15 @@ Deno.test("a source scale-down that fails half-way is undone and DR stays on sta
     ]);
     await stage(deps(c), { replication: ns.spec() });
     // a real admission policy on the source refuses to scale "stuck" to zero
-    const policy = `deny-${ns.source}`.slice(0, 63);
-    await seed(c.source, [
-      {
-        apiVersion: "admissionregistration.k8s.io/v1",
-        kind: "ValidatingAdmissionPolicy",
-        metadata: { name: policy },
-        spec: {
-          failurePolicy: "Fail",
-          matchConstraints: {
-            resourceRules: [{
-              apiGroups: ["apps"],
-              apiVersions: ["v1"],
-              operations: ["UPDATE"],
-              resources: ["deployments"],
-            }],
-          },
-          validations: [{
-            expression:
-              `object.metadata.namespace != '${ns.source}' || object.metadata.name != 'stuck' || object.spec.replicas > 0`,
-            message: "stuck must keep running",
-          }],
-        },
-      },
-      {
-        apiVersion: "admissionregistration.k8s.io/v1",
-        kind: "ValidatingAdmissionPolicyBinding",
-        metadata: { name: policy },
-        spec: { policyName: policy, validationActions: ["Deny"] },
-      },
-    ]);
+    const lift = await denyDeploymentUpdates(
+      c.source,
+      ns.source,
+      "stuck",
+      "object.spec.replicas > 0",
+      "stuck must keep running",
+      0,
+    );
     try {
-      for (let i = 0; i < 100; i++) { // until the policy is in force
-        const denied = await c.source.request({
-          method: "PATCH",
-          path: `/apis/apps/v1/namespaces/${ns.source}/deployments/stuck`,
-          query: { dryRun: "All" },
-          contentType: "application/merge-patch+json",
-          body: { spec: { replicas: 0 } },
-        }).then(() => false, () => true);
-        if (denied) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
       const report = await cutover(deps(c, { retry: { attempts: 1 } }), { replication: ns.spec() });
       assert.equal(report.status, "failed");
       assert.equal(report.steps.find((s) => s.step === "scale-source-down")?.status, "failed");
@@ -138,12 +114,7 @@ Deno.test("a source scale-down that fails half-way is undone and DR stays on sta
       );
       assert.equal(await replicas(c.dr, ns.dest, "web"), 0, "DR stays on standby");
     } finally {
-      for (const kind of ["validatingadmissionpolicybindings", "validatingadmissionpolicies"]) {
-        await c.source.request({
-          method: "DELETE",
-          path: `/apis/admissionregistration.k8s.io/v1/${kind}/${policy}`,
-        }).catch(() => {});
-      }
+      await lift();
     }
     // with the policy gone, running cutover again finishes the job
     for (let i = 0; i < 50; i++) {
