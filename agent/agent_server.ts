@@ -30,7 +30,9 @@ import { AgentUsageError, CommandRefusedError, VolumeNotFoundError } from "./age
 import { type AuthorizedKey, keyFingerprint, keysMatching } from "./authorized_keys.ts";
 import { createAuthorizedKeysStore } from "./authorized_keys_store.ts";
 import { type HealthServer, type HealthStatus, startHealthServer } from "./health_server.ts";
-import { parseRsyncCommand, rsyncServerArgs } from "./parse_rsync_command.ts";
+import { parseRsyncCommand, rsyncServerArgs, type TransferMode } from "./parse_rsync_command.ts";
+import { readPullRequest, runPull } from "./run_pull.ts";
+import { PULL_COMMAND } from "../shared/pvc/pull_protocol.ts";
 import { resolveTransferPaths } from "./resolve_transfer_paths.ts";
 import { resolveVolume } from "./resolve_volume.ts";
 import { runRsync } from "./run_rsync.ts";
@@ -213,50 +215,112 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     channel.end();
   }
 
+  /** The one grant of the logged-in key for `mode` (refused when there is none, or more than one volume). */
+  function grantFor(state: ClientState, mode: TransferMode, at: Date): AuthorizedKey {
+    const grants = state.grants.filter((key) => key.mode === mode && key.expiresAt > at);
+    if (grants.length === 0) {
+      const other = state.grants.some((key) => key.mode !== mode && key.expiresAt > at);
+      throw new CommandRefusedError(
+        other
+          ? mode === "sender"
+            ? "This key may only receive (write) into its volume, not send from it"
+            : "This key may only send (read) from its volume, not receive into it (--sender is required)"
+          : "This key's authorization has expired",
+      );
+    }
+    const volumes = new Set(grants.map((key) => JSON.stringify(key.volume)));
+    if (volumes.size > 1) {
+      throw new CommandRefusedError(
+        `This key is authorized to ${mode === "sender" ? "send from" : "receive into"} ${volumes.size} ` +
+          "volumes: use one key per transfer",
+      );
+    }
+    return grants[0]!;
+  }
+
+  /** Runs `fn` counted as a running transfer that `shutdown()` waits for and a closed connection stops. */
+  async function asTransfer<T>(state: ClientState, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const abort = new AbortController();
+    let finish = () => {};
+    state.transfer = { abort, done: new Promise<void>((resolve) => finish = resolve) };
+    transfers++;
+    try {
+      return await fn(abort.signal);
+    } finally {
+      transfers--;
+      state.transfer = undefined;
+      finish();
+      changed();
+    }
+  }
+
+  /**
+   * `dr-syncer-agent pull`: copies the volume this key may receive into from the peer named in the request
+   * (shared/pvc/pull_protocol.ts, agent/run_pull.ts).
+   */
+  async function pull(state: ClientState, channel: ServerChannel) {
+    const grant = grantFor(state, "receiver", now());
+    const volumeDir = await resolveVolume(options.root, grant.volume);
+    const request = await readPullRequest(channel, options.loginTimeoutMs);
+    const fields = {
+      key: grant.name,
+      mode: "pull",
+      volume: describeVolume(grant),
+      peer: `${request.source.host}:${request.source.port}`,
+      verify: request.verify,
+      ...(request.bandwidthLimitKiB === undefined ? {} : { bandwidthLimitKiB: request.bandwidthLimitKiB }),
+    };
+    const started = performance.now();
+    state.log.info("transfer started", fields);
+    let stderr = "";
+    const result = await asTransfer(state, (signal) =>
+      runPull({
+        rsync: options.rsync,
+        volumeDir,
+        request,
+        channel,
+        signal,
+        onStderr: (text) => stderr = (stderr + text).slice(-2048),
+      }));
+    const entry = {
+      ...fields,
+      exitCode: result.code,
+      ...(result.event === undefined
+        ? {}
+        : { files: result.event.files, bytes: result.event.bytes, wireBytes: result.event.wireBytes }),
+      durationMs: Math.round(performance.now() - started),
+      ...(stderr.trim() === "" ? {} : { stderr: stderr.trim() }),
+    };
+    if (result.code === 0) state.log.info("transfer finished", entry);
+    else state.log.warn("transfer failed", entry);
+    channel.exit(result.code);
+    channel.end();
+  }
+
   async function transfer(state: ClientState, channel: ServerChannel, command: string) {
     const log = state.log;
     try {
       if (draining) throw new CommandRefusedError("Cannot start a transfer: the agent is shutting down");
+      if (command.trim() === PULL_COMMAND) {
+        await pull(state, channel);
+        return;
+      }
       const rsync = parseRsyncCommand(splitCommand(command));
       const at = now();
-      const grants = state.grants.filter((key) => key.mode === rsync.mode && key.expiresAt > at);
-      if (grants.length === 0) {
-        const other = state.grants.some((key) => key.mode !== rsync.mode && key.expiresAt > at);
-        throw new CommandRefusedError(
-          other
-            ? rsync.mode === "sender"
-              ? "This key may only receive (write) into its volume, not send from it"
-              : "This key may only send (read) from its volume, not receive into it (--sender is required)"
-            : "This key's authorization has expired",
-        );
-      }
-      const volumes = new Set(grants.map((key) => JSON.stringify(key.volume)));
-      if (volumes.size > 1) {
-        throw new CommandRefusedError(
-          `This key is authorized to ${
-            rsync.mode === "sender" ? "send from" : "receive into"
-          } ${volumes.size} ` +
-            "volumes: use one key per transfer",
-        );
-      }
-      const grant = grants[0]!;
+      const grant = grantFor(state, rsync.mode, at);
       const volumeDir = await resolveVolume(options.root, grant.volume);
       const paths = await resolveTransferPaths(volumeDir, rsync.paths);
       const fields = { key: grant.name, mode: rsync.mode, volume: describeVolume(grant), paths };
-      const abort = new AbortController();
-      let finish = () => {};
-      state.transfer = { abort, done: new Promise<void>((resolve) => finish = resolve) };
-      transfers++;
       const started = performance.now();
       log.info("transfer started", { ...fields, options: rsync.options });
-      try {
+      await asTransfer(state, async (signal) => {
         let stderr = "";
         const result = await runRsync({
           binary: options.rsync,
           args: rsyncServerArgs(rsync, paths),
           cwd: volumeDir,
           channel,
-          signal: abort.signal,
+          signal,
           onStderr: (text) => stderr = (stderr + text).slice(-2048),
         });
         const entry = {
@@ -270,12 +334,7 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
         };
         if (result.code === 0) log.info("transfer finished", entry);
         else log.warn("transfer failed", entry);
-      } finally {
-        transfers--;
-        state.transfer = undefined;
-        finish();
-        changed();
-      }
+      });
     } catch (error) {
       if (error instanceof CommandRefusedError || error instanceof VolumeNotFoundError) {
         refuse(channel, log, command, error);

@@ -427,12 +427,33 @@ function checkReplications(
   });
 }
 
+/** The version of the images `dr-syncer render` names by default (the runtime's and the agent's). */
+export const IMAGE_VERSION = "0.1.0";
+
+/**
+ * Where the PVC data agents run in every cluster, and what pvc-sync starts next to them. The names of the
+ * agent's DaemonSet and Secrets derive from these (`shared/pvc/agent_names.ts`).
+ */
+export const agentSchema = z.strictObject({
+  /** The namespace of the agent DaemonSet and its Secrets (host key, authorized keys), in every cluster. */
+  namespace: dnsLabel("namespace name").default("dr-syncer-system"),
+  /** The SSH port the agents listen on (host network: the node's port). */
+  port: z.number().int().min(1).max(65535).default(2222),
+  /** The agent's image. */
+  image: nonEmpty.default(`ghcr.io/dr-syncer/agent:${IMAGE_VERSION}`),
+  /** The image of the short-lived pods that mount a claim no running pod mounts (it only has to sleep). */
+  mounterImage: nonEmpty.default("registry.k8s.io/pause:3.10"),
+});
+
+export type AgentSettings = z.output<typeof agentSchema>;
+
 /** The whole config file, with the cross-field checks (unique names, known clusters, distinct destinations). */
 export const configSchema = z
   .strictObject({
     clusters: z.array(clusterSchema).min(1, { error: "Must list at least one cluster" }),
     tokens: z.array(tokenSchema).default(() => []),
     replications: z.array(replicationSchema).default(() => []),
+    agent: agentSchema.default(() => agentSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     checkUniqueNames(ctx, "clusters", "cluster", config.clusters);
