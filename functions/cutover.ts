@@ -19,7 +19,9 @@ import {
   runDeps,
   runSignal,
 } from "./operation_deps.ts";
-import { checkSupported, preflight, repairContext, scaleContext, withSourceIdentity } from "./preflight.ts";
+import { preflight, repairContext, scaleContext, withSourceIdentity } from "./preflight.ts";
+import { describePass, pvcPass } from "./pvc_sync.ts";
+import { claimObjects } from "../shared/pvc/pvc_pass.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
 import { StepRunner } from "./step_runner.ts";
@@ -37,6 +39,10 @@ export interface CutoverRequest {
   readonly acceptStale?: boolean;
   /** Cut over again although the state says DR is already the active side. */
   readonly force?: boolean;
+  /** Copy the claims' data in the final pass even when the replication does not enable PVC data sync. */
+  readonly migratePvcData?: boolean;
+  /** How long the final PVC pass waits for the source's pods to be gone (default 120 s). */
+  readonly quietWaitMs?: number;
 }
 
 export const CUTOVER_STEPS = ["final-stage", "scale-source-down", "pvc-final-sync", "scale-dr-up"] as const;
@@ -56,7 +62,6 @@ export class CutoverInterruptedError extends RefusedError {
 export async function cutover(operationDeps: OperationDeps, request: CutoverRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
   const startedAt = deps.now();
-  checkSupported(request.replication);
   const force = request.force ?? false;
   const log = deps.logger.child({ operation: "cutover", replication: request.replication.name });
   const checked = await preflight(deps, request.replication, "cut over");
@@ -156,7 +161,25 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
     if (sourceUp) {
       await steps.run("scale-source-down", async () => ({ objects: await scaleSourceDown(ctx, workloads) }));
     }
-    steps.skip("pvc-final-sync", "PVC data sync is not enabled for this run");
+    if (!(spec.pvcDataSync || request.migratePvcData)) {
+      steps.skip("pvc-final-sync", "PVC data sync is not enabled for this run");
+    } else if (!sourceUp) {
+      steps.skip("pvc-final-sync", "the source is unavailable: DR keeps the data of the last PVC pass");
+    } else if (steps.doneBefore("pvc-final-sync")) {
+      steps.skip("pvc-final-sync", "done by an earlier run of this cutover");
+    } else {
+      // the source is scaled down: once its pods are gone its volumes are quiet and the copy consistent
+      await steps.run("pvc-final-sync", async () => {
+        const result = await pvcPass(deps, {
+          spec,
+          direction: "to-dr",
+          passId: `cutover:${steps.progressId}`,
+          quietWaitMs: request.quietWaitMs ?? 120_000,
+          signal: ctx.signal,
+        });
+        return { objects: claimObjects(result, spec.destNamespace), detail: describePass(result) };
+      });
+    }
     await steps.run("scale-dr-up", async () => ({ objects: await scaleDrUp(ctx, workloads) }));
 
     const sourceDown = sourceUp && steps.touched("scale-source-down");

@@ -18,14 +18,9 @@ import {
   runDeps,
   runSignal,
 } from "./operation_deps.ts";
-import {
-  checkSupported,
-  preflight,
-  reachable,
-  repairContext,
-  scaleContext,
-  withSourceIdentity,
-} from "./preflight.ts";
+import { preflight, reachable, repairContext, scaleContext, withSourceIdentity } from "./preflight.ts";
+import { describePass, pvcPass } from "./pvc_sync.ts";
+import { claimObjects } from "../shared/pvc/pvc_pass.ts";
 import { runLocked } from "./run_locked.ts";
 import { StepRunner } from "./step_runner.ts";
 
@@ -40,12 +35,18 @@ export interface FailbackRequest {
   readonly allowDrUnavailable?: boolean;
   /** How long to wait for DR's pods to be gone before the source starts (default 120 s). */
   readonly podsGoneTimeoutMs?: number;
+  /**
+   * Copy the claims' data back from DR: a pass while DR still serves, then, once its pods are gone, a final
+   * pass of what changed meanwhile, before the source is restored.
+   */
+  readonly reverseMigratePvcData?: boolean;
 }
 
 export const FAILBACK_STEPS = [
   "pvc-reverse-sync",
   "scale-dr-down",
   "wait-dr-pods-gone",
+  "pvc-final-reverse-sync",
   "restore-source",
 ] as const;
 
@@ -59,7 +60,6 @@ export const FAILBACK_STEPS = [
 export async function failback(operationDeps: OperationDeps, request: FailbackRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
   const startedAt = deps.now();
-  checkSupported(request.replication);
   const force = request.force ?? false;
   const log = deps.logger.child({ operation: "failback", replication: request.replication.name });
   if (request.allowDrUnavailable && !request.dryRun && !await reachable(deps.dr)) {
@@ -109,7 +109,23 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
     const steps = new StepRunner(lock, "failback", deps.runId, log, deps.afterStep);
     const workloads = await listManagedWorkloads(ctx);
     const counts = request.useDrCounts ? drCounts(workloads) : undefined;
-    steps.skip("pvc-reverse-sync", "PVC data sync is not enabled for this run");
+    const reverse = request.reverseMigratePvcData ?? false;
+    const pass = (step: string, quietWaitMs?: number) =>
+      steps.run(step, async () => {
+        const result = await pvcPass(deps, {
+          spec,
+          direction: "to-source",
+          passId: `failback:${steps.progressId}:${step}`,
+          quietWaitMs,
+          signal: ctx.signal,
+        });
+        return { objects: claimObjects(result, spec.sourceNamespace), detail: describePass(result) };
+      });
+    if (!reverse) {
+      steps.skip("pvc-reverse-sync", "reverse PVC data sync was not asked for (--reverse-migrate-pvc-data)");
+    } else if (steps.doneBefore("scale-dr-down")) {
+      steps.skip("pvc-reverse-sync", "DR is already down: only the final pass is left");
+    } else await pass("pvc-reverse-sync"); // while DR still serves: moves the bulk, the final pass only the rest
     await steps.run("scale-dr-down", async () => ({ objects: await scaleDrDown(ctx, workloads) }));
     await steps.run("wait-dr-pods-gone", async () => {
       const left = await waitForDrPodsGone(ctx, workloads, request.podsGoneTimeoutMs ?? 120_000);
@@ -118,6 +134,11 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
       }
       return { detail: "no pod of the replication's workloads is left on DR" };
     });
+    if (reverse) {
+      if (steps.doneBefore("pvc-final-reverse-sync")) {
+        steps.skip("pvc-final-reverse-sync", "done by an earlier run of this failback");
+      } else await pass("pvc-final-reverse-sync", request.podsGoneTimeoutMs ?? 120_000);
+    }
     await steps.run("restore-source", async () => ({ objects: await restoreSource(ctx, counts) }));
     if (steps.failed && steps.touched("scale-dr-down") && !ctx.signal?.aborted) {
       // never down on both sides: back to the cutover's state, DR up and the source down

@@ -11,7 +11,7 @@ import {
   runDeps,
   runSignal,
 } from "./operation_deps.ts";
-import { checkSupported, reachable, requireStaged, scaleContext, withSourceIdentity } from "./preflight.ts";
+import { reachable, requireStaged, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { StepRunner } from "./step_runner.ts";
 
@@ -50,7 +50,6 @@ export async function fenceUnderLock(
 export async function fence(operationDeps: OperationDeps, request: FenceRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
   const startedAt = deps.now();
-  checkSupported(request.replication);
   await requireStaged(deps, request.replication, "fence");
   const state = await readReplicationState(deps.dr, request.replication.destNamespace);
   if (!request.force && !state.fenceSource) {

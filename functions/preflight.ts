@@ -7,7 +7,6 @@ import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { readReplicationState } from "../shared/state/replication_lock.ts";
 import type { ReplicationState } from "../shared/state/replication_state.ts";
 import type { ScaleContext } from "../shared/sync/scale_workloads.ts";
-import { InvalidInputError } from "../shared/errors.ts";
 import { clusterUid } from "../shared/sync/check_sync.ts";
 import { type OperationDeps, OperationRefusedError } from "./operation_deps.ts";
 
@@ -70,15 +69,6 @@ export function scaleContext(deps: OperationDeps, spec: ReplicationSpec, signal?
     retry: deps.retry,
     signal,
   };
-}
-
-/** Refuses what this version cannot do: a replication that asks for PVC data sync. */
-export function checkSupported(spec: ReplicationSpec): void {
-  if (spec.pvcDataSync) {
-    throw new InvalidInputError(
-      `Replication "${spec.name}" asks for PVC data sync (pvc.enabled: true), which this version cannot do yet: nothing was done; set pvc.enabled: false to replicate the resources only (the volumes' data is then not copied)`,
-    );
-  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { createDestNamespaceIfMissing } from "../shared/sync/dest_namespace.ts";
 import type { PreparedSync } from "../shared/sync/prepare_sync.ts";
 import { fenceUnderLock } from "./fence.ts";
 import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
-import { checkSupported, withSourceIdentity } from "./preflight.ts";
+import { withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
 
@@ -28,7 +28,6 @@ export interface StageRequest {
 export async function stage(operationDeps: OperationDeps, request: StageRequest): Promise<RunReport> {
   const deps = runDeps(operationDeps);
   const startedAt = deps.now();
-  checkSupported(request.replication);
   const dryRun = request.dryRun ?? false;
   const force = request.force ?? false;
   // bad input fails here, before any write; the reads run side by side

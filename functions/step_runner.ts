@@ -18,6 +18,8 @@ export class StepRunner {
   readonly steps: StepResult[] = [];
   readonly objects: ObjectResult[] = [];
   readonly #done: string[];
+  /** The id of the operation's progress: the run that began it, kept across the runs that finish it. */
+  readonly progressId: string;
   #failed = false;
 
   constructor(
@@ -29,6 +31,7 @@ export class StepRunner {
   ) {
     const progress = lock.state.progress;
     this.#done = progress?.operation === operation ? [...progress.steps] : [];
+    this.progressId = (progress?.operation === operation ? progress.id : undefined) ?? runId;
   }
 
   get failed(): boolean {
@@ -104,7 +107,10 @@ export class StepRunner {
     if (!this.#done.includes(step)) this.#done.push(step);
     // Not awaited: the next step need not wait for the record. A crash before it lands only means
     // the step is done again (every step is idempotent); a lost lock aborts the next write anyway.
-    this.lock.update({ ...this.lock.state, progress: { operation: this.operation, steps: [...this.#done] } })
+    this.lock.update({
+      ...this.lock.state,
+      progress: { operation: this.operation, steps: [...this.#done], id: this.progressId },
+    })
       .catch((error) =>
         this.logger.warn("could not record a finished step; a re-run does it again", { step, error })
       );

@@ -18,6 +18,8 @@ export function progressPrinter(io: CliIo): { update: (p: SyncProgress) => void;
     update(p) {
       const text = p.phase === "reading"
         ? `reading ${p.done}/${p.total} resource lists`
+        : p.phase === "pvc-data"
+        ? `PVC data: ${p.done}/${p.total} claims done${p.detail ? `; ${p.detail}` : ""}`
         : `writing ${p.done}/${p.total} objects`;
       if (io.stderrIsTerminal) {
         io.stderr(`\r\x1b[2K${text}`);

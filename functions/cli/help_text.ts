@@ -39,6 +39,14 @@ const STAGE = `Copying (stage, and the final stage of cutover):
   --concurrency N               writes in flight at once (default 16)
   --dry-run                     print the plan; write nothing`;
 
+const PVC = `PVC data (rsync over SSH between the agents on the nodes; "dr-syncer deploy" installs them):
+  --agent-namespace NAME        where the agents and their Secrets are, in both clusters (default dr-syncer-system)
+  --mounter-image IMAGE         image of the pods that mount a claim no running pod mounts (default
+                                registry.k8s.io/pause:3.10)
+  --bandwidth-limit RATE        rsync's limit per claim: 50M, 10k, 1G (per second) or a number of KiB/s
+  --verify none|sample|full     after the copy, compare nothing (default), 64 random files, or every file by
+                                checksum`;
+
 const HELP: Record<Command | "main", string> = {
   main: `dr-syncer: disaster recovery for Kubernetes namespaces
 
@@ -47,6 +55,7 @@ Usage:
   dr-syncer cutover  [flags]   source to zero, DR to the recorded replica counts
   dr-syncer failback [flags]   DR to zero, the source back to its recorded counts
   dr-syncer fence    [flags]   scale the source down after a cutover that could not reach it
+  dr-syncer pvc-sync [flags]   copy the claims' data to DR (rsync over SSH between the node agents)
   dr-syncer status   [flags]   the replication's state: active side, last runs
   dr-syncer serve    [--config FILE] [--host H] [--port P]   the function runtime: HTTP API, schedules,
                                continuous sync, status page and metrics ("dr-syncer serve --help")
@@ -70,7 +79,8 @@ ${LOCK}
 ${OUTPUT}`,
   cutover: `dr-syncer cutover: move the replication's capacity to DR.
 Steps: lock, final stage, scale the source to zero (each count recorded in the annotation
-dr-syncer.io/original-replicas in the same write), scale DR to the recorded counts, record the state.
+dr-syncer.io/original-replicas in the same write), with PVC data: once the source's pods are gone a final
+data pass (the source is quiet, so the copy is consistent), scale DR to the recorded counts, record the state.
 Safe to re-run after a crash.
 
 ${CONNECTION}
@@ -81,28 +91,35 @@ Cutover:
   --accept-stale                scale DR up even when the final stage could not copy some objects (they are
                                 reported stale)
   --force                       cut over although the state says DR is already the active side
-  --migrate-pvc-data            final PVC data pass while the source is quiet (not available in this version yet)
+  --migrate-pvc-data            copy the claims' data once the source's pods are gone, before DR is scaled up
+                                (always done when the replication has pvc.enabled)
   --dry-run                     list the steps; write nothing
 
 ${STAGE.split("\n").slice(1, 9).join("\n")}
+
+${PVC}
 
 ${LOCK}
 
 ${OUTPUT}`,
   failback: `dr-syncer failback: return to the source after a cutover.
-Steps: lock, scale DR back to standby, wait until DR's pods are gone, restore the source's recorded counts
-(and clear the records), record the state. A failure after DR went down is undone (DR up, the source down).
+Steps: lock, (reverse PVC data pass), scale DR back to standby, wait until DR's pods are gone, (final
+reverse pass), restore the source's recorded counts (and clear the records), record the state. A failure
+after DR went down is undone (DR up, the source down).
 
 ${CONNECTION}
 
 Failback:
-  --reverse-migrate-pvc-data    copy PVC data from DR back to the source first (not available in this version yet)
+  --reverse-migrate-pvc-data    copy the claims' data back from DR: a pass while DR still serves, then after
+                                DR's pods are gone a final pass of the changes, before the source starts
   --use-dr-counts               restore the source to the counts DR runs at now (it may have scaled since the
                                 cutover), not the counts recorded at cutover
   --allow-dr-unavailable        DR does not answer: restore the source from its own records, without DR's lock
                                 or state (run failback again once DR answers)
   --force                       fail back although the state says nothing was cut over
   --dry-run                     list the steps; write nothing
+
+${PVC}
 
 ${LOCK}
 
@@ -121,8 +138,24 @@ Fence:
 ${LOCK}
 
 ${OUTPUT}`,
-  "pvc-sync": `dr-syncer pvc-sync: copy PersistentVolumeClaim data to DR with rsync over SSH.
-Not available in this version yet.`,
+  "pvc-sync": `dr-syncer pvc-sync: copy the data of the replication's PersistentVolumeClaims to DR.
+For each claim of the source namespace: mount it where it is (the running pod that mounts it, else a
+short-lived mounter pod), mount its DR copy with a mounter pod (refused when a DR application mounts it),
+authorize one key pair per transfer in the agents' Secrets, and have the DR node's agent pull from the source
+node's agent with rsync over SSH (host keys pinned; deltas only; --delete; partial files kept for a retry).
+Each claim runs under its own lock (a Lease in the DR namespace), so it runs beside stage. Mounter pods and
+keys are removed afterwards. Per claim: files, bytes, duration. Refuses to copy over the side that serves.
+
+${CONNECTION}
+
+pvc-sync:
+  --to-source                   copy back from DR to the source (after a cutover, before a failback)
+  --force                       copy although the data would overwrite the side that serves
+  --dry-run                     check the replication and the direction; copy nothing
+
+${PVC}
+
+${OUTPUT}`,
   status: `dr-syncer status: show a replication's state (active side, unfinished steps, last runs).
 
 ${CONNECTION}

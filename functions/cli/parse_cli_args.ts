@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { InvalidInputError } from "../../shared/errors.ts";
 import { isLogLevel, type LogLevel } from "../../shared/log/logger.ts";
+import { parseBandwidthLimit } from "../../shared/config/mod.ts";
 
 export const COMMANDS = [
   "stage",
@@ -32,6 +33,13 @@ export interface CliOptions {
   readonly syncCrds: boolean;
   readonly migratePvcData: boolean;
   readonly reverseMigratePvcData: boolean;
+  /** pvc-sync: copy back to the source (after a cutover) instead of to DR. */
+  readonly toSource: boolean;
+  readonly agentNamespace?: string;
+  readonly mounterImage?: string;
+  /** KiB/s. */
+  readonly bandwidthLimit?: number;
+  readonly verify?: "none" | "sample" | "full";
   readonly storageClassMap?: Record<string, string>;
   readonly accessModeMap?: Record<string, string>;
   readonly ingressHostMap?: Record<string, string>;
@@ -76,6 +84,11 @@ const FLAGS = {
   "sync-crds": { type: "boolean" },
   "migrate-pvc-data": { type: "boolean" },
   "reverse-migrate-pvc-data": { type: "boolean" },
+  "to-source": { type: "boolean" },
+  "agent-namespace": { type: "string" },
+  "mounter-image": { type: "string" },
+  "bandwidth-limit": { type: "string" },
+  "verify": { type: "string" },
   "storage-class-map": { type: "string" },
   "access-mode-map": { type: "string" },
   "ingress-host-map": { type: "string" },
@@ -199,6 +212,23 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
       throw new UsageError(`--max-prune: "${v["max-prune"]}" is not a whole number from 0 to 100000`);
     }
   }
+  let bandwidthLimit: number | undefined;
+  if (v["bandwidth-limit"] !== undefined) {
+    const parsed = parseBandwidthLimit(v["bandwidth-limit"]);
+    if ("problem" in parsed) {
+      throw new UsageError(`--bandwidth-limit: "${v["bandwidth-limit"]}" ${parsed.problem}`);
+    }
+    bandwidthLimit = parsed.kib;
+  }
+  const verify = v.verify;
+  if (verify !== undefined && verify !== "none" && verify !== "sample" && verify !== "full") {
+    throw new UsageError(`--verify: "${verify}" is not one of none, sample, full`);
+  }
+  if (
+    v["agent-namespace"] !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v["agent-namespace"])
+  ) {
+    throw new UsageError(`--agent-namespace: "${v["agent-namespace"]}" is not a valid namespace name`);
+  }
   if (v.prune && v["no-prune"]) throw new UsageError("--prune and --no-prune contradict each other");
   if (v.replication !== undefined && v.config === undefined && command !== "demo") {
     // a name for a flag-defined replication: allowed
@@ -220,6 +250,11 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     syncCrds: v["sync-crds"] ?? false,
     migratePvcData: v["migrate-pvc-data"] ?? false,
     reverseMigratePvcData: v["reverse-migrate-pvc-data"] ?? false,
+    toSource: v["to-source"] ?? false,
+    ...(v["agent-namespace"] !== undefined ? { agentNamespace: v["agent-namespace"] } : {}),
+    ...(v["mounter-image"] !== undefined ? { mounterImage: v["mounter-image"] } : {}),
+    ...(bandwidthLimit !== undefined ? { bandwidthLimit } : {}),
+    ...(verify !== undefined ? { verify } : {}),
     ...(v["storage-class-map"] !== undefined
       ? { storageClassMap: parseMap("storage-class-map", v["storage-class-map"])! }
       : {}),

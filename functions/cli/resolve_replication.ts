@@ -1,7 +1,11 @@
 /** The replication a command runs, from flags or from a config file, with where its credentials come from. */
 import { findReplication, loadConfigFile, replicationSpecFromConfig } from "../../shared/config/mod.ts";
 import type { KubeconfigSource } from "../../shared/kube/load_kube_config.ts";
-import { type ReplicationSpec, replicationSpec } from "../../shared/plan/replication_spec.ts";
+import {
+  DEFAULT_PVC_DATA,
+  type ReplicationSpec,
+  replicationSpec,
+} from "../../shared/plan/replication_spec.ts";
 import { type CliOptions, UsageError } from "./parse_cli_args.ts";
 
 /** A replication and where its two clusters' credentials come from. */
@@ -25,8 +29,18 @@ function checkName(flag: string, value: string): string {
 }
 
 /** The replication options given as flags (they override a configured replication's). */
-export function specFlags(o: CliOptions): Partial<ReplicationSpec> {
+export function specFlags(
+  o: CliOptions,
+  base: ReplicationSpec["pvcData"] = DEFAULT_PVC_DATA,
+): Partial<ReplicationSpec> {
+  const pvcFlags = {
+    ...(o.agentNamespace !== undefined ? { agentNamespace: o.agentNamespace } : {}),
+    ...(o.mounterImage !== undefined ? { mounterImage: o.mounterImage } : {}),
+    ...(o.bandwidthLimit !== undefined ? { bandwidthLimitKiB: o.bandwidthLimit } : {}),
+    ...(o.verify !== undefined ? { verify: o.verify } : {}),
+  };
   return {
+    ...(Object.keys(pvcFlags).length > 0 ? { pvcData: { ...base, ...pvcFlags } } : {}),
     ...(o.resourceTypes ? { resourceTypes: o.resourceTypes } : {}),
     ...(o.excludeResourceTypes ? { excludeResourceTypes: o.excludeResourceTypes } : {}),
     ...(o.includeCustomResources ? { includeCustomResources: true } : {}),
@@ -72,7 +86,10 @@ export async function resolveReplication(o: CliOptions): Promise<ResolvedReplica
   const replication = findReplication(config, o.replication);
   const cluster = (n: string) => config.clusters.find((c) => c.name === n)!.kubeconfig;
   return {
-    spec: { ...replicationSpecFromConfig(replication), ...specFlags(o) },
+    spec: (() => {
+      const configured = replicationSpecFromConfig(replication, config.agent);
+      return { ...configured, ...specFlags(o, configured.pvcData) };
+    })(),
     source: cluster(replication.source.cluster),
     dest: cluster(replication.destination.cluster),
     ...(replication.mode === "scheduled" ? { schedule: replication.schedule } : {}),

@@ -91,10 +91,6 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
     io.stdout(`${await validateConfigFile(o.config, o.output)}\n`);
     return 0;
   }
-  if (command === "pvc-sync" || o.migratePvcData || o.reverseMigratePvcData) {
-    io.stderr("error: PVC data sync is not available in this version yet (nothing was done)\n");
-    return 1;
-  }
   const resolved = await resolveReplication(o);
   const { source, dr } = await connectBoth(resolved, io);
   try {

@@ -4,12 +4,13 @@ import { cutover } from "../cutover.ts";
 import { failback } from "../failback.ts";
 import { fence } from "../fence.ts";
 import type { OperationDeps } from "../operation_deps.ts";
+import { pvcSync } from "../pvc_sync.ts";
 import { stage } from "../stage.ts";
 import type { CliOptions } from "./parse_cli_args.ts";
 
 /** Runs one operation with the options of the command line. */
 export async function runOperation(
-  command: "stage" | "cutover" | "failback" | "fence",
+  command: "stage" | "cutover" | "failback" | "fence" | "pvc-sync",
   deps: OperationDeps,
   spec: ReplicationSpec,
   o: Pick<
@@ -21,6 +22,9 @@ export async function runOperation(
     | "acceptStale"
     | "useDrCounts"
     | "allowDrUnavailable"
+    | "migratePvcData"
+    | "reverseMigratePvcData"
+    | "toSource"
   >,
 ): Promise<RunReport> {
   switch (command) {
@@ -38,6 +42,7 @@ export async function runOperation(
         allowSourceUnavailable: o.allowSourceUnavailable,
         acceptStale: o.acceptStale,
         force: o.force,
+        migratePvcData: o.migratePvcData,
       });
     case "failback":
       return await failback(deps, {
@@ -46,6 +51,14 @@ export async function runOperation(
         force: o.force,
         useDrCounts: o.useDrCounts,
         allowDrUnavailable: o.allowDrUnavailable,
+        reverseMigratePvcData: o.reverseMigratePvcData,
+      });
+    case "pvc-sync":
+      return await pvcSync(deps, {
+        replication: spec,
+        dryRun: o.dryRun,
+        force: o.force,
+        direction: o.toSource ? "to-source" : "to-dr",
       });
     case "fence":
       return await fence(deps, { replication: spec, force: o.force, dryRun: o.dryRun });

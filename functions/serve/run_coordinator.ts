@@ -13,7 +13,12 @@
  */
 import { createHash } from "node:crypto";
 import { delay } from "../../shared/async/delay.ts";
-import { findReplication, type Replication, replicationSpecFromConfig } from "../../shared/config/mod.ts";
+import {
+  type AgentSettings,
+  findReplication,
+  type Replication,
+  replicationSpecFromConfig,
+} from "../../shared/config/mod.ts";
 import { errorMessage, errorOutcome, RefusedError } from "../../shared/errors.ts";
 import { isUnreachable } from "../../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
@@ -93,7 +98,10 @@ export class IdempotencyKeyReusedError extends RefusedError {
 }
 
 export interface RunCoordinatorOptions {
-  readonly config: { readonly replications: readonly Replication[] };
+  readonly config: {
+    readonly replications: readonly Replication[];
+    readonly agent?: AgentSettings | undefined;
+  };
   readonly clusters: ClusterPool;
   readonly logger: Logger;
   readonly metrics: RuntimeMetrics;
@@ -425,7 +433,7 @@ export class RunCoordinator {
       if (pauses && this.#pause) resume = await this.#pause(replication.name, request.operation);
       const report: RunReport = await this.#operations[request.operation](
         deps,
-        { ...replicationSpecFromConfig(replication), ...request.spec },
+        { ...replicationSpecFromConfig(replication, this.#o.config.agent), ...request.spec },
         request,
       );
       outcome = {

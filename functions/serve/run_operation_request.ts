@@ -2,7 +2,8 @@ import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
 import type { RunReport } from "../../shared/run_report.ts";
 import { cutover } from "../cutover.ts";
 import { failback } from "../failback.ts";
-import { type OperationDeps, OperationRefusedError } from "../operation_deps.ts";
+import type { OperationDeps } from "../operation_deps.ts";
+import { pvcSync } from "../pvc_sync.ts";
 import { stage } from "../stage.ts";
 
 /** The operations the edges trigger by name (the HTTP routes, the schedules, the token scopes). */
@@ -53,10 +54,6 @@ export const OPERATIONS: Readonly<Record<OperationName, OperationFunction>> = {
     }),
   failback: (deps, spec, r) =>
     failback(deps, { replication: spec, dryRun: flag(r.dryRun), force: flag(r.force) }),
-  "pvc-sync": (_deps, spec) =>
-    Promise.reject(
-      new OperationRefusedError(
-        `Cannot run pvc-sync for "${spec.name}": PVC data sync is not available in this version yet (nothing was done)`,
-      ),
-    ),
+  "pvc-sync": (deps, spec, r) =>
+    pvcSync(deps, { replication: spec, dryRun: flag(r.dryRun), force: flag(r.force) }),
 };

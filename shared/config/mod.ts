@@ -7,3 +7,4 @@ export * from "./config_error.ts";
 export * from "./load_config.ts";
 export * from "./find_replication.ts";
 export * from "./replication_spec_from_config.ts";
+export { parseBandwidthLimit } from "./_bandwidth.ts";

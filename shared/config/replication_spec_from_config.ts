@@ -1,8 +1,8 @@
-import { type ReplicationSpec, replicationSpec } from "../plan/replication_spec.ts";
-import type { Replication } from "./config_schema.ts";
+import { DEFAULT_PVC_DATA, type ReplicationSpec, replicationSpec } from "../plan/replication_spec.ts";
+import type { AgentSettings, Replication } from "./config_schema.ts";
 
 /** The engine's view of a configured replication (the schedule, mode and PVC data settings stay with the runtime). */
-export function replicationSpecFromConfig(r: Replication): ReplicationSpec {
+export function replicationSpecFromConfig(r: Replication, agent?: AgentSettings): ReplicationSpec {
   const {
     name,
     source,
@@ -21,6 +21,12 @@ export function replicationSpecFromConfig(r: Replication): ReplicationSpec {
     destCluster: destination.cluster,
     destNamespace: destination.namespace,
     pvcDataSync: pvc.enabled,
+    pvcData: {
+      verify: pvc.verify,
+      ...(pvc.bandwidthLimit === undefined ? {} : { bandwidthLimitKiB: pvc.bandwidthLimit }),
+      agentNamespace: agent?.namespace ?? DEFAULT_PVC_DATA.agentNamespace,
+      mounterImage: agent?.mounterImage ?? DEFAULT_PVC_DATA.mounterImage,
+    },
     ...(resourceTypes ? { resourceTypes } : {}),
   });
 }

@@ -25,8 +25,10 @@ export interface ReplicationSpec {
   readonly maxPrune: number;
   /** Take over DR objects without dr-syncer's provenance (by default: reported and left alone). */
   readonly adopt: boolean;
-  /** The config asks for PVC data sync (refused until this version can do it). */
+  /** Copy the claims' data too: cutover's final pass, failback's reverse pass, pvc-sync. */
   readonly pvcDataSync: boolean;
+  /** How PVC data moves (pvc-sync, and the passes of cutover and failback). */
+  readonly pvcData: PvcDataOptions;
   /**
    * The source cluster's identity (the uid of its kube-system namespace), resolved at run time:
    * what provenance records, so runs that name the cluster differently recognise the same copies.
@@ -39,6 +41,23 @@ export interface ReplicationSpec {
   readonly ingressHostMap: Readonly<Record<string, string>>;
   readonly ingressClassMap: Readonly<Record<string, string>>;
 }
+
+export interface PvcDataOptions {
+  /** rsync's bandwidth limit, KiB/s. */
+  readonly bandwidthLimitKiB?: number | undefined;
+  /** After the copy: compare nothing, a sample of files, or every file by checksum. */
+  readonly verify: "none" | "sample" | "full";
+  /** Where the agents and their Secrets are, in both clusters. */
+  readonly agentNamespace: string;
+  /** The image of the pods that mount a claim no running pod mounts. */
+  readonly mounterImage: string;
+}
+
+export const DEFAULT_PVC_DATA: PvcDataOptions = {
+  verify: "none",
+  agentNamespace: "dr-syncer-system",
+  mounterImage: "registry.k8s.io/pause:3.10",
+};
 
 /** How many objects one run may prune by default. */
 export const DEFAULT_MAX_PRUNE = 50;
@@ -63,6 +82,7 @@ export function replicationSpec(
     maxPrune: DEFAULT_MAX_PRUNE,
     adopt: false,
     pvcDataSync: false,
+    pvcData: DEFAULT_PVC_DATA,
     immutable: "report",
     preserveNodePorts: false,
     storageClassMap: {},

@@ -72,7 +72,7 @@ export function runPullOn(
   target: PullTarget,
   request: PullRequest,
   options: {
-    readonly signal?: AbortSignal;
+    readonly signal?: AbortSignal | undefined;
     readonly onEvent?: (event: PullEvent) => void;
     readonly readyTimeoutMs?: number;
   } = {},

@@ -63,8 +63,8 @@ function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-const getLease = (client: KubeClient, namespace: string, signal?: AbortSignal) =>
-  getObject<Lease>(client, LEASES, namespace, LEASE_NAME, { signal });
+const getLease = (client: KubeClient, namespace: string, signal?: AbortSignal, name = LEASE_NAME) =>
+  getObject<Lease>(client, LEASES, namespace, name, { signal });
 
 /** Reads the state kept in a DR namespace; one never staged into (or missing) is on the source side. */
 export async function readReplicationState(
@@ -79,6 +79,8 @@ export async function readReplicationState(
 export interface LockOptions {
   readonly namespace: string;
   readonly replication: string;
+  /** The Lease (default `LEASE_NAME`, the replication's lock and state; pvc-sync locks claims by name). */
+  readonly leaseName?: string;
   /** Identifies this run (shown to whoever finds the lock held). */
   readonly holder: string;
   /** The lock expires this long after its last renewal (default 60 s); renewed every third of it. */
@@ -139,7 +141,7 @@ export async function acquireReplicationLock(
   const watch = new ExpiryWatch();
   let lease: Lease;
   for (;;) {
-    const current = await getLease(client, options.namespace, options.signal);
+    const current = await getLease(client, options.namespace, options.signal, options.leaseName);
     const t = now();
     const remaining = current ? watch.remainingMs(current) : 0;
     const spec = {
@@ -155,7 +157,7 @@ export async function acquireReplicationLock(
           apiVersion: "coordination.k8s.io/v1",
           kind: "Lease",
           metadata: {
-            name: LEASE_NAME,
+            name: options.leaseName ?? LEASE_NAME,
             namespace: options.namespace,
             labels: { [LABEL_MANAGED_BY]: MANAGED_BY_VALUE },
             annotations: { [ANNOTATION_STATE]: formatReplicationState(INITIAL_STATE) },

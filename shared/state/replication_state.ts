@@ -31,7 +31,12 @@ export interface ReplicationState {
   /** Which side serves: "source" until a cutover, "dr" after it, "source" again after failback. */
   readonly activeSide: "source" | "dr";
   /** The steps an unfinished cutover or failback has done, so a re-run can tell where it stopped. */
-  readonly progress?: { readonly operation: Operation; readonly steps: readonly string[] } | undefined;
+  readonly progress?: {
+    readonly operation: Operation;
+    readonly steps: readonly string[];
+    /** The run that began it (kept by the runs that finish it): names its PVC data passes. */
+    readonly id?: string | undefined;
+  } | undefined;
   readonly lastRun?: RunSummary | undefined;
   /** Per operation, when it last succeeded (ISO time). */
   readonly lastSuccess: Readonly<Partial<Record<Operation, string>>>;

@@ -17,9 +17,11 @@ import type { ObjectResult } from "../run_report.ts";
 import type { CheckedSync } from "./check_sync.ts";
 
 export interface SyncProgress {
-  readonly phase: "reading" | "writing";
+  /** `pvc-data`: claims copied (`done` of `total`), the running claim's bytes in `detail`. */
+  readonly phase: "reading" | "writing" | "pvc-data";
   readonly done: number;
   readonly total: number;
+  readonly detail?: string;
 }
 
 export interface PrepareSyncOptions {

@@ -5,9 +5,10 @@
 import assert from "node:assert/strict";
 import { cutover } from "../../functions/cutover.ts";
 import { failback } from "../../functions/failback.ts";
+import { pvcSync } from "../../functions/pvc_sync.ts";
 import { OperationRefusedError } from "../../functions/operation_deps.ts";
 import { stage } from "../../functions/stage.ts";
-import { InvalidInputError } from "../../shared/errors.ts";
+import { RefusedError } from "../../shared/errors.ts";
 import {
   CRONJOBS,
   DAEMONSETS,
@@ -164,19 +165,51 @@ Deno.test("prune is refused while the source namespace is being deleted", async 
   });
 });
 
-Deno.test("a replication asking for PVC data sync is refused until this version can do it", async () => {
+Deno.test("PVC data: a cutover whose final data pass cannot run is undone, and pvc-sync never copies over the serving side", async () => {
   await using c = await testClusters();
   await withNamespaces(c, "pvcdata", async (ns) => {
     await seed(c.source, [fixtures.deployment(ns.source, "web", 2)]);
-    for (const run of [stage, cutover, failback]) {
-      await assert.rejects(
-        run(deps(c), { replication: ns.spec({ pvcDataSync: true }) }),
-        (e: unknown) =>
-          e instanceof InvalidInputError &&
-          /pvc\.enabled: true.*cannot do yet: nothing was done/.test(e.message),
-      );
-    }
-    assert.equal(c.dr.stats.writes, 0);
+    // no agents in this namespace: the data pass must fail, and the source must come back
+    const spec = ns.spec({
+      pvcDataSync: true,
+      pvcData: { ...ns.spec().pvcData, agentNamespace: "no-agents-here" },
+    });
+    await stage(deps(c), { replication: spec });
+    await seed(c.source, [{
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "data", namespace: ns.source },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        resources: { requests: { storage: "1Gi" } },
+        volumeName: "pv-x",
+      },
+    }]);
+    await stage(deps(c), { replication: spec });
+    const report = await cutover(deps(c), { replication: spec, quietWaitMs: 2_000 });
+    assert.equal(report.status, "failed");
+    const step = (name: string) => report.steps.find((s) => s.step === name);
+    assert.equal(step("pvc-final-sync")?.status, "failed", JSON.stringify(report.steps));
+    assert.equal(step("scale-dr-up")?.status, "skipped");
+    assert.equal(step("undo-scale-source-down")?.status, "done", JSON.stringify(report.steps));
+    assert.equal(
+      (await read<Workload>(c.source, "apps/v1", "Deployment", ns.source, "web"))?.spec.replicas,
+      2,
+    );
+    assert.equal((await read<Workload>(c.dr, "apps/v1", "Deployment", ns.dest, "web"))?.spec.replicas, 0);
+    // the source serves: pvc-sync back to it is refused; cut over: pvc-sync to DR is refused
+    await assert.rejects(
+      pvcSync(deps(c), { replication: spec, direction: "to-source" }),
+      (e: unknown) => e instanceof RefusedError && /back to the source: the source serves/.test(e.message),
+    );
+    const plain = ns.spec();
+    assert.equal((await cutover(deps(c), { replication: plain })).status, "succeeded");
+    const writes = c.dr.stats.writes + c.source.stats.writes;
+    await assert.rejects(
+      pvcSync(deps(c), { replication: spec }),
+      (e: unknown) => e instanceof RefusedError && /to DR: the replication is cut over/.test(e.message),
+    );
+    assert.equal(c.dr.stats.writes + c.source.stats.writes, writes, "a refusal writes nothing");
   });
 });
 

@@ -418,7 +418,9 @@ start_cluster() { # $1=name $2=index $3=etcd client port $4=etcd peer port $5=AP
   local n node
   for ((n = 0; n < NODES_PER_CLUSTER; n++)); do
     node=kwok-node-$n
-    node_json "$node" "10.$((200 + i)).128.$((n + 1))" |
+    # 127.0.0.1: a host-network pod's IP is its node's address, so pvc-sync reaches the agent process that
+    # a test runs on this machine for that node (each on its own port, named in its pod)
+    node_json "$node" "127.0.0.1" |
       curl -fsS "${auth[@]}" -X POST -H 'Content-Type: application/json' --data-binary @- \
         "https://127.0.0.1:$aport/api/v1/nodes" >/dev/null || die "could not create node $node in cluster $name"
   done
