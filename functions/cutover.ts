@@ -189,15 +189,16 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
       if (live === undefined) {
         steps.skip("undo-scale-source-down", "not undone: DR's state cannot be read");
       } else if (live.length === 0) {
-        await steps.repair("undo-scale-source-down", async () => {
-          const undone = await restoreSource(repairContext(ctx));
+        const undone = await steps.repair("undo-scale-source-down", async () => {
+          const restored = await restoreSource(repairContext(ctx));
           return {
-            objects: undone,
+            objects: restored,
             detail: `the source was restored: ${
-              undone.filter((o) => o.action === "updated").length
+              restored.filter((o) => o.action === "updated").length
             } workload(s)`,
           };
         });
+        if (undone) steps.forgetProgress();
       } else {
         steps.skip(
           "undo-scale-source-down",

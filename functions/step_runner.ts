@@ -21,6 +21,7 @@ export class StepRunner {
   /** The id of the operation's progress: the run that began it, kept across the runs that finish it. */
   readonly progressId: string;
   #failed = false;
+  #forget = false;
 
   constructor(
     private readonly lock: ReplicationLock,
@@ -57,20 +58,30 @@ export class StepRunner {
    * Records a step that repairs after a failure (an undo): its own failure is reported, but it
    * does not replace the failure that caused it and does not count as progress.
    */
-  async repair(step: string, fn: () => Promise<StepOutcome>): Promise<void> {
+  async repair(step: string, fn: () => Promise<StepOutcome>): Promise<boolean> {
     try {
       const outcome = await fn();
       this.objects.push(...(outcome.objects ?? []));
       const failures = (outcome.objects ?? []).filter((o) => o.action === "failed").length;
       const detail = outcome.detail ?? (outcome.objects ? summarise(outcome.objects) : "done");
       this.steps.push({ step, status: failures > 0 ? "failed" : "done", detail });
+      return failures === 0;
     } catch (error) {
       this.steps.push({
         step,
         status: "failed",
         detail: error instanceof Error ? error.message : String(error),
       });
+      return false;
     }
+  }
+
+  /**
+   * Forgets the operation's progress when the run ends: an undo put everything back, so the next run is a
+   * new operation (its steps, and its data passes, start over: the source may have written since).
+   */
+  forgetProgress(): void {
+    this.#forget = true;
   }
 
   /** Runs one step unless an earlier step failed; a step fails when it throws or an object failed. */
@@ -128,7 +139,9 @@ export class StepRunner {
     finishedAt: Date,
     activeSide: ReplicationState["activeSide"],
   ): { report: RunReport; state: ReplicationState } {
-    const state = this.#failed ? this.lock.state : { ...this.lock.state, activeSide, progress: undefined };
+    const state = this.#failed
+      ? (this.#forget ? { ...this.lock.state, progress: undefined } : this.lock.state)
+      : { ...this.lock.state, activeSide, progress: undefined };
     const report = buildRunReport({
       runId: this.runId,
       operation: this.operation,

@@ -28,7 +28,10 @@ import {
   HOST_KEY_SECRET,
 } from "../../shared/pvc/agent_names.ts";
 import type { Claim, Pod } from "../../shared/pvc/claim_mounts.ts";
-import { createNamespace, deleteNamespace, uniqueName } from "../_clusters.ts";
+import assert from "node:assert/strict";
+import { snapshotTree } from "../../agent/testing/mod.ts";
+import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
+import { createNamespace, deleteNamespace, seed, uniqueName } from "../_clusters.ts";
 
 const NODES = ["kwok-node-0", "kwok-node-1"];
 const CSI = "kubernetes.io~csi";
@@ -292,4 +295,89 @@ export async function startPvcHarness(clusters: { source: KubeClient; dr: KubeCl
       }
     },
   };
+}
+
+// Fixtures and checks the PVC tests share.
+
+export const STORAGE_CLASS = "dr-syncer-sim";
+
+/** Polls `probe` until it returns a value. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A claim of the simulated class, and (with `replicas`) a Deployment whose pods mount it. */
+export function appObjects(ns: string, claim: string, replicas: number): KubeObject[] {
+  return [
+    {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: claim, namespace: ns },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: STORAGE_CLASS,
+        resources: { requests: { storage: "1Gi" } },
+      },
+    },
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: `app-${claim}`, namespace: ns },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: `app-${claim}` } },
+        template: {
+          metadata: { labels: { app: `app-${claim}` } },
+          spec: {
+            containers: [{
+              name: "app",
+              image: "app:1",
+              volumeMounts: [{ name: "data", mountPath: "/data" }],
+            }],
+            volumes: [{ name: "data", persistentVolumeClaim: { claimName: claim } }],
+          },
+        },
+      },
+    },
+  ];
+}
+
+export async function storageClasses(clients: KubeClient[]): Promise<void> {
+  for (const client of clients) {
+    await seed(client, [{
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: STORAGE_CLASS },
+      provisioner: "sim.csi.dr-syncer.io",
+      volumeBindingMode: "Immediate",
+    }]);
+  }
+}
+
+export function pvcSpec(spec: ReplicationSpec, harness: PvcHarness): ReplicationSpec {
+  return {
+    ...spec,
+    pvcDataSync: true,
+    pvcData: { ...spec.pvcData, agentNamespace: harness.agentNamespace, mounterImage: "pause:test" },
+  };
+}
+
+export async function runningPods(client: KubeClient, ns: string, app: string): Promise<KubeObject[]> {
+  const pods = await listObjects<KubeObject & { status?: { phase?: string } }>(client, PODS, ns, {
+    labelSelector: `app=${app}`,
+  });
+  return pods.filter((p) => p.status?.phase === "Running" && !p.metadata.deletionTimestamp);
+}
+
+export async function assertSameTree(actual: string, expected: string): Promise<void> {
+  const [a, e] = await Promise.all([snapshotTree(actual), snapshotTree(expected)]);
+  assert.deepEqual(Object.keys(a.entries), Object.keys(e.entries), "the same paths");
+  assert.deepEqual(a.entries, e.entries);
+  assert.deepEqual(a.hardLinks, e.hardLinks, "the same hard links");
 }

@@ -5,98 +5,22 @@
  * deletes propagate, mounter pods and keys are cleaned up, and a DR claim an application uses is refused.
  */
 import assert from "node:assert/strict";
-import { snapshotTree } from "../../agent/testing/mod.ts";
 import { pvcSync } from "../../functions/pvc_sync.ts";
 import { stage } from "../../functions/stage.ts";
-import type { KubeClient, KubeObject } from "../../shared/kube/mod.ts";
+import type { KubeObject } from "../../shared/kube/mod.ts";
 import { PODS, SECRETS } from "../../shared/kube/types.ts";
 import { getObject, listObjects } from "../../shared/kube/verbs.ts";
 import { AUTHORIZED_KEYS_SECRET, MOUNTER_LABEL } from "../../shared/pvc/agent_names.ts";
-import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
 import { deps, seed, testClusters, withNamespaces } from "../_clusters.ts";
-import { type PvcHarness, startPvcHarness } from "./pvc_harness.ts";
-
-export const STORAGE_CLASS = "dr-syncer-sim";
-
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** A claim of the simulated class, and (with `replicas`) a Deployment whose pods mount it. */
-export function appObjects(ns: string, claim: string, replicas: number): KubeObject[] {
-  return [
-    {
-      apiVersion: "v1",
-      kind: "PersistentVolumeClaim",
-      metadata: { name: claim, namespace: ns },
-      spec: {
-        accessModes: ["ReadWriteOnce"],
-        storageClassName: STORAGE_CLASS,
-        resources: { requests: { storage: "1Gi" } },
-      },
-    },
-    {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: `app-${claim}`, namespace: ns },
-      spec: {
-        replicas,
-        selector: { matchLabels: { app: `app-${claim}` } },
-        template: {
-          metadata: { labels: { app: `app-${claim}` } },
-          spec: {
-            containers: [{
-              name: "app",
-              image: "app:1",
-              volumeMounts: [{ name: "data", mountPath: "/data" }],
-            }],
-            volumes: [{ name: "data", persistentVolumeClaim: { claimName: claim } }],
-          },
-        },
-      },
-    },
-  ];
-}
-
-export async function storageClasses(clients: KubeClient[]): Promise<void> {
-  for (const client of clients) {
-    await seed(client, [{
-      apiVersion: "storage.k8s.io/v1",
-      kind: "StorageClass",
-      metadata: { name: STORAGE_CLASS },
-      provisioner: "sim.csi.dr-syncer.io",
-      volumeBindingMode: "Immediate",
-    }]);
-  }
-}
-
-export function pvcSpec(spec: ReplicationSpec, harness: PvcHarness): ReplicationSpec {
-  return {
-    ...spec,
-    pvcDataSync: true,
-    pvcData: { ...spec.pvcData, agentNamespace: harness.agentNamespace, mounterImage: "pause:test" },
-  };
-}
-
-export async function runningPods(client: KubeClient, ns: string, app: string): Promise<KubeObject[]> {
-  const pods = await listObjects<KubeObject & { status?: { phase?: string } }>(client, PODS, ns, {
-    labelSelector: `app=${app}`,
-  });
-  return pods.filter((p) => p.status?.phase === "Running" && !p.metadata.deletionTimestamp);
-}
-
-export async function assertSameTree(actual: string, expected: string): Promise<void> {
-  const [a, e] = await Promise.all([snapshotTree(actual), snapshotTree(expected)]);
-  assert.deepEqual(Object.keys(a.entries), Object.keys(e.entries), "the same paths");
-  assert.deepEqual(a.entries, e.entries);
-  assert.deepEqual(a.hardLinks, e.hardLinks, "the same hard links");
-}
+import {
+  appObjects,
+  assertSameTree,
+  eventually,
+  pvcSpec,
+  runningPods,
+  startPvcHarness,
+  storageClasses,
+} from "./pvc_harness.ts";
 
 Deno.test("pvc-sync copies claim data from the source's running pod to DR", async (t) => {
   await using clusters = await testClusters();
