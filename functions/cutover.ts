@@ -21,7 +21,7 @@ import {
 } from "./operation_deps.ts";
 import { preflight, repairContext, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { describePass, pvcPass } from "./pvc_sync.ts";
-import { claimObjects } from "../shared/pvc/pvc_pass.ts";
+import { claimObjects, passTotals } from "../shared/pvc/pvc_pass.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
 import { StepRunner } from "./step_runner.ts";
@@ -177,7 +177,11 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
           quietWaitMs: request.quietWaitMs ?? 120_000,
           signal: ctx.signal,
         });
-        return { objects: claimObjects(result, spec.destNamespace), detail: describePass(result) };
+        return {
+          objects: claimObjects(result, spec.destNamespace),
+          detail: describePass(result),
+          pvcData: passTotals(result),
+        };
       });
     }
     await steps.run("scale-dr-up", async () => ({ objects: await scaleDrUp(ctx, workloads) }));

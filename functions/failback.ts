@@ -20,7 +20,7 @@ import {
 } from "./operation_deps.ts";
 import { preflight, reachable, repairContext, scaleContext, withSourceIdentity } from "./preflight.ts";
 import { describePass, pvcPass } from "./pvc_sync.ts";
-import { claimObjects } from "../shared/pvc/pvc_pass.ts";
+import { claimObjects, passTotals } from "../shared/pvc/pvc_pass.ts";
 import { runLocked } from "./run_locked.ts";
 import { StepRunner } from "./step_runner.ts";
 
@@ -119,7 +119,11 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
           quietWaitMs,
           signal: ctx.signal,
         });
-        return { objects: claimObjects(result, spec.sourceNamespace), detail: describePass(result) };
+        return {
+          objects: claimObjects(result, spec.sourceNamespace),
+          detail: describePass(result),
+          pvcData: passTotals(result),
+        };
       });
     if (!reverse) {
       steps.skip("pvc-reverse-sync", "reverse PVC data sync was not asked for (--reverse-migrate-pvc-data)");

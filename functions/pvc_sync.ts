@@ -1,5 +1,11 @@
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
-import { claimObjects, type PvcPassResult, type PvcProgress, runPvcPass } from "../shared/pvc/pvc_pass.ts";
+import {
+  claimObjects,
+  passTotals,
+  type PvcPassResult,
+  type PvcProgress,
+  runPvcPass,
+} from "../shared/pvc/pvc_pass.ts";
 import type { ClaimSide } from "../shared/pvc/sync_claim.ts";
 import { buildRunReport, type RunReport } from "../shared/run_report.ts";
 import { readReplicationState } from "../shared/state/replication_lock.ts";
@@ -151,5 +157,6 @@ export async function pvcSync(operationDeps: OperationDeps, request: PvcSyncRequ
       status: objects.some((o) => o.action === "failed") ? "failed" : "done",
       detail: describePass(result),
     }],
+    pvcData: passTotals(result),
   });
 }

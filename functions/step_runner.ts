@@ -1,5 +1,12 @@
 import type { Logger } from "../shared/log/logger.ts";
-import { buildRunReport, type ObjectResult, type RunReport, type StepResult } from "../shared/run_report.ts";
+import {
+  addPvcData,
+  buildRunReport,
+  type ObjectResult,
+  type PvcDataTotals,
+  type RunReport,
+  type StepResult,
+} from "../shared/run_report.ts";
 import type { ReplicationLock } from "../shared/state/replication_lock.ts";
 import type { Operation, ReplicationState } from "../shared/state/replication_state.ts";
 
@@ -7,6 +14,8 @@ export interface StepOutcome {
   readonly objects?: readonly ObjectResult[];
   /** Default: the objects counted by action. */
   readonly detail?: string;
+  /** What a PVC data pass moved. */
+  readonly pvcData?: PvcDataTotals;
 }
 
 /**
@@ -17,6 +26,7 @@ export interface StepOutcome {
 export class StepRunner {
   readonly steps: StepResult[] = [];
   readonly objects: ObjectResult[] = [];
+  #pvcData: PvcDataTotals | undefined;
   readonly #done: string[];
   /** The id of the operation's progress: the run that began it, kept across the runs that finish it. */
   readonly progressId: string;
@@ -103,6 +113,7 @@ export class StepRunner {
       return;
     }
     this.objects.push(...(outcome.objects ?? []));
+    this.#pvcData = addPvcData(this.#pvcData, outcome.pvcData);
     const failures = (outcome.objects ?? []).filter((o) => o.action === "failed").length;
     if (failures > 0) {
       this.#failed = true;
@@ -152,6 +163,7 @@ export class StepRunner {
       objects: this.objects,
       steps: this.steps,
       activeSide: state.activeSide,
+      pvcData: this.#pvcData,
     });
     return { report, state };
   }

@@ -45,6 +45,33 @@ export interface RunReport {
   readonly error?: string;
   /** The side that serves after this run, when the run knows it (not in a dry run). */
   readonly activeSide?: "source" | "dr";
+  /** PVC data moved by the run's data passes (pvc-sync, cutover's final pass, failback's reverse passes). */
+  readonly pvcData?: PvcDataTotals;
+}
+
+export interface PvcDataTotals {
+  /** Claims copied (new or changed data, or found equal). */
+  readonly claims: number;
+  /** Files transferred, and their size. */
+  readonly files: number;
+  readonly bytes: number;
+  /** Bytes that crossed the network (rsync's deltas). */
+  readonly wireBytes: number;
+}
+
+/** The sum of two passes' totals. */
+export function addPvcData(
+  a: PvcDataTotals | undefined,
+  b: PvcDataTotals | undefined,
+): PvcDataTotals | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return {
+    claims: a.claims + b.claims,
+    files: a.files + b.files,
+    bytes: a.bytes + b.bytes,
+    wireBytes: a.wireBytes + b.wireBytes,
+  };
 }
 
 export interface RunReportInit {
@@ -58,6 +85,7 @@ export interface RunReportInit {
   readonly steps: readonly StepResult[];
   readonly error?: string | undefined;
   readonly activeSide?: "source" | "dr" | undefined;
+  readonly pvcData?: PvcDataTotals | undefined;
 }
 
 const ACTIONS: readonly ObjectAction[] = [
@@ -90,6 +118,7 @@ export function buildRunReport(init: RunReportInit): RunReport {
     steps: init.steps,
     ...(init.error !== undefined ? { error: init.error } : {}),
     ...(init.activeSide !== undefined ? { activeSide: init.activeSide } : {}),
+    ...(init.pvcData !== undefined ? { pvcData: init.pvcData } : {}),
   };
 }
 

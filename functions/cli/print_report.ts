@@ -21,6 +21,15 @@ export function formatReport(report: RunReport): string {
     `  objects: ${c.created} ${verb}created, ${c.updated} ${verb}updated, ${c.recreated} ${verb}recreated, ` +
       `${c.pruned} ${verb}pruned, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.failed} failed`,
   );
+  if (report.pvcData !== undefined) {
+    const d = report.pvcData;
+    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+    lines.push(
+      `  PVC data: ${d.claims} claim(s), ${d.files} file(s), ${mib(d.bytes)} MiB transferred, ${
+        mib(d.wireBytes)
+      } MiB over the network`,
+    );
+  }
   for (const s of report.steps) {
     lines.push(`  step ${s.step.padEnd(18)} ${s.status}${s.detail ? `: ${s.detail}` : ""}`);
   }

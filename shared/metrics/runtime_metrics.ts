@@ -60,6 +60,25 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     labelNames: ["operation", "action"] as const,
     registers,
   });
+  const pvcBytes = new Counter({
+    name: "dr_syncer_pvc_bytes_total",
+    help:
+      "Size of the files PVC data passes transferred (new or changed files), by replication and operation",
+    labelNames: ["replication", "operation"],
+    registers,
+  });
+  const pvcWireBytes = new Counter({
+    name: "dr_syncer_pvc_wire_bytes_total",
+    help: "Bytes PVC data passes sent over the network (rsync deltas), by replication and operation",
+    labelNames: ["replication", "operation"],
+    registers,
+  });
+  const pvcFiles = new Counter({
+    name: "dr_syncer_pvc_files_total",
+    help: "Files PVC data passes transferred, by replication and operation",
+    labelNames: ["replication", "operation"],
+    registers,
+  });
   const inProgress = new Gauge({
     name: "dr_syncer_runs_in_progress",
     help: "Runs this replica is running now.",
@@ -124,6 +143,14 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     contentType: registry.contentType,
     runFinished(report, trigger) {
       runs.inc({ operation: report.operation, result: report.status, trigger });
+      if (report.pvcData !== undefined) {
+        pvcBytes.inc({ replication: report.replication, operation: report.operation }, report.pvcData.bytes);
+        pvcWireBytes.inc(
+          { replication: report.replication, operation: report.operation },
+          report.pvcData.wireBytes,
+        );
+        pvcFiles.inc({ replication: report.replication, operation: report.operation }, report.pvcData.files);
+      }
       duration.observe({ operation: report.operation }, report.durationMs / 1000);
       for (const [action, n] of Object.entries(report.counts)) {
         if (n > 0) objects.inc({ operation: report.operation, action }, n);

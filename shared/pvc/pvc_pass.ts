@@ -14,7 +14,7 @@ import type { KubeClient } from "../kube/kube_client.ts";
 import { PERSISTENT_VOLUME_CLAIMS } from "../kube/types.ts";
 import { getObject, listObjects, patchObject } from "../kube/verbs.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ObjectResult } from "../run_report.ts";
+import type { ObjectResult, PvcDataTotals } from "../run_report.ts";
 import { acquireReplicationLock } from "../state/replication_lock.ts";
 import { revokeExpiredKeys } from "./agents.ts";
 import { appPodsMounting, type Claim } from "./claim_mounts.ts";
@@ -255,4 +255,15 @@ function describeTransfer(t: ClaimTransferResult): string {
   return `data: ${t.files} file(s), ${mib} MiB copied in ${
     (t.durationMs / 1000).toFixed(1)
   } s (${t.totalFiles} files in the volume)${verify}`;
+}
+
+/** A pass's totals for the run report and the metrics. */
+export function passTotals(result: PvcPassResult): PvcDataTotals {
+  const copied = result.claims.filter((c) => c.transfer !== undefined);
+  return {
+    claims: copied.length,
+    files: result.files,
+    bytes: result.bytes,
+    wireBytes: copied.reduce((n, c) => n + c.transfer!.wireBytes, 0),
+  };
 }
