@@ -202,10 +202,17 @@ export const fixtures = {
 };
 
 /** Starts an extra cluster of its own (a real etcd, kube-apiserver and controller manager) that a test may stop. */
-export async function extraCluster(name: string) {
+export async function extraCluster(
+  name: string,
+  options: { readonly apiserverArgs?: readonly string[] } = {},
+) {
   const dir = await Deno.makeTempDir({ prefix: "dr-syncer-extra-" });
   const script = new URL("./testenv/testenv.sh", import.meta.url).pathname;
-  const env = { DR_SYNCER_TESTENV_DIR: dir, DR_SYNCER_TESTENV_CLUSTERS: name };
+  const env = {
+    DR_SYNCER_TESTENV_DIR: dir,
+    DR_SYNCER_TESTENV_CLUSTERS: name,
+    DR_SYNCER_TESTENV_APISERVER_ARGS: (options.apiserverArgs ?? []).join(" "),
+  };
   const run = async (command: string) => {
     const out = await new Deno.Command("bash", {
       args: [script, command],
@@ -224,6 +231,7 @@ export async function extraCluster(name: string) {
     throw error;
   }
   let running = true;
+  let killedArgv: string[] | undefined;
   const apiserverPid = async () => Number((await Deno.readTextFile(`${dir}/${name}/apiserver.pid`)).trim());
   return {
     kubeconfig: `${dir}/${name}.kubeconfig`,
@@ -241,8 +249,14 @@ export async function extraCluster(name: string) {
      */
     async restartApiServer() {
       const pid = await apiserverPid();
-      const argv = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0").filter((a) => a !== "");
-      Deno.kill(pid, "SIGTERM");
+      const alive = await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+      const argv = alive
+        ? (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0").filter((a) => a !== "")
+        : killedArgv;
+      if (argv === undefined) {
+        throw new Error(`The API server of cluster "${name}" is gone and its command line unknown`);
+      }
+      if (alive) Deno.kill(pid, "SIGTERM");
       for (let i = 0; i < 200; i++) {
         try {
           await Deno.stat(`/proc/${pid}`);
@@ -277,6 +291,34 @@ export async function extraCluster(name: string) {
       } finally {
         client.close();
       }
+    },
+    /** Kills the cluster's API server with SIGKILL (a crashed control plane); `restartApiServer` brings it back. */
+    async killApiServer() {
+      const pid = await apiserverPid();
+      killedArgv = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0").filter((a) => a !== "");
+      Deno.kill(pid, "SIGKILL");
+      for (let i = 0; i < 200; i++) {
+        if (!await Deno.stat(`/proc/${pid}`).then(() => true, () => false)) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    /** Restarts the cluster's etcd (same data, same ports): the API server's connections to it drop. */
+    async restartEtcd() {
+      const pid = Number((await Deno.readTextFile(`${dir}/${name}/etcd.pid`)).trim());
+      const argv = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0").filter((a) => a !== "");
+      Deno.kill(pid, "SIGTERM");
+      for (let i = 0; i < 200; i++) {
+        if (!await Deno.stat(`/proc/${pid}`).then(() => true, () => false)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const child = new Deno.Command("bash", {
+        args: ["-c", `exec "$@" >>"${dir}/${name}/etcd.log" 2>&1`, "etcd", ...argv],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      child.unref();
+      await Deno.writeTextFile(`${dir}/${name}/etcd.pid`, `${child.pid}\n`);
     },
     /** Stops the cluster's processes: its API server is gone. */
     async stop() {

@@ -13,6 +13,11 @@ export interface RetryOptions {
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Stops the retries: a pause ends at once and the signal's reason is thrown. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * A server that throttles (429) is asking to slow down, not failing: those tries do not count against
+   * `attempts`, until their pauses add up to this (default 300 s).
+   */
+  readonly throttleBudgetMs?: number;
 }
 
 function checkOptions(attempts: number, base: number, max: number): void {
@@ -40,18 +45,24 @@ export async function withRetry<T>(
   const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, { signal }));
   const random = options.random ?? Math.random;
   const signal = options.signal;
+  let throttledMs = 0;
+  let counted = 0;
   for (let attempt = 1;; attempt++) {
     signal?.throwIfAborted();
     try {
       return await fn(attempt);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      if (attempt >= attempts || !retryable(error)) throw error;
-      const ceiling = Math.min(max, base * 2 ** (attempt - 1));
+      const throttled = error instanceof KubeApiError && error.status === 429 &&
+        throttledMs < (options.throttleBudgetMs ?? 300_000);
+      if (!throttled) counted++;
+      if (counted >= attempts || !retryable(error)) throw error;
+      const ceiling = Math.min(max, base * 2 ** (Math.min(attempt, 16) - 1));
       const floor = error instanceof KubeApiError && error.retryAfterSeconds
         ? Math.min(max, error.retryAfterSeconds * 1000)
         : 0;
       const pause = Math.max(floor, Math.round(random() * ceiling));
+      if (throttled) throttledMs += pause;
       options.onRetry?.(error, attempt, pause);
       await sleep(pause, signal);
     }

@@ -21,6 +21,7 @@
 #   DR_SYNCER_TESTENV_CACHE (~/.cache/dr-syncer-testenv)  DR_SYNCER_TESTENV_DIR (<repo>/.testenv)
 #   DR_SYNCER_TESTENV_CLUSTERS ("source dr": the names of the clusters)  START_TIMEOUT (seconds, 120)
 #   DR_SYNCER_TESTENV_NODES (fake nodes per cluster, 2)
+#   DR_SYNCER_TESTENV_APISERVER_ARGS (more kube-apiserver flags, appended: they win over the defaults)
 # More in docs/testenv.md.
 set -Eeuo pipefail
 
@@ -32,6 +33,7 @@ CACHE_ROOT=${DR_SYNCER_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dr-syncer-
 STATE_DIR=${DR_SYNCER_TESTENV_DIR:-$REPO_ROOT/.testenv}
 START_TIMEOUT=${START_TIMEOUT:-120}
 read -r -a CLUSTERS <<<"${DR_SYNCER_TESTENV_CLUSTERS:-source dr}"
+read -r -a APISERVER_ARGS <<<"${DR_SYNCER_TESTENV_APISERVER_ARGS:-}"
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 NODES_PER_CLUSTER=${DR_SYNCER_TESTENV_NODES:-2}
 # Every controller kube-controller-manager enables by default ("*", as in a kubeadm cluster) except the three
@@ -389,7 +391,7 @@ start_cluster() { # $1=name $2=index $3=etcd client port $4=etcd peer port $5=AP
     --service-account-key-file="$d/sa.pub" --service-account-signing-key-file="$d/sa.key" \
     --service-cluster-ip-range="10.$((95 + i)).0.0/16" --service-node-port-range=30000-32767 \
     --allow-privileged=true --profiling=false --max-requests-inflight=1000 \
-    --max-mutating-requests-inflight=500 -v=1
+    --max-mutating-requests-inflight=500 -v=1 ${APISERVER_ARGS[@]+"${APISERVER_ARGS[@]}"}
   local auth=(--cacert "$d/ca.crt" --cert "$d/admin.crt" --key "$d/admin.key")
   wait_for "kube-apiserver of cluster $name" "$d/apiserver.pid" "$d/apiserver.log" \
     curl -fsS "${auth[@]}" "https://127.0.0.1:$aport/readyz"

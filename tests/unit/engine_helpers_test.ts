@@ -55,6 +55,27 @@ Deno.test("withRetry waits at least what Retry-After asks", async () => {
   assert.deepEqual(pauses, [2000]);
 });
 
+Deno.test("withRetry: a throttling server (429) does not use up the attempts, until the throttle budget", async () => {
+  const throttled = () => kubeApiErrorFromResponse(429, "slow down", { retryAfter: "1" });
+  let calls = 0;
+  const result = await withRetry(() => calls++ < 20 ? Promise.reject(throttled()) : Promise.resolve("in"), {
+    attempts: 3,
+    sleep: () => Promise.resolve(),
+  });
+  assert.equal(result, "in", "20 throttled tries, then success, with 3 attempts");
+  calls = 0;
+  await assert.rejects(
+    withRetry(() => (calls++, Promise.reject(throttled())), {
+      attempts: 3,
+      throttleBudgetMs: 10_000,
+      random: () => 0,
+      sleep: () => Promise.resolve(),
+    }),
+    (e: unknown) => (e as { status?: number }).status === 429,
+  );
+  assert.equal(calls, 13, "10 s of 1 s pauses, then the 3 attempts");
+});
+
 Deno.test("pooledMap keeps the order and never exceeds its limit", async () => {
   let running = 0, peak = 0;
   const out = await pooledMap([5, 1, 4, 2, 3, 0, 6], 3, async (n, i) => {
