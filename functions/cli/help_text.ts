@@ -60,6 +60,8 @@ Usage:
   dr-syncer serve    [--config FILE] [--host H] [--port P]   the function runtime: HTTP API, schedules,
                                continuous sync, status page and metrics ("dr-syncer serve --help")
   dr-syncer validate --config FILE   check a config file
+  dr-syncer render   --config FILE   print the manifests of the agents and the runtime, per cluster
+  dr-syncer deploy   --config FILE   install the agents and the runtime in the config's clusters
   dr-syncer demo               the whole cycle on the local test clusters with a sample app
   dr-syncer --mode=Stage|Cutover|Failback [flags]   the older form of the first three
 
@@ -163,6 +165,32 @@ ${CONNECTION}
 ${OUTPUT}`,
   validate: `dr-syncer validate --config FILE: check a config file and list its replications.
 Every error names the path of the bad field.`,
+  render: `dr-syncer render --config FILE [--cluster NAME] [--output yaml|json]: print the manifests
+"dr-syncer deploy" applies, one object per YAML document, in a stable order, each headed by a comment naming
+its cluster: in every cluster the PVC data agent (namespace agent.namespace: DaemonSet, ServiceAccount,
+authorized-keys Secret) and the runtime's ServiceAccount and RBAC; in runtime.cluster (default: the
+replications' destination cluster) the runtime's config and Deployment + Service (or, with
+runtime.cronJobs: true, one CronJob per scheduled replication). Reads no cluster and no credential.
+Left out (deploy makes them): the agent host-key Secret, the kubeconfig Secrets of the other clusters, the
+tokens Secret.
+
+  --config FILE                 the dr-syncer config file (required)
+  --cluster NAME                only this cluster's objects (default: every cluster of the config)
+  --output, -o yaml|json        multi-document YAML (default), or one JSON document {clusters: [...]}
+  --help, -h                    this help`,
+  deploy: `dr-syncer deploy --config FILE [--dry-run]: install the agents and the runtime.
+Applies what "dr-syncer render" prints to every cluster of the config with server-side apply (field manager
+dr-syncer-deploy, forced), creates missing namespaces (an existing one is never changed), creates each
+cluster's agent host key (ed25519, generated here) only when its Secret is missing, and writes in the
+runtime's namespace a kubeconfig per other cluster (a token of the runtime's ServiceAccount there) and the
+API tokens the config reads from this machine's environment or files. Running it again changes nothing.
+Each cluster's kubeconfig must reach it from this machine with the rights to install RBAC.
+
+  --config FILE                 the dr-syncer config file (required)
+  --dry-run                     send every write with dryRun=All: the API servers check it, nothing is stored
+  --output, -o text|json        one line per object (created, configured, unchanged, kept, skipped) or JSON
+  --log-level LEVEL             debug, info (default), warn, error; logs go to stderr
+  --help, -h                    this help`,
   demo: `dr-syncer demo: the main job on the local test clusters, with no configuration.
 Starts the two local clusters (deno task testenv up) when they are not running, seeds a sample app in
 namespace "demo-shop" of the source, then runs stage, cutover and failback, showing what each step did.`,

@@ -11,6 +11,8 @@ export const COMMANDS = [
   "pvc-sync",
   "status",
   "validate",
+  "render",
+  "deploy",
   "demo",
 ] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -57,6 +59,9 @@ export interface CliOptions {
   readonly scaleToZero?: boolean;
   readonly config?: string;
   readonly replication?: string;
+  /** render: only this cluster's objects. */
+  readonly cluster?: string;
+  /** `text` (render: YAML) or `json`. */
   readonly output: "text" | "json";
   readonly logLevel: LogLevel;
   readonly concurrency?: number;
@@ -107,6 +112,7 @@ const FLAGS = {
   "no-scale-to-zero": { type: "boolean" },
   "config": { type: "string" },
   "replication": { type: "string" },
+  "cluster": { type: "string" },
   "output": { type: "string", short: "o" },
   "log-level": { type: "string" },
   "concurrency": { type: "string" },
@@ -175,9 +181,25 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
   if (v.help) return { kind: "help", command };
   if (!command) return { kind: "help" };
 
-  const output = v.output ?? "text";
+  // render prints YAML where the other commands print text
+  const rawOutput = v.output ?? "text";
+  const output = command === "render" && rawOutput === "yaml" ? "text" : rawOutput;
   if (output !== "text" && output !== "json") {
-    throw new UsageError(`--output: "${output}" is not one of text, json`);
+    throw new UsageError(
+      `--output: "${rawOutput}" is not one of ${command === "render" ? "yaml, json" : "text, json"}`,
+    );
+  }
+  if (v.cluster !== undefined) {
+    if (command !== "render") throw new UsageError(`--cluster is a flag of "render", not of "${command}"`);
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v.cluster)) {
+      throw new UsageError(`--cluster: "${v.cluster}" is not a valid cluster name`);
+    }
+  }
+  if ((command === "render" || command === "deploy") && v.config === undefined) {
+    throw new UsageError(`${command} needs --config FILE`);
+  }
+  if (command === "render" && v["dry-run"]) {
+    throw new UsageError('render writes nothing: --dry-run is a flag of "deploy"');
   }
   const logLevel = v["log-level"] ?? "info";
   if (!isLogLevel(logLevel)) {
@@ -278,6 +300,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     ...(v["no-scale-to-zero"] ? { scaleToZero: false } : {}),
     ...(v.config !== undefined ? { config: v.config } : {}),
     ...(v.replication !== undefined ? { replication: v.replication } : {}),
+    ...(v.cluster !== undefined ? { cluster: v.cluster } : {}),
     output,
     logLevel,
     ...(concurrency !== undefined ? { concurrency } : {}),

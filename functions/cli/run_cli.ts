@@ -91,6 +91,10 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
     io.stdout(`${await validateConfigFile(o.config, o.output)}\n`);
     return 0;
   }
+  if (command === "render" || command === "deploy") {
+    const { runRender, runDeploy } = await import("./deploy_commands.ts");
+    return command === "render" ? await runRender(o, io) : await runDeploy(o, io, logger);
+  }
   const resolved = await resolveReplication(o);
   const { source, dr } = await connectBoth(resolved, io);
   try {

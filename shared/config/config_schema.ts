@@ -447,6 +447,28 @@ export const agentSchema = z.strictObject({
 
 export type AgentSettings = z.output<typeof agentSchema>;
 
+/**
+ * Where and how `dr-syncer deploy` runs the runtime (`dr-syncer serve`). `cluster` omitted: the destination
+ * cluster of the replications (the DR side, which must outlive the source); `dr-syncer render` and `deploy`
+ * refuse to guess when the replications go to several clusters.
+ */
+export const runtimeSchema = z.strictObject({
+  /** The cluster the runtime runs in (default: the replications' destination cluster). */
+  cluster: dnsLabel("cluster name").optional(),
+  /** The namespace of the runtime, its ServiceAccount, its config and the kubeconfigs of the other clusters. */
+  namespace: dnsLabel("namespace name").default("dr-syncer-system"),
+  /** The runtime's image. */
+  image: nonEmpty.default(`ghcr.io/dr-syncer/runtime:${IMAGE_VERSION}`),
+  /** The HTTP port of `dr-syncer serve` (container and Service). */
+  port: z.number().int().min(1).max(65535).default(8080),
+  /** Replicas of the runtime Deployment (they share the work through the Leases and run records). */
+  replicas: z.number().int().min(1).max(20).default(1),
+  /** Instead of the Deployment and Service: one CronJob per scheduled replication running `dr-syncer stage`. */
+  cronJobs: z.boolean().default(false),
+});
+
+export type RuntimeSettings = z.output<typeof runtimeSchema>;
+
 /** The whole config file, with the cross-field checks (unique names, known clusters, distinct destinations). */
 export const configSchema = z
   .strictObject({
@@ -454,12 +476,23 @@ export const configSchema = z
     tokens: z.array(tokenSchema).default(() => []),
     replications: z.array(replicationSchema).default(() => []),
     agent: agentSchema.default(() => agentSchema.parse({})),
+    runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     checkUniqueNames(ctx, "clusters", "cluster", config.clusters);
     checkUniqueNames(ctx, "tokens", "token", config.tokens);
     checkUniqueNames(ctx, "replications", "replication", config.replications);
     checkReplications(ctx, config.clusters, config.replications);
+    const runtimeCluster = config.runtime.cluster;
+    const clusterNames = config.clusters.map((cluster) => cluster.name);
+    if (runtimeCluster !== undefined && !clusterNames.includes(runtimeCluster)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["runtime", "cluster"],
+        message: unknownClusterMessage(runtimeCluster, clusterNames),
+        input: runtimeCluster,
+      });
+    }
   });
 
 /** A validated config with every default filled in. */

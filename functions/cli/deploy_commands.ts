@@ -1,0 +1,50 @@
+/** `dr-syncer render` and `dr-syncer deploy`: the infra of a config, printed or applied. */
+import { loadConfigFile } from "../../shared/config/mod.ts";
+import type { KubeClient } from "../../shared/kube/kube_client.ts";
+import { connectCluster } from "../../shared/kube/connect_cluster.ts";
+import type { Logger } from "../../shared/log/logger.ts";
+import { renderConfig, renderYaml } from "../../infra/render.ts";
+import { deployConfig, formatDeployReport } from "../deploy.ts";
+import type { CliIo } from "./cli_io.ts";
+import type { CliOptions } from "./parse_cli_args.ts";
+
+export async function runRender(o: CliOptions, io: CliIo): Promise<number> {
+  const config = await loadConfigFile(o.config!);
+  const rendered = renderConfig(config, o.cluster);
+  io.stdout(
+    o.output === "json"
+      ? `${
+        JSON.stringify(
+          { clusters: rendered.map((r) => ({ cluster: r.cluster, runtime: r.runtime, objects: r.objects })) },
+          null,
+          2,
+        )
+      }\n`
+      : renderYaml(rendered),
+  );
+  return 0;
+}
+
+export async function runDeploy(o: CliOptions, io: CliIo, logger: Logger): Promise<number> {
+  const config = await loadConfigFile(o.config!);
+  // checked before any cluster is contacted
+  renderConfig(config);
+  const clients = new Map<string, KubeClient>();
+  try {
+    for (const cluster of config.clusters) {
+      clients.set(cluster.name, await connectCluster(cluster.name, cluster.kubeconfig, { readEnv: io.env }));
+    }
+    const report = await deployConfig(config, {
+      clients,
+      dryRun: o.dryRun,
+      readEnv: io.env,
+      logger,
+    });
+    io.stdout(
+      o.output === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${formatDeployReport(report)}\n`,
+    );
+    return 0;
+  } finally {
+    for (const client of clients.values()) client.close();
+  }
+}

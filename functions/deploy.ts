@@ -1,0 +1,327 @@
+/**
+ * `dr-syncer deploy`: applies what `dr-syncer render` prints to every cluster of the config, plus what only a
+ * deploy can make: each cluster's agent host key (generated here, once, when its Secret is missing), the
+ * kubeconfigs the runtime uses to reach the other clusters (a token of its ServiceAccount there), and the
+ * API tokens copied from this machine.
+ *
+ * Objects are written with server-side apply (field manager `dr-syncer-deploy`, forced); namespaces are
+ * created when missing and never changed; the host key is never replaced. A second deploy of the same config
+ * changes nothing: every object comes back with the resourceVersion it had. `dryRun` sends every write with
+ * `dryRun=All`, so the API server validates and admits it and stores nothing.
+ */
+import { utils } from "ssh2";
+import type { Config } from "../shared/config/config_schema.ts";
+import { readCredential } from "../shared/credentials/read_credential.ts";
+import { delay } from "../shared/async/delay.ts";
+import type { KubeClient } from "../shared/kube/kube_client.ts";
+import { type KubeObject, resourcePath, type ResourceType } from "../shared/kube/types.ts";
+import { getObject } from "../shared/kube/verbs.ts";
+import type { Logger } from "../shared/log/logger.ts";
+import { agentHostKeySecret } from "../infra/agent_templates.ts";
+import { DEPLOY_FIELD_MANAGER, RUNTIME_TOKEN_SECRET } from "../infra/names.ts";
+import {
+  copiedTokens,
+  remoteClusters,
+  renderCluster,
+  type RenderedCluster,
+  runtimeClusterOf,
+  sortObjects,
+  tokenKubeconfig,
+} from "../infra/render.ts";
+import { runtimeKubeconfigSecret, runtimeTokensSecret } from "../infra/runtime_templates.ts";
+
+/** The REST types of what the templates make. */
+const TYPES: Record<string, Pick<ResourceType, "group" | "version" | "resource" | "namespaced">> = {
+  Namespace: { group: "", version: "v1", resource: "namespaces", namespaced: false },
+  ServiceAccount: { group: "", version: "v1", resource: "serviceaccounts", namespaced: true },
+  Secret: { group: "", version: "v1", resource: "secrets", namespaced: true },
+  ConfigMap: { group: "", version: "v1", resource: "configmaps", namespaced: true },
+  Service: { group: "", version: "v1", resource: "services", namespaced: true },
+  ClusterRole: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "clusterroles",
+    namespaced: false,
+  },
+  ClusterRoleBinding: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "clusterrolebindings",
+    namespaced: false,
+  },
+  Role: { group: "rbac.authorization.k8s.io", version: "v1", resource: "roles", namespaced: true },
+  RoleBinding: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "rolebindings",
+    namespaced: true,
+  },
+  DaemonSet: { group: "apps", version: "v1", resource: "daemonsets", namespaced: true },
+  Deployment: { group: "apps", version: "v1", resource: "deployments", namespaced: true },
+  CronJob: { group: "batch", version: "v1", resource: "cronjobs", namespaced: true },
+};
+
+export function typeOfObject(object: KubeObject) {
+  const type = TYPES[object.kind];
+  if (!type) throw new TypeError(`deploy has no type for kind ${object.kind}`);
+  return type;
+}
+
+export type DeployAction = "created" | "configured" | "unchanged" | "kept" | "skipped";
+
+export interface DeployedObject {
+  readonly cluster: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly action: DeployAction;
+  readonly resourceVersion?: string;
+  readonly reason?: string;
+}
+
+export interface DeployReport {
+  readonly dryRun: boolean;
+  readonly runtimeCluster: string;
+  readonly objects: DeployedObject[];
+  readonly counts: Record<DeployAction, number>;
+}
+
+export interface DeployOptions {
+  /** A connected client per cluster of the config (by name). */
+  readonly clients: ReadonlyMap<string, KubeClient>;
+  readonly dryRun?: boolean;
+  readonly readEnv?: (name: string) => string | undefined;
+  readonly logger?: Logger;
+  /** How long to wait for a cluster to fill the runtime's token Secret (default 60 s). */
+  readonly tokenWaitMs?: number;
+}
+
+interface Secret extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** An ed25519 host key in OpenSSH format (private key file, public key line). */
+export function generateHostKey(cluster: string): { privateKey: string; publicKey: string } {
+  const pair = utils.generateKeyPairSync("ed25519", { comment: `dr-syncer-agent@${cluster}` });
+  return { privateKey: pair.private, publicKey: `${pair.public.trim()}\n` };
+}
+
+class ClusterDeployer {
+  readonly results: DeployedObject[] = [];
+  /** Namespaces that exist only in this dry run (objects in them cannot be checked by the server). */
+  readonly #pendingNamespaces = new Set<string>();
+
+  constructor(readonly client: KubeClient, readonly dryRun: boolean, readonly logger: Logger | undefined) {}
+
+  #record(
+    object: KubeObject,
+    action: DeployAction,
+    extra: { resourceVersion?: string; reason?: string } = {},
+  ) {
+    const entry: DeployedObject = {
+      cluster: this.client.name,
+      kind: object.kind,
+      ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
+      name: object.metadata.name,
+      action,
+      ...(extra.resourceVersion ? { resourceVersion: extra.resourceVersion } : {}),
+      ...(extra.reason ? { reason: extra.reason } : {}),
+    };
+    this.results.push(entry);
+    this.logger?.info(
+      `${this.client.name}: ${object.kind} ${
+        entry.namespace ? `${entry.namespace}/` : ""
+      }${entry.name} ${action}`,
+    );
+  }
+
+  #query(extra: Record<string, string | boolean> = {}) {
+    return { ...extra, ...(this.dryRun ? { dryRun: "All" } : {}) };
+  }
+
+  async #get(object: KubeObject): Promise<KubeObject | undefined> {
+    return await getObject(
+      this.client,
+      typeOfObject(object),
+      object.metadata.namespace,
+      object.metadata.name,
+    );
+  }
+
+  async #create(object: KubeObject): Promise<KubeObject> {
+    return await this.client.request<KubeObject>({
+      method: "POST",
+      path: resourcePath(typeOfObject(object), object.metadata.namespace),
+      query: this.#query({ fieldManager: DEPLOY_FIELD_MANAGER }),
+      body: object,
+    });
+  }
+
+  /** A namespace: created when missing, never changed. */
+  async namespace(object: KubeObject): Promise<void> {
+    const before = await this.#get(object);
+    if (before) {
+      return this.#record(object, "kept", { resourceVersion: before.metadata.resourceVersion ?? "" });
+    }
+    const created = await this.#create(object);
+    if (this.dryRun) this.#pendingNamespaces.add(object.metadata.name);
+    this.#record(object, "created", { resourceVersion: created.metadata.resourceVersion ?? "" });
+  }
+
+  /** Server-side apply of one object; the action from its resourceVersion before and after. */
+  async apply(object: KubeObject): Promise<void> {
+    const namespace = object.metadata.namespace;
+    if (namespace !== undefined && this.#pendingNamespaces.has(namespace)) {
+      return this.#record(object, "skipped", { reason: `namespace "${namespace}" would be created first` });
+    }
+    const type = typeOfObject(object);
+    const before = await this.#get(object);
+    const after = await this.client.request<KubeObject>({
+      method: "PATCH",
+      path: resourcePath(type, namespace, object.metadata.name),
+      query: this.#query({ fieldManager: DEPLOY_FIELD_MANAGER, force: true }),
+      contentType: "application/apply-patch+yaml",
+      body: object,
+    });
+    const rv = after.metadata.resourceVersion ?? "";
+    const action: DeployAction = !before
+      ? "created"
+      : before.metadata.resourceVersion === rv
+      ? "unchanged"
+      : "configured";
+    this.#record(object, action, { resourceVersion: rv });
+  }
+
+  /** The agent's host key: generated and created only when its Secret is missing. */
+  async hostKey(settings: Config["agent"]): Promise<void> {
+    const placeholder = agentHostKeySecret(settings, { privateKey: "", publicKey: "" });
+    if (this.#pendingNamespaces.has(settings.namespace)) {
+      return this.#record(placeholder, "skipped", {
+        reason: `namespace "${settings.namespace}" would be created first`,
+      });
+    }
+    const existing = await this.#get(placeholder);
+    if (existing) {
+      return this.#record(placeholder, "kept", { resourceVersion: existing.metadata.resourceVersion ?? "" });
+    }
+    const created = await this.#create(agentHostKeySecret(settings, generateHostKey(this.client.name)));
+    this.#record(placeholder, "created", { resourceVersion: created.metadata.resourceVersion ?? "" });
+  }
+
+  async objects(objects: readonly KubeObject[], settings: Config["agent"]): Promise<void> {
+    for (const object of sortObjects(objects)) {
+      if (object.kind === "Namespace") await this.namespace(object);
+    }
+    await this.hostKey(settings);
+    for (const object of sortObjects(objects)) {
+      if (object.kind !== "Namespace") await this.apply(object);
+    }
+  }
+}
+
+/** The token and CA of the runtime's ServiceAccount in a cluster, once the cluster has filled its Secret. */
+async function runtimeToken(
+  client: KubeClient,
+  namespace: string,
+  waitMs: number,
+): Promise<{ token: string; caData: string } | undefined> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 100;; pause = Math.min(pause * 2, 1000)) {
+    const secret = await getObject<Secret>(client, TYPES.Secret!, namespace, RUNTIME_TOKEN_SECRET);
+    const token = secret?.data?.token, caData = secret?.data?.["ca.crt"];
+    if (token && caData) return { token: atob(token), caData };
+    if (Date.now() > deadline) return undefined;
+    await delay(pause);
+  }
+}
+
+/** Deploys the config: the agents everywhere, the runtime's accounts wherever it reaches, the runtime in its cluster. */
+export async function deployConfig(config: Config, options: DeployOptions): Promise<DeployReport> {
+  const dryRun = options.dryRun ?? false;
+  const local = runtimeClusterOf(config);
+  const clientOf = (name: string) => {
+    const client = options.clients.get(name);
+    if (!client) throw new TypeError(`deploy has no client for cluster "${name}"`);
+    return client;
+  };
+  // values read first: a missing token fails before anything is written
+  const tokens: Record<string, string> = {};
+  for (const token of config.tokens) {
+    if (!copiedTokens(config).includes(token.name)) continue;
+    tokens[token.name] = await readCredential(token.value as { env: string } | { path: string }, {
+      readEnv: options.readEnv,
+    });
+  }
+  const rendered = new Map<string, RenderedCluster>(
+    config.clusters.map((c) => [c.name, renderCluster(config, c.name)]),
+  );
+  const results: DeployedObject[] = [];
+  // the other clusters first: the runtime's kubeconfigs need their tokens
+  for (const cluster of config.clusters.map((c) => c.name).filter((c) => c !== local)) {
+    const deployer = new ClusterDeployer(clientOf(cluster), dryRun, options.logger);
+    await deployer.objects(rendered.get(cluster)!.objects, config.agent);
+    results.push(...deployer.results);
+  }
+  const extra: KubeObject[] = [];
+  const deployer = new ClusterDeployer(clientOf(local), dryRun, options.logger);
+  for (const cluster of remoteClusters(config)) {
+    const client = clientOf(cluster);
+    const found = await runtimeToken(
+      client,
+      config.runtime.namespace,
+      dryRun ? 0 : options.tokenWaitMs ?? 60_000,
+    );
+    if (!found) {
+      if (dryRun) {
+        results.push({
+          cluster: local,
+          kind: "Secret",
+          namespace: config.runtime.namespace,
+          name: runtimeKubeconfigSecret(config.runtime, cluster, "").metadata.name,
+          action: "skipped",
+          reason:
+            `the token of the runtime's ServiceAccount in cluster "${cluster}" exists only after a real deploy`,
+        });
+        continue;
+      }
+      throw new Error(
+        `Cluster "${cluster}" did not fill Secret "${config.runtime.namespace}/${RUNTIME_TOKEN_SECRET}" with a token in time: is its token controller running?`,
+      );
+    }
+    extra.push(
+      runtimeKubeconfigSecret(
+        config.runtime,
+        cluster,
+        tokenKubeconfig(cluster, client.server, found.caData, found.token),
+      ),
+    );
+  }
+  if (Object.keys(tokens).length > 0) extra.push(runtimeTokensSecret(config.runtime, tokens));
+  await deployer.objects([...rendered.get(local)!.objects, ...extra], config.agent);
+  results.push(...deployer.results);
+  const counts: Record<DeployAction, number> = {
+    created: 0,
+    configured: 0,
+    unchanged: 0,
+    kept: 0,
+    skipped: 0,
+  };
+  for (const r of results) counts[r.action]++;
+  return { dryRun, runtimeCluster: local, objects: results, counts };
+}
+
+/** One line per object and a summary. */
+export function formatDeployReport(report: DeployReport): string {
+  const lines = report.objects.map((o) =>
+    `${o.cluster}: ${o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name} ${o.action}${
+      o.reason ? ` (${o.reason})` : ""
+    }`
+  );
+  const c = report.counts;
+  lines.push(
+    `${
+      report.dryRun ? "dry run (nothing written): " : ""
+    }${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged, ${c.kept} kept, ${c.skipped} skipped; the runtime runs in cluster "${report.runtimeCluster}"`,
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,245 @@
+/**
+ * What `dr-syncer render` prints and `dr-syncer deploy` applies, per cluster (pure): the agents in every
+ * cluster of the config; the runtime's ServiceAccount and RBAC in every cluster it reaches; the runtime
+ * itself (config, Deployment and Service, or CronJobs) in `runtime.cluster`. Objects come in a stable order:
+ * namespaces, accounts, secrets, config, RBAC, workloads.
+ *
+ * Left out, because they hold credentials or keys that only deploy can make: the agent's host-key Secret,
+ * the kubeconfig Secrets of the other clusters and the tokens Secret (see docs/deploy.md).
+ */
+import { stringify } from "yaml";
+import { InvalidInputError } from "../shared/errors.ts";
+import type { Config } from "../shared/config/config_schema.ts";
+import type { KubeObject } from "../shared/kube/types.ts";
+import {
+  agentAuthorizedKeysSecret,
+  agentDaemonSet,
+  agentNamespace,
+  agentServiceAccount,
+} from "./agent_templates.ts";
+import { CLUSTERS_DIR, IN_CLUSTER_KUBECONFIG, SERVICE_ACCOUNT_DIR, TOKENS_DIR } from "./names.ts";
+import { runtimeRbac } from "./runtime_rbac.ts";
+import {
+  namespace,
+  runtimeClusterRole,
+  runtimeClusterRoleBinding,
+  runtimeConfigMap,
+  runtimeCronJob,
+  runtimeDeployment,
+  type RuntimeMounts,
+  runtimeRole,
+  runtimeRoleBinding,
+  runtimeService,
+  runtimeServiceAccount,
+  runtimeTokenSecret,
+} from "./runtime_templates.ts";
+
+/**
+ * The cluster the runtime runs in: `runtime.cluster`, else the one destination cluster of the replications
+ * (the DR side: it must keep running when the source is lost).
+ */
+export function runtimeClusterOf(config: Config): string {
+  if (config.runtime.cluster !== undefined) return config.runtime.cluster;
+  const destinations = [...new Set(config.replications.map((r) => r.destination.cluster))].sort();
+  if (destinations.length === 1) return destinations[0]!;
+  if (destinations.length === 0) {
+    throw new InvalidInputError(
+      "runtime.cluster: the config has no replication whose destination would say where the runtime runs: set runtime.cluster",
+    );
+  }
+  throw new InvalidInputError(
+    `runtime.cluster: the replications go to several clusters (${
+      destinations.map((d) => `"${d}"`).join(", ")
+    }): set runtime.cluster to the one the runtime runs in`,
+  );
+}
+
+/** The clusters whose kubeconfig deploy writes for the runtime: every other cluster not read from a Secret. */
+export function remoteClusters(config: Config): string[] {
+  const local = runtimeClusterOf(config);
+  return config.clusters.filter((c) => c.name !== local && !("secret" in c.kubeconfig)).map((c) => c.name);
+}
+
+/** The tokens deploy copies into the tokens Secret (those not read from a Secret already). */
+export function copiedTokens(config: Config): string[] {
+  return config.tokens.filter((t) => !("secret" in t.value)).map((t) => t.name);
+}
+
+/** The kubeconfig of the runtime's own cluster: the pod's ServiceAccount token and CA, read from files. */
+export function inClusterKubeconfig(): string {
+  return stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{
+      name: "in-cluster",
+      cluster: {
+        server: "https://kubernetes.default.svc",
+        "certificate-authority": `${SERVICE_ACCOUNT_DIR}/ca.crt`,
+      },
+    }],
+    users: [{ name: "dr-syncer-runtime", user: { tokenFile: `${SERVICE_ACCOUNT_DIR}/token` } }],
+    contexts: [{ name: "in-cluster", context: { cluster: "in-cluster", user: "dr-syncer-runtime" } }],
+    "current-context": "in-cluster",
+  });
+}
+
+/** A kubeconfig with a ServiceAccount token (`caData`: the CA bundle, base64) (what deploy writes for the runtime to reach another cluster). */
+export function tokenKubeconfig(cluster: string, server: string, caData: string, token: string): string {
+  return stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{
+      name: cluster,
+      cluster: { server, "certificate-authority-data": caData },
+    }],
+    users: [{ name: "dr-syncer-runtime", user: { token } }],
+    contexts: [{ name: cluster, context: { cluster, user: "dr-syncer-runtime" } }],
+    "current-context": cluster,
+  });
+}
+
+/**
+ * The config file as the runtime's pod reads it: the same replications, with every credential pointing at
+ * what the pod has (its own cluster through its ServiceAccount, the other clusters' kubeconfigs and the
+ * copied tokens as mounted files; Secret sources as they are).
+ */
+export function runtimeConfigFile(config: Config): string {
+  const local = runtimeClusterOf(config);
+  const remote = new Set(remoteClusters(config));
+  const clusters = config.clusters.map((c) => ({
+    name: c.name,
+    kubeconfig: c.name === local
+      ? { path: IN_CLUSTER_KUBECONFIG }
+      : remote.has(c.name)
+      ? { path: `${CLUSTERS_DIR}/${c.name}/kubeconfig` }
+      : c.kubeconfig,
+  }));
+  const tokens = config.tokens.map((t) => ({
+    ...t,
+    value: "secret" in t.value ? t.value : { path: `${TOKENS_DIR}/${t.name}` },
+  }));
+  const file = {
+    clusters,
+    tokens,
+    replications: config.replications,
+    agent: config.agent,
+    runtime: { ...config.runtime, cluster: local },
+  };
+  return `# written by dr-syncer deploy from the deployed config; credentials point at the pod's files\n${
+    stringify(file)
+  }`;
+}
+
+const KIND_ORDER = [
+  "Namespace",
+  "ServiceAccount",
+  "Secret",
+  "ConfigMap",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "Role",
+  "RoleBinding",
+  "DaemonSet",
+  "Deployment",
+  "Service",
+  "CronJob",
+];
+
+/** Sorts objects by kind (the order above), namespace and name. */
+export function sortObjects(objects: readonly KubeObject[]): KubeObject[] {
+  const rank = (o: KubeObject) => {
+    const i = KIND_ORDER.indexOf(o.kind);
+    return i < 0 ? KIND_ORDER.length : i;
+  };
+  return [...objects].sort((a, b) =>
+    rank(a) - rank(b) ||
+    (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") ||
+    a.metadata.name.localeCompare(b.metadata.name)
+  );
+}
+
+/** The clusters the config names, each with its objects. */
+export interface RenderedCluster {
+  readonly cluster: string;
+  /** Whether the runtime runs here. */
+  readonly runtime: boolean;
+  readonly objects: KubeObject[];
+}
+
+/** The objects of one cluster. */
+export function renderCluster(config: Config, cluster: string): RenderedCluster {
+  if (!config.clusters.some((c) => c.name === cluster)) {
+    throw new InvalidInputError(
+      `Unknown cluster "${cluster}" (configured clusters: ${
+        config.clusters.map((c) => `"${c.name}"`).join(", ")
+      })`,
+    );
+  }
+  const local = runtimeClusterOf(config);
+  const isLocal = cluster === local;
+  const settings = config.runtime;
+  const objects: KubeObject[] = [
+    agentNamespace(config.agent),
+    agentServiceAccount(config.agent),
+    agentAuthorizedKeysSecret(config.agent),
+    agentDaemonSet(config.agent),
+  ];
+  const namespaces = new Map<string, KubeObject>([[config.agent.namespace, objects[0]!]]);
+  const addNamespace = (object: KubeObject) => {
+    if (!namespaces.has(object.metadata.name)) {
+      namespaces.set(object.metadata.name, object);
+      objects.push(object);
+    }
+  };
+  addNamespace(namespace(settings.namespace, "runtime"));
+  for (const r of config.replications) {
+    if (r.destination.cluster === cluster) addNamespace(namespace(r.destination.namespace, "destination"));
+  }
+  for (const r of config.replications) {
+    if (r.source.cluster === cluster) addNamespace(namespace(r.source.namespace, "source"));
+  }
+  objects.push(runtimeServiceAccount(settings, isLocal));
+  if (!isLocal) objects.push(runtimeTokenSecret(settings));
+  const rbac = runtimeRbac(config, cluster, local);
+  if (rbac.cluster.length > 0) {
+    objects.push(runtimeClusterRole(settings, rbac.cluster), runtimeClusterRoleBinding(settings));
+  }
+  for (const [ns, rules] of rbac.namespaces) {
+    objects.push(runtimeRole(settings, ns, rules), runtimeRoleBinding(settings, ns));
+  }
+  if (isLocal) {
+    const mounts: RuntimeMounts = {
+      remoteClusters: remoteClusters(config),
+      tokens: copiedTokens(config).length > 0,
+    };
+    objects.push(
+      runtimeConfigMap(settings, {
+        "config.yaml": runtimeConfigFile(config),
+        "in-cluster.kubeconfig": inClusterKubeconfig(),
+      }),
+    );
+    if (settings.cronJobs) {
+      for (const r of config.replications) {
+        if (r.mode === "scheduled" && r.schedule !== undefined) {
+          objects.push(runtimeCronJob(settings, r, mounts));
+        }
+      }
+    } else {
+      objects.push(runtimeDeployment(settings, mounts), runtimeService(settings));
+    }
+  }
+  return { cluster, runtime: isLocal, objects: sortObjects(objects) };
+}
+
+/** Every cluster of the config (or only `cluster`), in the config's order. */
+export function renderConfig(config: Config, cluster?: string): RenderedCluster[] {
+  const names = cluster === undefined ? config.clusters.map((c) => c.name) : [cluster];
+  return names.map((name) => renderCluster(config, name));
+}
+
+/** Multi-document YAML, one object per document, each headed by a comment naming its cluster. */
+export function renderYaml(rendered: readonly RenderedCluster[]): string {
+  return rendered.flatMap((r) =>
+    r.objects.map((o) => `# cluster: ${r.cluster}\n${stringify(o, { lineWidth: 0 })}`)
+  ).join("---\n");
+}
