@@ -98,3 +98,32 @@ Deno.test("cli parsing: flags become a replication with defaults, the DR namespa
     /Missing --source-kubeconfig, --dest-kubeconfig/,
   );
 });
+
+Deno.test("render and deploy: --config is required, --cluster belongs to render, render's output is yaml or json", () => {
+  const render = parseCliArgs(["render", "--config", "c.yaml", "--cluster", "dr", "-o", "yaml"]);
+  assert.equal(render.kind, "run");
+  if (render.kind === "run") {
+    assert.equal(render.options.cluster, "dr");
+    assert.equal(render.options.output, "text");
+  }
+  const json = parseCliArgs(["render", "--config", "c.yaml", "--output", "json"]);
+  assert.ok(json.kind === "run" && json.options.output === "json");
+  const deploy = parseCliArgs(["deploy", "--config", "c.yaml", "--dry-run"]);
+  assert.ok(deploy.kind === "run" && deploy.options.dryRun);
+  assert.throws(() => parseCliArgs(["render"]), /render needs --config FILE/);
+  assert.throws(() => parseCliArgs(["deploy"]), /deploy needs --config FILE/);
+  assert.throws(
+    () => parseCliArgs(["deploy", "--config", "c", "--cluster", "dr"]),
+    /--cluster is a flag of "render"/,
+  );
+  assert.throws(
+    () => parseCliArgs(["render", "--config", "c", "--cluster", "Bad_Name"]),
+    /not a valid cluster name/,
+  );
+  assert.throws(() => parseCliArgs(["render", "--config", "c", "-o", "text2"]), /one of yaml, json/);
+  assert.throws(() => parseCliArgs(["stage", "-o", "yaml"]), /one of text, json/);
+  assert.throws(
+    () => parseCliArgs(["render", "--config", "c", "--dry-run"]),
+    /--dry-run is a flag of "deploy"/,
+  );
+});

@@ -171,3 +171,25 @@ Deno.test("cross-field checks run alongside field checks of other replications",
   });
   assert.deepEqual(paths(result).sort(), ["replications.0.schedule", "replications.1.source.cluster"]);
 });
+
+Deno.test("the runtime block: defaults, and a runtime.cluster that is not configured is an error at its path", () => {
+  const parsed = configSchema.parse({ clusters: CLUSTERS });
+  assert.deepEqual(parsed.runtime, {
+    namespace: "dr-syncer-system",
+    image: "ghcr.io/dr-syncer/runtime:0.1.0",
+    port: 8080,
+    replicas: 1,
+    cronJobs: false,
+  });
+  const set = configSchema.parse({
+    clusters: CLUSTERS,
+    runtime: { cluster: "dr", replicas: 3, cronJobs: true },
+  });
+  assert.equal(set.runtime.cluster, "dr");
+  assert.equal(set.runtime.replicas, 3);
+  const bad = configSchema.safeParse({ clusters: CLUSTERS, runtime: { cluster: "drr", port: 0, extra: 1 } });
+  assert.deepEqual(paths(bad).sort(), ["runtime", "runtime.cluster", "runtime.port"]);
+  const unknown = configSchema.safeParse({ clusters: CLUSTERS, runtime: { cluster: "drr" } });
+  assert.deepEqual(paths(unknown), ["runtime.cluster"]);
+  assert.match(unknown.error!.issues[0]!.message, /Unknown cluster "drr", did you mean "dr"\?/);
+});
