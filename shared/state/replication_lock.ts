@@ -197,11 +197,16 @@ export async function acquireReplicationLock(
     const next = chain.then(async () => {
       lost.signal.throwIfAborted();
       try {
-        held = await withRetry(() => replaceObject<Lease>(client, LEASES, mutate(held)), {
-          attempts: 5,
-          maxDelayMs: 2_000,
-          retryable: (e) => isUnreachable(e) || (isRetryable(e) && !isConflict(e)),
-        });
+        // a lock that is lost stops its writes at once (a renewal stuck on a cut network among them)
+        held = await withRetry(
+          () => replaceObject<Lease>(client, LEASES, mutate(held), { signal: lost.signal }),
+          {
+            attempts: 5,
+            maxDelayMs: 2_000,
+            retryable: (e) => isUnreachable(e) || (isRetryable(e) && !isConflict(e)),
+            signal: lost.signal,
+          },
+        );
         lastWritten = Date.now();
       } catch (error) {
         if (isConflict(error)) lost.abort(new LockLostError(options.replication, "another run took it over"));

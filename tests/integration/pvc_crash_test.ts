@@ -2,6 +2,8 @@
  * PVC data under real crashes, with the simulated node parts of `pvc_harness.ts`:
  * - the sending node's agent is killed with SIGKILL in the middle of a transfer: the claim fails, and once
  *   the agent is back a re-run ends with the data equal, building on the part already moved (`--partial`);
+ * - the SSH connection between the agents is cut (the receiving agent's ssh process killed) mid-transfer: the
+ *   pass tries again by itself and ends with the data equal;
  * - the CLI running a cutover is killed with SIGKILL after its final data pass copied one claim while another
  *   claim waited for its lock: the re-run finishes the cutover and skips the claim already copied.
  */
@@ -81,6 +83,56 @@ Deno.test("the sending agent killed mid-transfer: the claim fails, and a re-run 
         claim.transfer!.wireBytes
       } bytes over the wire, ${partial} were there`,
     );
+  });
+});
+
+/** Kills the ssh processes that carry a pull to the agent on `port` (the receiving agent's transport). */
+async function cutSshTo(port: number): Promise<number> {
+  let killed = 0;
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const argv = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).then(
+      (t) => t.split("\0"),
+      (): string[] => [],
+    );
+    if (argv[0] !== "ssh" || !argv.includes("HostKeyAlias=dr-syncer-peer")) continue;
+    if (argv[argv.indexOf("-p") + 1] !== String(port)) continue;
+    try {
+      Deno.kill(Number(entry.name), "SIGKILL");
+      killed++;
+    } catch {
+      // gone already
+    }
+  }
+  return killed;
+}
+
+Deno.test("the SSH connection between the agents cut mid-transfer: the pass tries again and ends equal", async () => {
+  await using clusters = await testClusters();
+  await using harness = await startPvcHarness(clusters);
+  await storageClasses([clusters.source, clusters.dr]);
+  await withNamespaces(clusters, "pvccut", async (ns) => {
+    harness.manage(ns.source, ns.dest);
+    const base = pvcSpec(ns.spec(), harness);
+    const spec = { ...base, pvcData: { ...base.pvcData, bandwidthLimitKiB: 16 * 1024 } };
+    await seed(clusters.source, appObjects(ns.source, "data", 1));
+    const sourceData = await harness.source.claimStorage(ns.source, "data");
+    await Deno.writeFile(`${sourceData}/big.bin`, pseudoRandomBytes(40 * 1024 * 1024, 5));
+    const [pod] = await eventually("the source app running", async () => {
+      const pods = await runningPods(clusters.source, ns.source, "app-data");
+      return pods.length === 1 ? pods : undefined;
+    });
+    assert.equal((await stage(deps(clusters), { replication: spec })).status, "succeeded");
+    const sender = harness.source.nodes.find((n) => n.name === (pod!.spec as { nodeName: string }).nodeName)!;
+    const pass = pvcPass(runDeps(deps(clusters)), { spec, direction: "to-dr", passId: "cut" });
+    await sender.agent.waitForLog((e) => e.msg === "transfer started", 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(await cutSshTo(sender.agent.port) > 0, "an ssh connection was cut");
+    const result = await pass;
+    const claim = result.claims[0]!;
+    assert.equal(claim.status, "copied", claim.reason);
+    assert.ok(claim.transfer!.attempts >= 2, `tried again (${claim.transfer!.attempts} tries)`);
+    await assertSameTree(await harness.dr.claimStorage(ns.dest, "data"), sourceData);
   });
 });
 
