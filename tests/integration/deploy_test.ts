@@ -1,0 +1,341 @@
+/**
+ * `dr-syncer render` and `dr-syncer deploy` against the two real test clusters: the rendered manifests pass
+ * a server-side dry run, `--dry-run` writes nothing, a deploy installs the agents on both clusters (their
+ * pods scheduled on the KWOK nodes and found the way pvc-sync finds them) and the runtime on DR, a second
+ * deploy changes no object (same resourceVersions) and keeps the host keys and pvc-sync's authorized keys,
+ * and the runtime's own credentials (the kubeconfig deploy wrote, its ServiceAccount on DR) are enough to run
+ * stage, cutover and failback. Every name is unique to the test, so it runs beside the other tests.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { utils } from "ssh2";
+import { type CliIo, main } from "../../functions/cli/run_cli.ts";
+import { stage } from "../../functions/stage.ts";
+import { cutover } from "../../functions/cutover.ts";
+import { failback } from "../../functions/failback.ts";
+import { typeOfObject } from "../../functions/deploy.ts";
+import { loadConfigFile, replicationSpecFromConfig } from "../../shared/config/mod.ts";
+import { connectCluster, isNotFound, type KubeClient, type KubeObject } from "../../shared/kube/mod.ts";
+import { resourcePath } from "../../shared/kube/types.ts";
+import { silentLogger } from "../../shared/log/mod.ts";
+import { agentHostKey, agentOnNode, authorizeTransferKey } from "../../shared/pvc/agents.ts";
+import {
+  AGENT_NAME,
+  AUTHORIZED_KEYS_SECRET,
+  HOST_KEY_PRIVATE,
+  HOST_KEY_SECRET,
+} from "../../shared/pvc/agent_names.ts";
+import { kubeconfigSecretName, RUNTIME_NAME } from "../../infra/names.ts";
+import { tokenKubeconfig } from "../../infra/render.ts";
+import {
+  createNamespace,
+  deleteNamespace,
+  DR_KUBECONFIG,
+  fixtures,
+  seed,
+  SOURCE_KUBECONFIG,
+  testClusters,
+  uniqueName,
+} from "../_clusters.ts";
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "", stderr = "";
+  const io: CliIo = {
+    stdout: (t) => stdout += t,
+    stderr: (t) => stderr += t,
+    env: (name) => name === "DEPLOY_TEST_TOKEN" ? "token-from-env" : Deno.env.get(name),
+    stderrIsTerminal: false,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+interface Secret extends KubeObject {
+  data?: Record<string, string>;
+}
+
+async function get<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  o: KubeObject,
+): Promise<T | undefined> {
+  try {
+    return await client.request<T>({
+      method: "GET",
+      path: resourcePath(typeOfObject(o), o.metadata.namespace, o.metadata.name),
+    });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Pod extends KubeObject {
+  spec: { nodeName?: string; hostNetwork?: boolean };
+  status?: { phase?: string; podIP?: string };
+}
+
+Deno.test("deploy: render passes a server-side dry run, --dry-run writes nothing, deploy installs and is idempotent, the runtime's rights suffice", async (t) => {
+  await using clusters = await testClusters();
+  const id = uniqueName("dpl").slice(0, 30);
+  const agentNs = `${id}-agents`, runtimeNs = `${id}-rt`, appNs = `${id}-app`, dataNs = `${id}-data`;
+  const port = 20000 + Math.floor(Math.random() * 10000);
+  const dir = await Deno.makeTempDir({ prefix: "dr-syncer-deploy-" });
+  const file = `${dir}/dr-syncer.yaml`;
+  await Deno.writeTextFile(
+    file,
+    `clusters:
+  - name: source
+    kubeconfig: { path: ${SOURCE_KUBECONFIG}, context: source }
+  - name: dr
+    kubeconfig: { path: ${DR_KUBECONFIG}, context: dr }
+tokens:
+  - name: ops
+    value: { env: DEPLOY_TEST_TOKEN }
+    operations: [read, stage]
+replications:
+  - name: app
+    source: { cluster: source, namespace: ${appNs} }
+    destination: { cluster: dr }
+    schedule: "*/5 * * * *"
+    pvc: { enabled: false }
+  - name: data
+    source: { cluster: source, namespace: ${dataNs} }
+    destination: { cluster: dr }
+    pvc: { enabled: true }
+agent: { namespace: ${agentNs}, port: ${port}, image: dr-syncer-agent:test }
+runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
+`,
+  );
+  const clientOf = { source: clusters.source, dr: clusters.dr } as const;
+  const rendered = async () => {
+    const out = await cli("render", "--config", file, "--output", "json");
+    assert.equal(out.code, 0, out.stderr);
+    return (JSON.parse(out.stdout) as { clusters: { cluster: "source" | "dr"; objects: KubeObject[] }[] })
+      .clusters;
+  };
+  try {
+    await t.step("deploy --dry-run writes nothing", async () => {
+      const out = await cli("deploy", "--config", file, "--dry-run", "--output", "json");
+      assert.equal(out.code, 0, out.stderr);
+      const report = JSON.parse(out.stdout);
+      assert.equal(report.dryRun, true);
+      assert.ok(report.counts.created > 0);
+      for (const r of await rendered()) {
+        for (const o of r.objects) {
+          assert.equal(
+            await get(clientOf[r.cluster], o),
+            undefined,
+            `${r.cluster} ${o.kind} ${o.metadata.name}`,
+          );
+        }
+        assert.equal(clientOf[r.cluster].stats.writes, 0);
+      }
+    });
+
+    await t.step("the rendered manifests pass the API servers' server-side dry run", async () => {
+      for (const r of await rendered()) {
+        const client = clientOf[r.cluster];
+        // a dry run cannot look into a namespace that does not exist: create them for real
+        for (const o of r.objects.filter((o) => o.kind === "Namespace")) {
+          await createNamespace(client, o.metadata.name);
+        }
+        for (const o of r.objects.filter((o) => o.kind !== "Namespace")) {
+          await client.request({
+            method: "PATCH",
+            path: resourcePath(typeOfObject(o), o.metadata.namespace, o.metadata.name),
+            query: { fieldManager: "dr-syncer-deploy", force: true, dryRun: "All" },
+            contentType: "application/apply-patch+yaml",
+            body: o,
+          });
+          assert.equal(await get(client, o), undefined, `${o.kind} ${o.metadata.name} was not stored`);
+        }
+      }
+    });
+
+    const hostKeys: Record<string, string> = {};
+    await t.step("deploy installs the agents on both clusters and the runtime on DR", async () => {
+      const out = await cli("deploy", "--config", file, "--output", "json");
+      assert.equal(out.code, 0, out.stderr);
+      const report = JSON.parse(out.stdout);
+      assert.equal(report.runtimeCluster, "dr");
+      assert.equal(report.counts.skipped, 0);
+      for (const cluster of ["source", "dr"] as const) {
+        const client = clientOf[cluster];
+        const secret = await get<Secret>(client, {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: HOST_KEY_SECRET, namespace: agentNs },
+        });
+        const privateKey = Buffer.from(secret!.data![HOST_KEY_PRIVATE]!, "base64").toString();
+        const parsed = utils.parseKey(privateKey);
+        assert.ok(
+          !(parsed instanceof Error) && parsed.type === "ssh-ed25519",
+          "an ed25519 OpenSSH private key",
+        );
+        const publicLine = await agentHostKey(client, agentNs);
+        assert.match(publicLine, /^ssh-ed25519 AAAA\S+$/);
+        hostKeys[cluster] = publicLine;
+      }
+      assert.notEqual(hostKeys.source, hostKeys.dr, "each cluster has its own host key");
+      const dr = (await rendered()).find((r) => r.cluster === "dr")!;
+      assert.ok(dr.objects.some((o) => o.kind === "Deployment" && o.metadata.name === RUNTIME_NAME));
+      const kubeconfig = await get<Secret>(clusters.dr, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: kubeconfigSecretName("source"), namespace: runtimeNs },
+      });
+      assert.ok(kubeconfig?.data?.kubeconfig, "the runtime's kubeconfig of the source cluster");
+    });
+
+    await t.step("the agent DaemonSet's pods run on the KWOK nodes and pvc-sync finds them", async () => {
+      for (const cluster of ["source", "dr"] as const) {
+        const client = clientOf[cluster];
+        const pods = await until(`${cluster}: agent pods on both nodes`, async () => {
+          const list = await client.request<{ items: Pod[] }>({
+            method: "GET",
+            path: `/api/v1/namespaces/${agentNs}/pods`,
+            query: { labelSelector: `app.kubernetes.io/name=${AGENT_NAME}` },
+          });
+          const running = list.items.filter((p) => p.status?.phase === "Running");
+          return running.length === 2 ? running : undefined;
+        });
+        assert.deepEqual(pods.map((p) => p.spec.nodeName).sort(), ["kwok-node-0", "kwok-node-1"]);
+        assert.ok(pods.every((p) => p.spec.hostNetwork && p.status?.podIP === "127.0.0.1"));
+        for (const node of ["kwok-node-0", "kwok-node-1"]) {
+          const agent = await until(
+            `${cluster}: agent ready on ${node}`,
+            () => agentOnNode(client, agentNs, node).catch(() => undefined),
+          );
+          assert.deepEqual(agent, { host: "127.0.0.1", port });
+        }
+      }
+    });
+
+    await t.step("a second deploy changes nothing and keeps the host keys and pvc-sync's keys", async () => {
+      await authorizeTransferKey(clusters.dr, agentNs, "transfer-1", {
+        name: "test",
+        publicKey: hostKeys.dr!,
+        volume: { podUid: "u", volumeName: "v" },
+        mode: "receiver",
+        expiresAt: new Date(Date.now() + 3600_000),
+      });
+      const snapshot = async () => {
+        const versions: Record<string, string> = {};
+        const generations: Record<string, number | undefined> = {};
+        for (const r of await rendered()) {
+          const objects = [
+            ...r.objects,
+            { apiVersion: "v1", kind: "Secret", metadata: { name: HOST_KEY_SECRET, namespace: agentNs } },
+          ];
+          for (const o of objects) {
+            const live = await get(clientOf[r.cluster], o);
+            versions[`${r.cluster}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`] = live!
+              .metadata.resourceVersion!;
+          }
+        }
+        return { versions, generations };
+      };
+      // the DaemonSet's and Deployment's status settle first (the controllers write them)
+      await new Promise((r) => setTimeout(r, 2000));
+      const before = await snapshot();
+      const out = await cli("deploy", "--config", file, "--output", "json");
+      assert.equal(out.code, 0, out.stderr);
+      const report = JSON.parse(out.stdout);
+      assert.equal(report.counts.created + report.counts.configured + report.counts.skipped, 0, out.stdout);
+      const after = await snapshot();
+      const workloads = (k: string) => /\/(DaemonSet|Deployment)\//.test(k);
+      for (const [k, v] of Object.entries(before.versions)) {
+        // a workload's version also moves with its status, which its controller writes: its spec did not
+        if (workloads(k)) assert.equal(after.generations[k], before.generations[k], `${k} spec unchanged`);
+        else assert.equal(after.versions[k], v, `${k} unchanged`);
+      }
+      // the deploy's report: every object's version the same right before and after its apply
+      for (const o of report.objects) {
+        assert.ok(o.action === "unchanged" || o.action === "kept", JSON.stringify(o));
+      }
+      assert.equal(await agentHostKey(clusters.dr, agentNs), hostKeys.dr);
+      assert.equal(await agentHostKey(clusters.source, agentNs), hostKeys.source);
+      const keys = await get<Secret>(clusters.dr, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: AUTHORIZED_KEYS_SECRET, namespace: agentNs },
+      });
+      assert.deepEqual(Object.keys(keys?.data ?? {}), ["transfer-1.json"]);
+    });
+
+    await t.step("the runtime's credentials are enough for stage, cutover and failback", async () => {
+      // the source through the kubeconfig deploy wrote; DR through the runtime's ServiceAccount
+      const secret = await get<Secret>(clusters.dr, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: kubeconfigSecretName("source"), namespace: runtimeNs },
+      });
+      const sourceText = Buffer.from(secret!.data!.kubeconfig!, "base64").toString();
+      const token = await clusters.dr.request<{ status: { token: string } }>({
+        method: "POST",
+        path: `/api/v1/namespaces/${runtimeNs}/serviceaccounts/${RUNTIME_NAME}/token`,
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: 600 },
+        },
+      });
+      const rootCa = await clusters.dr.request<{ data: Record<string, string> }>({
+        method: "GET",
+        path: `/api/v1/namespaces/${runtimeNs}/configmaps/kube-root-ca.crt`,
+      });
+      const drText = tokenKubeconfig(
+        "dr",
+        clusters.dr.server,
+        Buffer.from(rootCa.data["ca.crt"]!).toString("base64"),
+        token.status.token,
+      );
+      const source = await connectCluster("source", { inline: sourceText });
+      const dr = await connectCluster("dr", { inline: drText });
+      try {
+        // what the runtime may not do: read Secrets outside its namespaces
+        await assert.rejects(
+          source.request({ method: "GET", path: "/api/v1/namespaces/kube-system/secrets" }),
+          (e: { status?: number }) => e.status === 403,
+        );
+        await seed(clusters.source, [
+          fixtures.configMap(appNs, "settings"),
+          fixtures.deployment(appNs, "web", 2),
+        ]);
+        const config = await loadConfigFile(file);
+        const spec = replicationSpecFromConfig(config.replications[0]!, config.agent);
+        const deps = { source, dr, logger: silentLogger, lock: { leaseSeconds: 15 } };
+        const staged = await stage(deps, { replication: spec });
+        assert.equal(staged.status, "succeeded", JSON.stringify(staged));
+        const cut = await cutover(deps, { replication: spec });
+        assert.equal(cut.status, "succeeded", JSON.stringify(cut));
+        const back = await failback(deps, { replication: spec });
+        assert.equal(back.status, "succeeded", JSON.stringify(back));
+      } finally {
+        source.close();
+        dr.close();
+      }
+    });
+  } finally {
+    for (const client of [clusters.source, clusters.dr]) {
+      for (const ns of [agentNs, runtimeNs, appNs, dataNs]) await deleteNamespace(client, ns);
+      for (const kind of ["clusterrolebindings", "clusterroles"]) {
+        await client.request({
+          method: "DELETE",
+          path: `/apis/rbac.authorization.k8s.io/v1/${kind}/${RUNTIME_NAME}-${runtimeNs}`,
+        }).catch(() => {});
+      }
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
