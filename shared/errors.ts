@@ -10,6 +10,7 @@
  *   why and what to do.
  * - `ClusterError`: a cluster failed or could not be reached; the same request may succeed later.
  */
+import { redactSecrets } from "./log/redact_secrets.ts";
 
 /** Bad input: exit code 2, HTTP 400. */
 export class InvalidInputError extends Error {
@@ -64,8 +65,20 @@ export function errorOutcome(error: unknown): ErrorOutcome {
   return INTERNAL;
 }
 
-/** The first line of an error's message, for one-line output. */
+/** The longest message `errorMessage` returns, in characters. */
+export const MAX_ERROR_MESSAGE_CHARS = 2000;
+
+/**
+ * The first line of an error's message, for one-line output: credentials redacted (see
+ * `redactSecrets`), at most `MAX_ERROR_MESSAGE_CHARS` characters.
+ */
 export function errorMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0] ?? message;
+  const message = redactSecrets(error instanceof Error ? error.message : String(error));
+  const end = message.indexOf("\n");
+  const line = end < 0 ? message : message.slice(0, end);
+  return line.length > MAX_ERROR_MESSAGE_CHARS
+    ? `${line.slice(0, MAX_ERROR_MESSAGE_CHARS)}... (${
+      line.length - MAX_ERROR_MESSAGE_CHARS
+    } more characters)`
+    : line;
 }

@@ -1,5 +1,16 @@
 /** YAML parsing with positions: syntax errors name line and column, and a path can be traced to its line. */
-import { type Document, isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Pair,
+  type YAMLMap,
+} from "yaml";
+import { parseYamlInput, yamlInputToJs } from "../input/mod.ts";
 import type { ConfigIssue } from "./config_error.ts";
 import type { PathSegment } from "./_text.ts";
 
@@ -31,17 +42,22 @@ function position(lineCounter: LineCounter, offset: number): Position {
 }
 
 /** A hint for the usual cause of alias errors: an unquoted value starting with `*`, such as a cron expression. */
-function hintFor(text: string, line: number): string {
-  const source = text.split("\n")[line - 1] ?? "";
+function hintFor(text: string, lineCounter: LineCounter, line: number): string {
+  const start = lineCounter.lineStarts[line - 1] ?? 0;
+  const end = text.indexOf("\n", start);
+  const source = text.slice(start, end < 0 ? undefined : Math.min(end, start + 1000));
   return /(^|:|-)\s+\*\S*\s/.test(source)
     ? ' (a value starting with "*" must be quoted, as in schedule: "*/5 * * * *")'
     : "";
 }
 
-/** Parses every document of a YAML stream; syntax errors come back as issues with line and column. */
+/**
+ * Parses every document of a YAML stream (in linear time, aliases limited: see `parseYamlInput`);
+ * syntax errors come back as issues with line and column.
+ */
 export function parseYaml(text: string): ParseYamlResult {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
+  const docs = parseYamlInput(text, { lineCounter, prettyErrors: false, merge: true });
   const issues: ConfigIssue[] = [];
   const lines = new Set<number>();
   for (const doc of docs) {
@@ -52,7 +68,7 @@ export function parseYaml(text: string): ParseYamlResult {
       lines.add(at.line);
       issues.push({
         path: "",
-        message: `YAML syntax error: ${error.message}${hintFor(text, at.line)}`,
+        message: `YAML syntax error: ${error.message}${hintFor(text, lineCounter, at.line)}`,
         ...at,
       });
     }
@@ -61,7 +77,7 @@ export function parseYaml(text: string): ParseYamlResult {
   const documents: YamlDocument[] = [];
   for (const [index, doc] of docs.entries()) {
     try {
-      documents.push({ index, value: doc.toJS(), doc });
+      documents.push({ index, value: yamlInputToJs(doc), doc });
     } catch (error) {
       // unresolved or excessive aliases surface only when converting
       const message = error instanceof Error ? error.message : String(error);
@@ -74,6 +90,22 @@ export function parseYaml(text: string): ParseYamlResult {
 
 function start(node: unknown): number | undefined {
   return isNode(node) ? node.range?.[0] : undefined;
+}
+
+/** Each mapping's pairs by key, built once per mapping: locating every issue of a large file stays linear. */
+const pairIndexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function pairAt(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairIndexes.get(map);
+  if (index === undefined) {
+    index = new Map();
+    for (const item of map.items) {
+      const name = isScalar(item.key) ? String(item.key.value) : undefined;
+      if (name !== undefined && !index.has(name)) index.set(name, item as Pair);
+    }
+    pairIndexes.set(map, index);
+  }
+  return index.get(key);
 }
 
 /** Where the value at `path` in a document is written (the key's line for mapping entries), or the nearest parent. */
@@ -89,9 +121,7 @@ export function locate(
   for (const segment of path) {
     if (isAlias(node)) node = node.resolve(document.doc);
     if (isMap(node)) {
-      const pair = node.items.find((item) =>
-        isScalar(item.key) && String(item.key.value) === String(segment)
-      );
+      const pair = pairAt(node as YAMLMap, String(segment));
       if (pair === undefined) break;
       offset = start(pair.key) ?? offset;
       node = pair.value;

@@ -19,6 +19,22 @@ export interface ConfigErrorOptions extends ErrorOptions {
   readonly summary?: string;
 }
 
+/** At most this many issues are kept and listed; the others are only counted (`issueCount`). */
+export const MAX_LISTED_ISSUES = 20;
+/** Longest path or message of a listed issue, in characters. */
+const MAX_ISSUE_CHARS = 300;
+
+function clip(text: string): string {
+  return text.length > MAX_ISSUE_CHARS
+    ? `${text.slice(0, MAX_ISSUE_CHARS)}... (${text.length - MAX_ISSUE_CHARS} more characters)`
+    : text;
+}
+
+function clipIssue(issue: ConfigIssue): ConfigIssue {
+  if (issue.path.length <= MAX_ISSUE_CHARS && issue.message.length <= MAX_ISSUE_CHARS) return issue;
+  return { ...issue, path: clip(issue.path), message: clip(issue.message) };
+}
+
 function describeIssue(issue: ConfigIssue): string {
   if (issue.path === "") {
     if (issue.line === undefined) return detail(issue.message);
@@ -28,17 +44,30 @@ function describeIssue(issue: ConfigIssue): string {
   return `${issue.path}: ${issue.message}${line}`;
 }
 
-/** The config cannot be read, parsed or validated. Bad input: do not retry. */
+/**
+ * The config cannot be read, parsed or validated. Bad input: do not retry. However many problems a
+ * file has, the error keeps the first `MAX_LISTED_ISSUES` (each path and message cut to 300
+ * characters) and counts the rest, so its message stays a few kilobytes.
+ */
 export class ConfigError extends InvalidInputError {
   override readonly name = "ConfigError";
   /** The file name or other origin the config came from. */
   readonly origin: string;
+  /** The first `MAX_LISTED_ISSUES` problems, in file order. */
   readonly issues: readonly ConfigIssue[];
+  /** How many problems were found in all (`issues` lists at most `MAX_LISTED_ISSUES`). */
+  readonly issueCount: number;
 
   constructor(origin: string, issues: readonly ConfigIssue[], options: ConfigErrorOptions = {}) {
-    const { summary = `Invalid config ${JSON.stringify(origin)}`, ...errorOptions } = options;
-    super(`${summary}: ${issues.map(describeIssue).join("; ")}`, errorOptions);
+    const { summary = `Invalid config ${JSON.stringify(clip(origin))}`, ...errorOptions } = options;
+    const listed = issues.slice(0, MAX_LISTED_ISSUES).map(clipIssue);
+    const more = issues.length - listed.length;
+    super(
+      `${summary}: ${listed.map(describeIssue).join("; ")}${more > 0 ? `; and ${more} more` : ""}`,
+      errorOptions,
+    );
     this.origin = origin;
-    this.issues = issues;
+    this.issues = listed;
+    this.issueCount = issues.length;
   }
 }

@@ -354,10 +354,15 @@ function checkUniqueNames(
   });
 }
 
+/** Clusters named in an "unknown cluster" message, and searched for a "did you mean". */
+const MAX_LISTED_CLUSTERS = 20;
+
 function unknownClusterMessage(name: string, known: readonly string[]): string {
-  const suggestion = closest(name, known);
+  const listed = known.slice(0, MAX_LISTED_CLUSTERS);
+  const suggestion = known.length <= MAX_LISTED_CLUSTERS ? closest(name, known) : undefined;
   const hint = suggestion === undefined ? "" : `, did you mean ${quote(suggestion)}?`;
-  return `Unknown cluster ${quote(name)}${hint} (configured clusters: ${quoteAll(known)})`;
+  const more = known.length > listed.length ? ` and ${known.length - listed.length} more` : "";
+  return `Unknown cluster ${quote(name)}${hint} (configured clusters: ${quoteAll(listed)}${more})`;
 }
 
 /**
@@ -376,15 +381,20 @@ function checkReplications(
   replications: readonly ReplicationRefs[],
 ): void {
   const clusterNames = clusters.map((cluster) => cluster.name);
+  const knownClusters = new Set(clusterNames);
   const target = (r: ReplicationRefs) => ({
     cluster: r.destination.cluster,
     namespace: r.destination.namespace ?? r.source.namespace,
   });
   const destinations = new Map<string, number>();
+  /** The first replication from each source to each destination, by `source -> destination`. */
+  const firstByRoute = new Map<string, number>();
+  const route = (from: { cluster: string; namespace: string }, to: { cluster: string; namespace: string }) =>
+    JSON.stringify([from.cluster, from.namespace, to.cluster, to.namespace]);
   replications.forEach((replication, index) => {
     for (const side of ["source", "destination"] as const) {
       const name = replication[side].cluster;
-      if (!clusterNames.includes(name)) {
+      if (!knownClusters.has(name)) {
         ctx.addIssue({
           code: "custom",
           path: ["replications", index, side, "cluster"],
@@ -408,13 +418,10 @@ function checkReplications(
         input: replication.destination,
       });
     }
-    const reversed = replications.findIndex((other, otherIndex) => {
-      const otherDestination = target(other);
-      return otherIndex < index &&
-        other.source.cluster === destination.cluster && other.source.namespace === destination.namespace &&
-        otherDestination.cluster === source.cluster && otherDestination.namespace === source.namespace;
-    });
-    const original = replications[reversed];
+    const reversed = firstByRoute.get(route(destination, source));
+    const own = route(source, destination);
+    if (!firstByRoute.has(own)) firstByRoute.set(own, index);
+    const original = reversed === undefined ? undefined : replications[reversed];
     if (original !== undefined) {
       ctx.addIssue({
         code: "custom",

@@ -9,6 +9,7 @@ import {
 import { formatPath, type PathSegment } from "./_text.ts";
 import { validateConfig } from "./_validate.ts";
 import { locate, type ParsedYaml, parseYaml } from "./_yaml.ts";
+import { checkTextSize, MAX_INPUT_BYTES, readTextInput, TextInputError } from "../input/mod.ts";
 
 function byLine(issues: readonly ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>();
@@ -58,6 +59,12 @@ function loadOperatorManifests(yaml: ParsedYaml, origin: string): Config {
  * @throws {ConfigError} with one issue per problem, each naming its path and, when known, its line
  */
 export function loadConfig(text: string, origin: string): Config {
+  try {
+    checkTextSize(text, MAX_INPUT_BYTES);
+  } catch (error) {
+    if (!(error instanceof TextInputError)) throw error;
+    throw new ConfigError(origin, [{ path: "", message: `The config is too large: ${error.detail}` }]);
+  }
   const parsed = parseYaml(text);
   if (parsed.issues !== undefined) throw new ConfigError(origin, parsed.issues);
   const yaml = parsed.yaml;
@@ -88,26 +95,22 @@ export function loadConfig(text: string, origin: string): Config {
   );
 }
 
-function readFailure(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "No such file";
-  if (error instanceof Deno.errors.PermissionDenied) return "Permission denied";
-  if (error instanceof Deno.errors.IsADirectory) return "It is a directory";
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
- * Reads and loads a config file (see `loadConfig`).
+ * Reads and loads a config file (see `loadConfig`). A file over `MAX_INPUT_BYTES` (4 MiB) is refused
+ * before it is parsed.
  *
- * @throws {ConfigError} when the file cannot be read (missing, unreadable) or is not a valid config
+ * @throws {ConfigError} when the file cannot be read (missing, unreadable, too large, not UTF-8 text) or is
+ *   not a valid config
  */
 export async function loadConfigFile(path: string): Promise<Config> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextInput(path, MAX_INPUT_BYTES);
   } catch (error) {
-    throw new ConfigError(path, [{ path: "", message: readFailure(error) }], {
+    const detail = error instanceof TextInputError ? error.detail : String(error);
+    throw new ConfigError(path, [{ path: "", message: detail.charAt(0).toUpperCase() + detail.slice(1) }], {
       summary: `Cannot read config ${JSON.stringify(path)}`,
-      cause: error,
+      cause: error instanceof TextInputError && error.cause !== undefined ? error.cause : error,
     });
   }
   return loadConfig(text, path);

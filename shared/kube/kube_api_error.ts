@@ -1,7 +1,9 @@
 /**
  * The one place where the shapes of failed Kubernetes API calls are normalised: HTTP error
  * responses with a `Status` body, `ApiException`s of @kubernetes/client-node, and network
- * failures of `fetch`. Callers branch on the classes and helpers here, never on messages.
+ * failures of `fetch`. Callers branch on the classes and helpers here, never on messages. Every
+ * message made here has its credentials redacted (`redactSecrets`): a library may quote a header
+ * value it refused, token included.
  */
 
 /** A cause inside a `Status` (for `Invalid`: which field and why). */
@@ -24,6 +26,7 @@ export interface KubeApiErrorInit {
 }
 
 import { ClusterError, ClusterUnavailableError } from "../errors.ts";
+import { redactSecrets } from "../log/redact_secrets.ts";
 
 /** The API server answered with an error status. */
 export class KubeApiError extends ClusterError {
@@ -38,7 +41,7 @@ export class KubeApiError extends ClusterError {
   readonly cluster: string | undefined;
 
   constructor(init: KubeApiErrorInit) {
-    super(init.message);
+    super(redactSecrets(init.message));
     this.status = init.status;
     this.reason = init.reason;
     this.kind = init.kind;
@@ -57,7 +60,7 @@ export class ClusterUnreachableError extends ClusterUnavailableError {
   readonly server: string;
 
   constructor(cluster: string, server: string, detail: string, options?: ErrorOptions) {
-    super(`Cannot reach cluster "${cluster}" at ${server}: ${detail}`, options);
+    super(`Cannot reach cluster "${cluster}" at ${server}: ${redactSecrets(detail)}`, options);
     this.cluster = cluster;
     this.server = server;
   }
@@ -67,7 +70,7 @@ export class ClusterUnreachableError extends ClusterUnavailableError {
 export class ClusterCredentialsError extends ClusterError {
   override readonly name = "ClusterCredentialsError";
   constructor(readonly cluster: string, detail: string, options?: ErrorOptions) {
-    super(`Cannot get credentials for cluster "${cluster}": ${detail}`, options);
+    super(`Cannot get credentials for cluster "${cluster}": ${redactSecrets(detail)}`, options);
   }
 }
 

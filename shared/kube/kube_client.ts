@@ -5,6 +5,8 @@ import {
   normaliseKubeError,
 } from "./kube_api_error.ts";
 import type { ClusterAccess } from "./cluster_access.ts";
+import { InvalidInputError } from "../errors.ts";
+import { redactSecrets } from "../log/redact_secrets.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -93,20 +95,36 @@ export function createKubeClient(access: ClusterAccess, options: CreateKubeClien
     );
   }
   const server = access.server;
-  const httpClient = Deno.createHttpClient({
-    ...(access.caPem ? { caCerts: [access.caPem] } : {}),
-    ...(access.certPem && access.keyPem ? { cert: access.certPem, key: access.keyPem } : {}),
-    poolMaxIdlePerHost: 64,
-  });
   const staticHeaders = new Headers({ accept: "application/json" });
-  if (access.token) staticHeaders.set("authorization", `Bearer ${access.token}`);
-  else if (access.basicAuth) {
-    staticHeaders.set(
-      "authorization",
-      `Basic ${btoa(`${access.basicAuth.username}:${access.basicAuth.password}`)}`,
+  try {
+    if (access.token) staticHeaders.set("authorization", `Bearer ${access.token}`);
+    else if (access.basicAuth) {
+      const pair = new TextEncoder().encode(`${access.basicAuth.username}:${access.basicAuth.password}`);
+      staticHeaders.set("authorization", `Basic ${btoa(String.fromCharCode(...pair))}`);
+    }
+    if (access.impersonate) staticHeaders.set("impersonate-user", access.impersonate);
+  } catch (error) {
+    // the header's value is the credential: say nothing of it
+    throw new InvalidInputError(
+      `Cannot use the credentials of cluster "${name}": they cannot be sent as an HTTP header ` +
+        "(a line break or another control character?)",
+      { cause: error },
     );
   }
-  if (access.impersonate) staticHeaders.set("impersonate-user", access.impersonate);
+  let httpClient: Deno.HttpClient;
+  try {
+    httpClient = Deno.createHttpClient({
+      ...(access.caPem ? { caCerts: [access.caPem] } : {}),
+      ...(access.certPem && access.keyPem ? { cert: access.certPem, key: access.keyPem } : {}),
+      poolMaxIdlePerHost: 64,
+    });
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new InvalidInputError(
+      `Cannot use the certificates or key of cluster "${name}": ${redactSecrets(detail).slice(0, 300)}`,
+      { cause: error },
+    );
+  }
   const plugin = access.pluginAuth ? pluginAuthorization(access.pluginAuth) : undefined;
   const tokenFile = !access.token && access.tokenFile ? tokenFileReader(access.tokenFile) : undefined;
   const contextNamespace = access.namespace;

@@ -1,10 +1,20 @@
 /**
- * Kubeconfig loading: from a file, an environment variable, a Secret or text; parsed with `yaml`,
- * checked with zod (every error names its path), the chosen context resolved to what a client
- * needs. Exec plugins and auth providers are left to @kubernetes/client-node, loaded only for them.
+ * Kubeconfig loading: from a file, an environment variable, a Secret or text (at most 4 MiB);
+ * parsed with `yaml` in linear time, checked with zod (every error names its path), the chosen
+ * context resolved to what a client needs, its certificates, key and token checked (a bad one is
+ * an error naming its field). Exec plugins and auth providers are left to @kubernetes/client-node,
+ * loaded only for them.
  */
-import { parse as parseYaml } from "yaml";
+import { LineCounter } from "yaml";
 import { z } from "zod";
+import {
+  checkTextSize,
+  MAX_INPUT_BYTES,
+  parseYamlInput,
+  readTextInput,
+  TextInputError,
+  yamlInputToJs,
+} from "../input/mod.ts";
 import type { KubeClient } from "./kube_client.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { ClusterAccess } from "./cluster_access.ts";
@@ -93,15 +103,26 @@ function issuePath(path: readonly PropertyKey[]): string {
   );
 }
 
+/** `text`, unless it is over the size limit. */
+function sized(text: string, where: string): string {
+  try {
+    checkTextSize(text, MAX_INPUT_BYTES);
+  } catch (error) {
+    if (error instanceof TextInputError) throw new KubeconfigError(where, error.detail, { cause: error });
+    throw error;
+  }
+  return text;
+}
+
 async function readText(source: KubeconfigSource, deps: LoadKubeConfigDeps, where: string): Promise<string> {
-  if ("inline" in source) return source.inline;
-  if ("path" in source) return await readFile(source.path, where, false);
+  if ("inline" in source) return sized(source.inline, where);
+  if ("path" in source) return await readFile(source.path, where);
   if ("env" in source) {
     const value = deps.readEnv?.(source.env);
     if (value === undefined || value.trim() === "") {
       throw new KubeconfigError(where, "the variable is not set");
     }
-    return value;
+    return sized(value, where);
   }
   const client = deps.secretClient;
   if (!client) throw new KubeconfigError(where, "no cluster client is available to read Secrets");
@@ -118,27 +139,100 @@ async function readText(source: KubeconfigSource, deps: LoadKubeConfigDeps, wher
     const keys = Object.keys(secret.data ?? {});
     throw new KubeconfigError(where, `the Secret has no key "${key}" (keys: ${keys.join(", ") || "none"})`);
   }
-  return decodeBase64(data);
+  const text = decodeBase64(data);
+  if (text === undefined) throw new KubeconfigError(where, "the Secret's value is not valid base64");
+  return sized(text, where);
 }
 
-/** Reads a file; `nameIt`: say which file in the message (a certificate, not the kubeconfig itself). */
-async function readFile(path: string, where: string, nameIt: boolean): Promise<string> {
+/**
+ * Reads a file of at most 4 MiB; `field`: the kubeconfig field that names it (a certificate, not
+ * the kubeconfig itself), said in the message with the file.
+ */
+async function readFile(path: string, where: string, field?: string): Promise<string> {
   try {
-    return await Deno.readTextFile(path);
+    return await readTextInput(path, MAX_INPUT_BYTES);
   } catch (error) {
-    const detail = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new KubeconfigError(where, nameIt ? `${detail}: "${path}"` : detail, { cause: error });
+    const detail = error instanceof TextInputError ? error.detail : String(error);
+    throw new KubeconfigError(where, field ? `${field}: file "${path}": ${detail}` : detail, {
+      cause: error,
+    });
   }
 }
 
-function decodeBase64(data: string): string {
-  return new TextDecoder().decode(Uint8Array.from(atob(data.replace(/\s+/g, "")), (c) => c.charCodeAt(0)));
+/** Standard base64 (padding required, white space ignored) as UTF-8 text; `undefined` when it is not. */
+function decodeBase64(data: string): string | undefined {
+  const compact = data.replace(/\s+/g, "");
+  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return undefined;
+  try {
+    const bytes = Uint8Array.from(atob(compact), (c) => c.charCodeAt(0));
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+type PemKind = "certificate" | "private key";
+
+/** Why `text` is not PEM holding a `kind` (every block's body valid base64), or `undefined` when it is. */
+function pemProblem(text: string, kind: PemKind): string | undefined {
+  const labels: string[] = [];
+  for (
+    const [, label = "", body = ""] of text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g)
+  ) {
+    const compact = body.replace(/\s+/g, "");
+    if (compact === "" || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
+      return `its PEM block "${label}" is not valid base64`;
+    }
+    labels.push(label);
+  }
+  const wanted = kind === "certificate"
+    ? labels.includes("CERTIFICATE")
+    : labels.some((l) => l.endsWith("PRIVATE KEY"));
+  if (wanted) return undefined;
+  return labels.length === 0
+    ? `not a PEM ${kind}`
+    : `no PEM ${kind} in it (found: ${labels.slice(0, 5).join(", ")})`;
+}
+
+/** At most ten names (each cut to 100 characters) for a message: `a, b and 3 more`. */
+function listNames(names: readonly string[]): string {
+  const listed = names.slice(0, 10).map((name) => name.slice(0, 100)).join(", ");
+  return names.length > 10 ? `${listed} and ${names.length - 10} more` : listed;
+}
+
+/** Parses kubeconfig text (one YAML or JSON document) to plain data. */
+function parseKubeconfigText(raw: string, where: string): unknown {
+  const lineCounter = new LineCounter();
+  let doc;
+  try {
+    const docs = parseYamlInput(raw, { lineCounter, prettyErrors: false });
+    if (docs.length > 1) {
+      throw new KubeconfigError(where, `not a valid kubeconfig: ${docs.length} YAML documents, expected one`);
+    }
+    doc = docs[0];
+    const error = doc?.errors[0];
+    if (error !== undefined) {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      const message = (error.message.split("\n")[0] ?? "").slice(0, 200);
+      throw new KubeconfigError(where, `not a valid kubeconfig: ${message} (line ${line}, column ${col})`);
+    }
+    return doc === undefined ? {} : yamlInputToJs(doc);
+  } catch (error) {
+    if (error instanceof KubeconfigError) throw error;
+    const detail = error instanceof Error
+      ? (error.message.split("\n")[0] ?? "").slice(0, 200)
+      : String(error);
+    throw new KubeconfigError(where, `not a valid kubeconfig: ${detail}`, { cause: error });
+  }
+}
+
+/** A control character (a line break, a tab...) cannot be sent in an HTTP header. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 /**
@@ -152,13 +246,7 @@ export async function loadKubeConfig(
 ): Promise<ClusterAccess> {
   const where = describeKubeconfigSource(source);
   const raw = await readText(source, deps, where);
-  let doc: unknown;
-  try {
-    doc = parseYaml(raw);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error);
-    throw new KubeconfigError(where, `not a valid kubeconfig: ${detail}`, { cause: error });
-  }
+  const doc = parseKubeconfigText(raw, where);
   const parsed = kubeconfigSchema.safeParse(doc ?? {});
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
@@ -175,19 +263,21 @@ export async function loadKubeConfig(
   if (!wanted) {
     throw new KubeconfigError(
       where,
-      `no context given and no current-context set (contexts: ${names.join(", ")})`,
+      `no context given and no current-context set (contexts: ${listNames(names)})`,
     );
   }
   const context = contexts.find((c) => c.name === wanted)?.context;
-  if (!context) throw new KubeconfigError(where, `no context "${wanted}" (contexts: ${names.join(", ")})`);
-  const cluster = kc.clusters?.find((c) => c.name === context.cluster)?.cluster;
+  if (!context) throw new KubeconfigError(where, `no context "${wanted}" (contexts: ${listNames(names)})`);
+  const clusterIndex = kc.clusters?.findIndex((c) => c.name === context.cluster) ?? -1;
+  const cluster = kc.clusters?.[clusterIndex]?.cluster;
   if (!cluster) {
     throw new KubeconfigError(
       where,
       `context "${wanted}" names cluster "${context.cluster}", which is not defined`,
     );
   }
-  const userEntry = kc.users?.find((u) => u.name === context.user);
+  const userIndex = kc.users?.findIndex((u) => u.name === context.user) ?? -1;
+  const userEntry = kc.users?.[userIndex];
   if (!userEntry) {
     throw new KubeconfigError(
       where,
@@ -199,16 +289,55 @@ export async function loadKubeConfig(
     ? source.path.slice(0, source.path.lastIndexOf("/")) || "/"
     : ".";
   const file = (p: string) => p.startsWith("/") ? p : `${dir}/${p}`;
-  const pem = async (data: string | undefined, path: string | undefined) =>
-    data ? decodeBase64(data) : path ? await readFile(file(path), where, true) : undefined;
+  /** A certificate or key, inline (`field` + `-data`) or from a file (`field`), checked to be PEM. */
+  const pem = async (
+    field: string,
+    data: string | undefined,
+    path: string | undefined,
+    kind: PemKind,
+  ): Promise<string | undefined> => {
+    let text: string | undefined;
+    let at: string;
+    if (data) {
+      at = `${field}-data`;
+      text = decodeBase64(data);
+      if (text === undefined) throw new KubeconfigError(where, `${at}: not valid base64`);
+    } else if (path) {
+      at = `${field}: file "${file(path)}"`;
+      text = await readFile(file(path), where, field);
+    } else return undefined;
+    const problem = pemProblem(text, kind);
+    if (problem !== undefined) throw new KubeconfigError(where, `${at}: ${problem}`);
+    return text;
+  };
+  const clusterField = `clusters[${clusterIndex}].cluster`;
+  const userField = `users[${userIndex}].user`;
+  for (const [key, value] of [["token", user.token], ["as", user.as]] as const) {
+    if (value !== undefined && hasControlCharacter(value)) {
+      throw new KubeconfigError(
+        where,
+        `${userField}.${key}: contains a line break or another control character, which cannot be sent`,
+      );
+    }
+  }
   const plugin = user.exec !== undefined || user["auth-provider"] !== undefined;
   return {
     contextName: wanted,
     server: cluster.server.replace(/\/+$/, ""),
     namespace: context.namespace,
-    caPem: await pem(cluster["certificate-authority-data"], cluster["certificate-authority"]),
-    certPem: await pem(user["client-certificate-data"], user["client-certificate"]),
-    keyPem: await pem(user["client-key-data"], user["client-key"]),
+    caPem: await pem(
+      `${clusterField}.certificate-authority`,
+      cluster["certificate-authority-data"],
+      cluster["certificate-authority"],
+      "certificate",
+    ),
+    certPem: await pem(
+      `${userField}.client-certificate`,
+      user["client-certificate-data"],
+      user["client-certificate"],
+      "certificate",
+    ),
+    keyPem: await pem(`${userField}.client-key`, user["client-key-data"], user["client-key"], "private key"),
     skipTlsVerify: cluster["insecure-skip-tls-verify"] === true,
     token: user.token,
     tokenFile: user.tokenFile ? file(user.tokenFile) : undefined,

@@ -1,7 +1,9 @@
 /**
  * The logger the engine is handed. Two implementations: JSON lines (the runtime) and readable text
- * (the CLI). Both drop fields whose names say they hold secrets.
+ * (the CLI). Both drop fields whose names say they hold secrets and redact credentials in the rest
+ * (`redactSecrets`).
  */
+import { redactSecrets } from "./redact_secrets.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -34,7 +36,13 @@ function redact(fields: LogFields): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    out[key] = SECRET_FIELD.test(key) ? "[redacted]" : value instanceof Error ? value.message : value;
+    out[key] = SECRET_FIELD.test(key)
+      ? "[redacted]"
+      : value instanceof Error
+      ? redactSecrets(value.message)
+      : typeof value === "string"
+      ? redactSecrets(value)
+      : value;
   }
   return out;
 }
@@ -48,7 +56,7 @@ function makeLogger(
   const now = options.now ?? (() => new Date());
   const emit = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
     if (RANK[level] < min) return;
-    options.write(format(level, now(), message, redact({ ...base, ...fields })));
+    options.write(format(level, now(), redactSecrets(message), redact({ ...base, ...fields })));
   };
   return {
     debug: emit("debug"),

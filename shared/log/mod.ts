@@ -1,1 +1,2 @@
 export * from "./logger.ts";
+export * from "./redact_secrets.ts";

@@ -17,6 +17,8 @@ contexts:
 current-context: prod-admin
 `;
 
+const CA_PEM = "-----BEGIN CERTIFICATE-----\nTUlJQ2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+
 async function loadError(fn: () => Promise<unknown>): Promise<KubeconfigError> {
   const error = await fn().then(() => undefined, (e: unknown) => e);
   assert.ok(error instanceof KubeconfigError, `expected a KubeconfigError, got ${error}`);
@@ -89,7 +91,7 @@ Deno.test("certificate and token files are read relative to the kubeconfig's fol
   const dir = await Deno.makeTempDir();
   try {
     await Deno.mkdir(`${dir}/certs`);
-    await Deno.writeTextFile(`${dir}/certs/ca.pem`, "CA PEM");
+    await Deno.writeTextFile(`${dir}/certs/ca.pem`, CA_PEM);
     await Deno.writeTextFile(`${dir}/token`, "file-token\n");
     await Deno.writeTextFile(
       `${dir}/kc`,
@@ -102,7 +104,7 @@ current-context: x
 `,
     );
     const access = await loadKubeConfig({ path: `${dir}/kc` });
-    assert.equal(access.caPem, "CA PEM");
+    assert.equal(access.caPem, CA_PEM);
     assert.equal(access.tokenFile, `${dir}/token`);
     assert.equal(access.server, "https://127.0.0.1:6443", "a trailing slash is dropped");
     assert.equal(access.pluginAuth, undefined);
@@ -120,7 +122,11 @@ Deno.test("a missing certificate file names the file", async () => {
       ),
     })
   );
-  assert.equal(e.message, 'Cannot load kubeconfig from inline text: no such file: "/nope/ca.pem"');
+  assert.equal(
+    e.message,
+    'Cannot load kubeconfig from inline text: clusters[0].cluster.certificate-authority: file "/nope/ca.pem": ' +
+      "no such file",
+  );
 });
 
 Deno.test("a field of the wrong shape is named by its path", async () => {
