@@ -35,13 +35,15 @@ function wantsJson(argv: readonly string[]): boolean {
 function reportError(io: CliIo, error: unknown, json: boolean, extra: Record<string, unknown> = {}): number {
   const outcome = errorOutcome(error);
   const issues = error instanceof ConfigError ? error.issues : undefined;
-  if (issues && issues.length > 1) {
-    io.stderr(`error: ${errorMessage(error).split(": ")[0]}: ${issues.length} problems\n`);
+  const issueCount = error instanceof ConfigError ? error.issueCount : 0;
+  if (issues && issueCount > 1) {
+    io.stderr(`error: ${errorMessage(error).split(": ")[0]}: ${issueCount} problems\n`);
     for (const issue of issues) {
       io.stderr(
         `  - ${issue.path || "(file)"}: ${issue.message}${issue.line ? ` (line ${issue.line})` : ""}\n`,
       );
     }
+    if (issueCount > issues.length) io.stderr(`  ... and ${issueCount - issues.length} more\n`);
   } else {
     io.stderr(`error: ${errorMessage(error)}\n`);
   }
@@ -53,7 +55,7 @@ function reportError(io: CliIo, error: unknown, json: boolean, extra: Record<str
         message: errorMessage(error),
         exitCode: outcome.exitCode,
         httpStatus: outcome.httpStatus,
-        ...(issues ? { issues } : {}),
+        ...(issues ? { issues, issueCount } : {}),
       },
       ...extra,
     };
