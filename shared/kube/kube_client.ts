@@ -90,7 +90,7 @@ function tokenFileReader(path: string): () => Promise<string> {
 export function createKubeClient(access: ClusterAccess, options: CreateKubeClientOptions = {}): KubeClient {
   const name = options.name ?? access.contextName;
   if (access.skipTlsVerify) {
-    throw new TypeError(
+    throw new InvalidInputError(
       `Cluster "${name}" sets insecure-skip-tls-verify, which dr-syncer refuses: give the cluster's CA certificate instead`,
     );
   }

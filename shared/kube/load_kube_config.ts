@@ -194,9 +194,14 @@ function pemProblem(text: string, kind: PemKind): string | undefined {
     : `no PEM ${kind} in it (found: ${labels.slice(0, 5).join(", ")})`;
 }
 
+/** A name from the kubeconfig as a message shows it: at most 100 characters. */
+function short(name: string): string {
+  return name.length > 100 ? `${name.slice(0, 100)}...` : name;
+}
+
 /** At most ten names (each cut to 100 characters) for a message: `a, b and 3 more`. */
 function listNames(names: readonly string[]): string {
-  const listed = names.slice(0, 10).map((name) => name.slice(0, 100)).join(", ");
+  const listed = names.slice(0, 10).map(short).join(", ");
   return names.length > 10 ? `${listed} and ${names.length - 10} more` : listed;
 }
 
@@ -267,13 +272,15 @@ export async function loadKubeConfig(
     );
   }
   const context = contexts.find((c) => c.name === wanted)?.context;
-  if (!context) throw new KubeconfigError(where, `no context "${wanted}" (contexts: ${listNames(names)})`);
+  if (!context) {
+    throw new KubeconfigError(where, `no context "${short(wanted)}" (contexts: ${listNames(names)})`);
+  }
   const clusterIndex = kc.clusters?.findIndex((c) => c.name === context.cluster) ?? -1;
   const cluster = kc.clusters?.[clusterIndex]?.cluster;
   if (!cluster) {
     throw new KubeconfigError(
       where,
-      `context "${wanted}" names cluster "${context.cluster}", which is not defined`,
+      `context "${short(wanted)}" names cluster "${short(context.cluster)}", which is not defined`,
     );
   }
   const userIndex = kc.users?.findIndex((u) => u.name === context.user) ?? -1;
@@ -281,7 +288,7 @@ export async function loadKubeConfig(
   if (!userEntry) {
     throw new KubeconfigError(
       where,
-      `context "${wanted}" names user "${context.user}", which is not defined`,
+      `context "${short(wanted)}" names user "${short(context.user)}", which is not defined`,
     );
   }
   const user = userEntry.user ?? {};
