@@ -100,6 +100,7 @@ export async function runStart(argv: readonly string[], io: CliIo, logger: Logge
   let token: string;
   try {
     token = (await Deno.readTextFile(tokenFile)).trim();
+    await Deno.chmod(tokenFile, 0o600); // an older run may have left it readable by others
   } catch {
     token = crypto.randomUUID().replaceAll("-", "");
     await writePrivate(tokenFile, `${token}\n`);

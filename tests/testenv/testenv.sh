@@ -369,6 +369,8 @@ nodes_ready() { # $1=dir $2=port $3=count
 
 start_cluster() { # $1=name $2=index $3=etcd client port $4=etcd peer port $5=API server port
   local name=$1 i=$2 eport=$3 pport=$4 aport=$5 d="$STATE_DIR/$1" bins kw t0=$SECONDS
+  # keys, tokens and kubeconfigs are born owner-only (a chmod afterwards leaves a moment they are not)
+  umask 077
   bins=$(bin_dir)
   kw=$(kwok_dir)
   mkdir -p "$d/etcd-data" "$d/certs" "$d/kwok"
@@ -484,6 +486,7 @@ cmd_up() {
   cmd_build
   local t0=$SECONDS i=0 eport pport aport pids=() failed=()
   mkdir -p "$STATE_DIR"
+  chmod 700 "$STATE_DIR"
   # All ports are picked here, before the clusters start side by side in subshells that do not share
   # USED_PORTS; each cluster then binds exactly the three ports it was given.
   for n in "${CLUSTERS[@]}"; do
