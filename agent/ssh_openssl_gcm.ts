@@ -73,6 +73,45 @@ export interface GcmCipherState {
   readonly iv: Uint8Array;
   readonly seqno: number;
   readonly onWrite: (packet: Buffer) => void;
+  /**
+   * The connection's socket. With it, packets are written to it directly (as ssh2's `onWrite` does) with a
+   * completion callback, so their buffers are reused once the socket is done with them.
+   */
+  readonly socket?: PacketSocket;
+}
+
+/** What the cipher needs of a `net.Socket`. */
+export interface PacketSocket {
+  readonly writable: boolean;
+  readonly _readableState?: { readonly ended: boolean };
+  write(data: Uint8Array, callback: () => void): boolean;
+}
+
+/** Packets up to this size (an OpenSSH client's largest, 32 KiB of data plus headers) use pooled buffers. */
+const POOLED_PACKET_SIZE = 33 * 1024;
+/** Most free buffers kept (about 2 MiB, an OpenSSH client's window). */
+const POOL_MAX = 64;
+const freeBuffers: ArrayBuffer[] = [];
+/** Buffers handed out and not yet back: a buffer returns to the pool once, and only one of these. */
+const lentBuffers = new WeakSet<ArrayBuffer>();
+
+function takeBuffer(size: number): Buffer {
+  if (size > POOLED_PACKET_SIZE) return Buffer.allocUnsafe(size);
+  const buffer = freeBuffers.pop() ?? new ArrayBuffer(POOLED_PACKET_SIZE);
+  lentBuffers.add(buffer);
+  return Buffer.from(buffer, 0, size);
+}
+
+function giveBack(packet: Uint8Array): void {
+  const buffer = packet.buffer as ArrayBuffer;
+  if (!lentBuffers.has(buffer)) return;
+  lentBuffers.delete(buffer);
+  if (freeBuffers.length < POOL_MAX) freeBuffers.push(buffer);
+}
+
+/** ssh2's own test before it writes (`isWritable` in ssh2's utils). */
+function isWritable(socket: PacketSocket): boolean {
+  return socket.writable && socket._readableState?.ended === false;
 }
 
 /** ssh2's outbound cipher interface (`allocPacket`, `encrypt`, `free`, `outSeqno`), on libcrypto. */
@@ -82,6 +121,7 @@ export class OpenSslGcmCipher {
   #ctx: Deno.PointerObject | null;
   readonly #iv: Buffer;
   readonly #onWrite: (packet: Buffer) => void;
+  readonly #socket: PacketSocket | undefined;
   readonly #outLength = new Int32Array(1);
   readonly #scratch = new Uint8Array(32);
 
@@ -109,6 +149,7 @@ export class OpenSslGcmCipher {
     this.#iv = Buffer.from(state.iv);
     this.outSeqno = state.seqno;
     this.#onWrite = state.onWrite;
+    this.#socket = state.socket;
   }
 
   free(): void {
@@ -124,7 +165,9 @@ export class OpenSslGcmCipher {
     let padLength = 16 - ((packetLength - 4) & 15);
     if (padLength < 4) padLength += 16;
     packetLength += padLength;
-    const packet = Buffer.allocUnsafe(packetLength + TAG_LENGTH);
+    const packet = this.#socket === undefined
+      ? Buffer.allocUnsafe(packetLength + TAG_LENGTH)
+      : takeBuffer(packetLength + TAG_LENGTH);
     packet.writeUInt32BE(packetLength - 4, 0);
     packet[4] = padLength;
     randomFillSync(packet, 5 + payloadLength, padLength);
@@ -148,7 +191,9 @@ export class OpenSslGcmCipher {
     ) {
       throw new Error("AES-GCM encryption failed");
     }
-    this.#onWrite(packet);
+    const socket = this.#socket;
+    if (socket === undefined) this.#onWrite(packet);
+    else if (isWritable(socket)) socket.write(packet, () => giveBack(packet));
     incrementCounter(this.#iv);
     this.outSeqno = (this.outSeqno + 1) >>> 0;
   }
@@ -191,14 +236,22 @@ export function upgradeOutboundCipher(connection: unknown): boolean {
   ) {
     return false;
   }
+  const socket = (connection as { _sock?: unknown })._sock;
   const cipher = new OpenSslGcmCipher({
     sslName: native._encSSLName,
     key: native._encKey,
     iv: native._encIV,
     seqno: native.outSeqno,
     onWrite: native._onWrite,
+    ...(isPacketSocket(socket) ? { socket } : {}),
   });
   native.free!();
   protocol._cipher = cipher;
   return true;
+}
+
+function isPacketSocket(socket: unknown): socket is PacketSocket {
+  const candidate = socket as Partial<PacketSocket> | null | undefined;
+  return typeof candidate?.write === "function" && typeof candidate.writable === "boolean" &&
+    typeof candidate._readableState?.ended === "boolean";
 }

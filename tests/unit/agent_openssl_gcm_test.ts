@@ -144,3 +144,57 @@ Deno.test("upgradeOutboundCipher continues from ssh2's cipher state and leaves o
   assert.equal(other._protocol._cipher, ctr);
   assert.equal(upgradeOutboundCipher({}), false);
 });
+
+Deno.test("with the socket, packets are written directly and a buffer is reused only once the socket is done", () => {
+  const key = randomBytes(16);
+  const iv = randomBytes(12);
+  const expected: Buffer[] = [];
+  const reference = ssh2Cipher("aes128-gcm@openssh.com", key, iv, 0, (d) => expected.push(Buffer.from(d)));
+  const pending: { data: Uint8Array; copy: Buffer; done: () => void }[] = [];
+  const written: Buffer[] = [];
+  const socket = {
+    writable: true,
+    _readableState: { ended: false },
+    write(data: Uint8Array, done: () => void) {
+      pending.push({ data, copy: Buffer.from(data), done });
+      written.push(Buffer.from(data));
+      return true;
+    },
+  };
+  const cipher = new OpenSslGcmCipher({
+    sslName: "aes-128-gcm",
+    key,
+    iv,
+    seqno: 0,
+    onWrite: () => assert.fail("onWrite is not used with a socket"),
+    socket,
+  });
+  const seen = new Set<ArrayBufferLike>();
+  let reused = 0;
+  for (let i = 0; i < 200; i++) {
+    const payload = randomBytes(i % 3 === 0 ? 32768 + 9 : i * 37 % 2000);
+    for (const c of [reference, cipher]) {
+      const packet = c.allocPacket(payload.length);
+      if (c === cipher) {
+        if (seen.has(packet.buffer)) reused++;
+        seen.add(packet.buffer);
+      }
+      fill(packet, payload);
+      c.encrypt(packet);
+    }
+    // The socket finishes writes late and out of step; nothing it still holds may change meanwhile.
+    if (i % 5 === 4) {
+      for (const write of pending.splice(0, 3)) {
+        assert.deepEqual(Buffer.from(write.data), write.copy, "a buffer changed while the socket held it");
+        write.done();
+      }
+    }
+  }
+  for (const write of pending) assert.deepEqual(Buffer.from(write.data), write.copy);
+  assert.ok(reused > 50, `buffers reused: ${reused}`);
+  assert.deepEqual(Buffer.concat(written), Buffer.concat(expected));
+  // A socket that is no longer writable gets nothing (as with ssh2's own writer).
+  socket.writable = false;
+  cipher.encrypt(cipher.allocPacket(10));
+  assert.equal(written.length, 200);
+});
