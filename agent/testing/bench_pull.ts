@@ -8,7 +8,8 @@
  *
  * Each run does agent and sshd back to back (which goes first alternates), each into its own destination, with
  * `rsync -aHS --numeric-ids --delete --partial` as pvc-sync runs it. Prints a table (medians over the runs, the
- * agent's CPU seconds from /proc) and writes every figure as JSON (`--json`).
+ * agent's CPU seconds from /proc, and the server side's: the agent with its rsync beside sshd's session
+ * processes with theirs) and writes every figure as JSON (`--json`).
  *
  *   deno run -A agent/testing/bench_pull.ts [--runs 3] [--big-mb 512] [--small 10000] [--json FILE]
  *     [--agent-args "--ciphers aes128-ctr"] [--deno-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"]
@@ -110,10 +111,12 @@ function median(numbers: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function cpuSeconds(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0;
-  const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+/** A process's own CPU seconds, and with its children that ended (rsync for the agent, sessions for sshd). */
+async function cpuSeconds(pid: number | undefined): Promise<{ self: number; tree: number }> {
+  if (pid === undefined) return { self: 0, tree: 0 };
+  const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ").map(Number);
+  const self = (fields[11]! + fields[12]!) / 100; // utime + stime, in clock ticks
+  return { self, tree: self + (fields[13]! + fields[14]!) / 100 }; // + cutime + cstime
 }
 
 const dir = await Deno.makeTempDir({ dir: values.dir, prefix: "agent-bench-pull-" });
@@ -184,7 +187,7 @@ try {
     readonly transport: string;
     readonly from: string;
     readonly to: string;
-    readonly pid: number | undefined;
+    readonly pid: number;
   }
   const sides: Side[] = [
     {
@@ -207,7 +210,7 @@ try {
       ].join(" "),
       from: `${user}@127.0.0.1:${source}/`,
       to: `${dir}/dst-sshd/`,
-      pid: undefined,
+      pid: sshd.pid,
     },
   ];
   interface Sample {
@@ -216,6 +219,8 @@ try {
     readonly run: number;
     readonly seconds: number;
     readonly agentCpuSeconds: number | null;
+    /** The server side's CPU: the agent and its rsync, or sshd's session processes and their rsync. */
+    readonly serverCpuSeconds: number;
   }
   const samples: Sample[] = [];
   const pull = async (caseName: string, side: Side, runIndex: number) => {
@@ -228,13 +233,24 @@ try {
       { timeoutMs: 900_000 },
     );
     const seconds = (performance.now() - started) / 1000;
-    const cpu = side.pid === undefined ? null : (await cpuSeconds(side.pid)) - cpuBefore;
+    // sshd's session processes have ended (and been counted) once the client is done; give them a moment.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const cpuAfter = await cpuSeconds(side.pid);
+    const cpu = side.name === "agent" ? cpuAfter.self - cpuBefore.self : null;
+    const serverCpu = cpuAfter.tree - cpuBefore.tree;
     if (result.code !== 0) throw new Error(`${caseName} via ${side.name} failed: ${result.stderr}`);
-    samples.push({ case: caseName, side: side.name, run: runIndex + 1, seconds, agentCpuSeconds: cpu });
+    samples.push({
+      case: caseName,
+      side: side.name,
+      run: runIndex + 1,
+      seconds,
+      agentCpuSeconds: cpu,
+      serverCpuSeconds: serverCpu,
+    });
     say(
-      `run ${runIndex + 1} ${caseName} ${side.name}: ${seconds.toFixed(2)} s${
-        cpu === null ? "" : ` (agent CPU ${cpu.toFixed(2)} s)`
-      }`,
+      `run ${runIndex + 1} ${caseName} ${side.name}: ${seconds.toFixed(2)} s, server CPU ${
+        serverCpu.toFixed(2)
+      } s${cpu === null ? "" : ` (agent alone ${cpu.toFixed(2)} s)`}`,
     );
   };
   for (let i = 0; i < runs; i++) {
@@ -276,22 +292,25 @@ try {
       /** sshd time / agent time: 1 means as fast as sshd (target >= 0.8 cold, <= 1.5x the time for delta). */
       ratio: sshdSeconds / agentSeconds,
       agentCpuSeconds: median(of("agent").map((s) => s.agentCpuSeconds ?? 0)),
+      agentServerCpuSeconds: median(of("agent").map((s) => s.serverCpuSeconds)),
+      sshdServerCpuSeconds: median(of("sshd").map((s) => s.serverCpuSeconds)),
       agentRuns: of("agent").map((s) => s.seconds),
       sshdRuns: of("sshd").map((s) => s.seconds),
     };
   });
   print(
-    `| case | agent s | sshd s | agent MiB/s | sshd MiB/s | agent/sshd speed | agent CPU s | runs agent / sshd (s) |`,
+    "| case | agent s | sshd s | agent MiB/s | sshd MiB/s | agent/sshd speed | agent CPU s | " +
+      "server CPU s, agent+rsync / sshd+rsync | runs agent / sshd (s) |",
   );
-  print(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+  print(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
   const fixed = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(", ");
   for (const row of rows) {
     print(
       `| ${row.case} | ${row.agentSeconds.toFixed(2)} | ${row.sshdSeconds.toFixed(2)} | ${
         row.agentMiBs.toFixed(0)
       } | ${row.sshdMiBs.toFixed(0)} | ${row.ratio.toFixed(2)}x | ${row.agentCpuSeconds.toFixed(2)} | ${
-        fixed(row.agentRuns)
-      } / ${fixed(row.sshdRuns)} |`,
+        row.agentServerCpuSeconds.toFixed(2)
+      } / ${row.sshdServerCpuSeconds.toFixed(2)} | ${fixed(row.agentRuns)} / ${fixed(row.sshdRuns)} |`,
     );
   }
   const loadavg = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
