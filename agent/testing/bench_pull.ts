@@ -12,7 +12,7 @@
  * processes with theirs) and writes every figure as JSON (`--json`).
  *
  *   deno run -A agent/testing/bench_pull.ts [--runs 3] [--big-mb 512] [--small 10000] [--json FILE]
- *     [--agent-args "--ciphers aes128-ctr"] [--deno-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *     ["--agent-args=--ciphers aes128-ctr"] ["--deno-flags=--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *     [--sshd-cipher aes128-gcm@openssh.com|default] [--dir /tmp]
  */
 import { parseArgs } from "node:util";
