@@ -291,6 +291,8 @@ try {
       sshdMiBs: mib / sshdSeconds,
       /** sshd time / agent time: 1 means as fast as sshd (target >= 0.8 cold, <= 1.5x the time for delta). */
       ratio: sshdSeconds / agentSeconds,
+      /** The same per run (agent and sshd back to back), then the median: less swayed by load that drifts. */
+      pairedRatio: median(of("agent").map((a, i) => of("sshd")[i]!.seconds / a.seconds)),
       agentCpuSeconds: median(of("agent").map((s) => s.agentCpuSeconds ?? 0)),
       agentServerCpuSeconds: median(of("agent").map((s) => s.serverCpuSeconds)),
       sshdServerCpuSeconds: median(of("sshd").map((s) => s.serverCpuSeconds)),
@@ -299,7 +301,7 @@ try {
     };
   });
   print(
-    "| case | agent s | sshd s | agent MiB/s | sshd MiB/s | agent/sshd speed | agent CPU s | " +
+    "| case | agent s | sshd s | agent MiB/s | sshd MiB/s | agent/sshd speed (per-run median) | agent CPU s | " +
       "server CPU s, agent+rsync / sshd+rsync | runs agent / sshd (s) |",
   );
   print(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
@@ -308,9 +310,11 @@ try {
     print(
       `| ${row.case} | ${row.agentSeconds.toFixed(2)} | ${row.sshdSeconds.toFixed(2)} | ${
         row.agentMiBs.toFixed(0)
-      } | ${row.sshdMiBs.toFixed(0)} | ${row.ratio.toFixed(2)}x | ${row.agentCpuSeconds.toFixed(2)} | ${
-        row.agentServerCpuSeconds.toFixed(2)
-      } / ${row.sshdServerCpuSeconds.toFixed(2)} | ${fixed(row.agentRuns)} / ${fixed(row.sshdRuns)} |`,
+      } | ${row.sshdMiBs.toFixed(0)} | ${row.ratio.toFixed(2)}x (${row.pairedRatio.toFixed(2)}x) | ${
+        row.agentCpuSeconds.toFixed(2)
+      } | ${row.agentServerCpuSeconds.toFixed(2)} / ${row.sshdServerCpuSeconds.toFixed(2)} | ${
+        fixed(row.agentRuns)
+      } / ${fixed(row.sshdRuns)} |`,
     );
   }
   const loadavg = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
