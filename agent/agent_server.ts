@@ -37,6 +37,7 @@ import { resolveTransferPaths } from "./resolve_transfer_paths.ts";
 import { resolveVolume } from "./resolve_volume.ts";
 import { runRsync } from "./run_rsync.ts";
 import { splitCommand } from "./split_command.ts";
+import { outboundGcmBackend, upgradeOutboundCipher } from "./ssh_openssl_gcm.ts";
 
 /** Exit status sent to a client whose command was refused (a shell's "cannot execute"). */
 export const REFUSED_EXIT_CODE = 126;
@@ -388,6 +389,8 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
       transfer: undefined,
     };
     client.on("error", (error: Error) => state.log.debug("connection error", { error: error.message }));
+    // After each key exchange: AES-GCM encryption through libcrypto rather than node:crypto (the pull path).
+    client.on("handshake", () => upgradeOutboundCipher(client));
     if (connection === undefined || draining) {
       client.end();
       return;
@@ -479,6 +482,7 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     root: options.root,
     maxSessions: options.maxSessions,
     ciphers: options.ciphers,
+    outboundGcm: outboundGcmBackend(),
   });
 
   let stopping: Promise<void> | undefined;

@@ -14,6 +14,8 @@ import type { ServerChannel } from "ssh2";
 
 /** Bytes queued for rsync's stdin above which the channel is paused. */
 export const INPUT_HIGH_WATER = 1024 * 1024;
+/** Largest read from rsync's stdout (a pipe holds 64 KiB; two SSH packets for an OpenSSH client). */
+const OUTPUT_READ_SIZE = 64 * 1024;
 /** How long rsync gets after SIGTERM (channel closed, agent stopping) before SIGKILL. */
 const KILL_AFTER_MS = 2000;
 
@@ -148,11 +150,21 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
     if (!writing) void pump();
   });
 
-  // rsync stdout -> client, waiting only when the channel is full.
+  // rsync stdout -> client, waiting only when the channel is full. Read into one buffer, reused for as long
+  // as the channel copies each chunk into SSH packets at once (it keeps a reference only while the SSH
+  // window is closed, and then the next read gets a fresh buffer): no allocation per read.
   const output = (async () => {
-    for await (const chunk of child.stdout) {
-      bytesOut += chunk.length;
-      if (channelOpen && !channel.write(chunk)) await drained(channel);
+    const reader = child.stdout.getReader({ mode: "byob" });
+    let buffer = new ArrayBuffer(OUTPUT_READ_SIZE);
+    for (;;) {
+      const { value, done } = await reader.read(new Uint8Array(buffer));
+      if (done || value === undefined) break;
+      bytesOut += value.length;
+      buffer = value.buffer as ArrayBuffer;
+      if (!channelOpen) continue;
+      const more = channel.write(Buffer.from(buffer, value.byteOffset, value.length));
+      if (channel.writableLength > 0) buffer = new ArrayBuffer(OUTPUT_READ_SIZE);
+      if (!more) await drained(channel);
     }
   })();
   const errors = (async () => {

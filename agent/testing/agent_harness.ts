@@ -158,6 +158,8 @@ export interface StartAgentOptions {
   readonly authorizedKeys: string;
   /** More flags (`--max-sessions 1`...); not `--log-level warn`: the port is read from an info entry. */
   readonly args?: readonly string[];
+  /** Flags for `deno run` itself (`--cpu-prof`...), before the script. */
+  readonly denoFlags?: readonly string[];
 }
 
 /** Starts `deno run agent/main.ts` on 127.0.0.1 with free ports; resolves when it listens. */
@@ -166,6 +168,7 @@ export async function startAgentProcess(options: StartAgentOptions): Promise<Age
     args: [
       "run",
       "-A",
+      ...(options.denoFlags ?? []),
       "--config",
       CONFIG,
       MAIN,

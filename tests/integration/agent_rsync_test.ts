@@ -11,10 +11,12 @@ import {
   makeVolume,
   pseudoRandomBytes,
   rsyncVia,
+  run,
   type RunResult,
   sampleTree,
   snapshotTree,
   type SshOptions,
+  sshTransport,
   startAgentProcess,
   writeAuthorizedKeys,
   writeKnownHosts,
@@ -128,6 +130,29 @@ Deno.test("agent carries rsync transfers with the data intact", async (t) => {
       );
       await assertSameTree(target, senderVolume);
     });
+
+    await t.step(
+      "agent's own AES-GCM (libcrypto) carries a pull with either key size, across re-keys",
+      async () => {
+        const listening = agent!.logs.find((entry) => entry.msg === "agent listening");
+        assert.match(String(listening?.outboundGcm), /^openssl /);
+        for (const cipher of ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com"]) {
+          const target = `${dir}/pulled-${cipher}`;
+          // RekeyLimit=1M: the client re-keys every MiB, so the agent switches keys (and ciphers) mid-transfer.
+          const transport = `${sshTransport(ssh(sender!))} -c ${cipher} -o RekeyLimit=1M`;
+          const result = await run("rsync", [
+            "-aH",
+            "--numeric-ids",
+            "-e",
+            transport,
+            "agent@127.0.0.1:./",
+            `${target}/`,
+          ]);
+          assertOk(result, `pull with ${cipher}`);
+          await assertSameTree(target, senderVolume);
+        }
+      },
+    );
 
     await t.step("agent receives a push into a subfolder of the volume it creates", async () => {
       assertOk(
