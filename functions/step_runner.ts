@@ -1,4 +1,5 @@
 import type { Logger } from "../shared/log/logger.ts";
+import { redactSecrets } from "../shared/log/redact_secrets.ts";
 import {
   addPvcData,
   buildRunReport,
@@ -80,7 +81,7 @@ export class StepRunner {
       this.steps.push({
         step,
         status: "failed",
-        detail: error instanceof Error ? error.message : String(error),
+        detail: redactSecrets(error instanceof Error ? error.message : String(error)),
       });
       return false;
     }
@@ -108,7 +109,7 @@ export class StepRunner {
       this.steps.push({
         step,
         status: "failed",
-        detail: error instanceof Error ? error.message : String(error),
+        detail: redactSecrets(error instanceof Error ? error.message : String(error)),
       });
       return;
     }
