@@ -6,6 +6,10 @@
  * - `pvc-cold`: one 512 MiB file + 10,000 files of 50 KiB (1 GiB), pulled into an empty folder;
  * - `pvc-delta`: then 1% of the small files rewritten at the source (same size, new content), pulled again.
  *
+ * The agent side is pvc-sync's own path (`--via pull`, the default): a second agent, the receiving node's, runs
+ * `dr-syncer-agent pull` and its rsync client pulls from the first; `--via rsync` runs that rsync client here
+ * instead (the same data path without the second agent).
+ *
  * Each run does agent and sshd back to back (which goes first alternates), each into its own destination, with
  * `rsync -aHS --numeric-ids --delete --partial` as pvc-sync runs it. Prints a table (medians over the runs, the
  * agent's CPU seconds from /proc, and the server side's: the agent with its rsync beside sshd's session
@@ -17,6 +21,7 @@
  */
 import { parseArgs } from "node:util";
 import { createServer } from "node:net";
+import { generateTransferKey, runPullOn } from "../../shared/pvc/pull_client.ts";
 import {
   generateKeyPair,
   makeVolume,
@@ -42,6 +47,7 @@ const { values } = parseArgs({
     "deno-flags": { type: "string", default: "" },
     "sshd-cipher": { type: "string", default: "aes128-gcm@openssh.com" },
     cases: { type: "string", default: "pvc-cold,pvc-delta" },
+    via: { type: "string", default: "pull" },
   },
 });
 const runs = Number(values.runs);
@@ -180,6 +186,34 @@ try {
   });
   await waitForPort(sshdPort);
 
+  // the receiving node's agent, for pvc-sync's own path: it pulls into its volume from the agent above
+  const receiverRoot = `${dir}/kubelet-dr`;
+  const receiverVolume = await makeVolume(receiverRoot, "pod-dst", "kubernetes.io~csi", "pvc-dst");
+  const receiverHost = await generateKeyPair(dir, "host-dr");
+  const receiverKey = generateTransferKey("bench receiver");
+  await writeAuthorizedKeys(`${dir}/authorized-keys-dr.json`, [{
+    publicKey: receiverKey.publicKey,
+    volume: { podUid: "pod-dst", volumeName: "pvc-dst" },
+    mode: "receiver",
+    expiresAt: "2099-01-01T00:00:00Z",
+  }]);
+  const receiver = values.via === "pull"
+    ? await startAgentProcess({
+      root: receiverRoot,
+      hostKey: receiverHost.privateKey,
+      authorizedKeys: `${dir}/authorized-keys-dr.json`,
+    })
+    : undefined;
+  if (receiver !== undefined) cleanup.push(() => receiver.stop());
+  const pullRequest = {
+    source: {
+      host: "127.0.0.1",
+      port: agent.port,
+      hostKey: host!.publicKey.split(/\s+/).slice(0, 2).join(" "),
+    },
+    identity: await Deno.readTextFile(client!.privateKey),
+  };
+
   const user = Deno.env.get("USER") ?? "root";
   const sshdCipher = values["sshd-cipher"] === "default" ? [] : ["-c", values["sshd-cipher"]];
   interface Side {
@@ -198,7 +232,7 @@ try {
       ]
         .join(" "),
       from: "agent@127.0.0.1:./",
-      to: `${dir}/dst-agent/`,
+      to: values.via === "pull" ? `${receiverVolume}/` : `${dir}/dst-agent/`,
       pid: agent.pid,
     },
     {
@@ -227,11 +261,21 @@ try {
     await run("sync", []);
     const cpuBefore = await cpuSeconds(side.pid);
     const started = performance.now();
-    const result = await run(
-      "rsync",
-      ["-aHS", "--numeric-ids", "--delete", "--partial", "-e", side.transport, side.from, side.to],
-      { timeoutMs: 900_000 },
-    );
+    const result = side.name === "agent" && receiver !== undefined
+      ? await runPullOn(
+        {
+          host: "127.0.0.1",
+          port: receiver.port,
+          hostKey: receiverHost.publicKey,
+          privateKey: receiverKey.privateKey,
+        },
+        pullRequest,
+      ).then((outcome) => ({ code: outcome.exitCode, stderr: outcome.stderr }))
+      : await run(
+        "rsync",
+        ["-aHS", "--numeric-ids", "--delete", "--partial", "-e", side.transport, side.from, side.to],
+        { timeoutMs: 900_000 },
+      );
     const seconds = (performance.now() - started) / 1000;
     // sshd's session processes have ended (and been counted) once the client is done; give them a moment.
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -327,6 +371,7 @@ try {
         loadavg,
         data: { bigBytes, smallCount, smallBytes, changedEvery, totalBytes },
         agentArgs: values["agent-args"],
+        via: values.via,
         sshdCipher: values["sshd-cipher"],
         rows,
         samples,

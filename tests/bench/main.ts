@@ -3,7 +3,8 @@
  * `deno task bench [-- --case NAME] [--runs N]`: the benchmarks of docs/benchmarks.md against the local
  * real clusters, each case beside its baseline in the same run. Prints a table and writes
  * bench/results.json. `http-trigger`, `continuous-latency`, `serve-idle` (tests/bench/runtime_cases.ts)
- * and `scale` run only when asked with `--case`; `--seconds N` shortens serve-idle's idle window.
+ * `scale` and the PVC data cases `pvc-cold`, `pvc-delta` (tests/bench/pvc_cases.ts) run only when asked
+ * with `--case`; `--seconds N` shortens serve-idle's idle window.
  */
 import { parseArgs } from "node:util";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
@@ -30,6 +31,7 @@ import {
 import { benchObjects, scalableObjects } from "./bench_objects.ts";
 import { log, median, type Result } from "./bench_result.ts";
 import { type BenchContext, continuousLatency, httpTrigger, serveIdle } from "./runtime_cases.ts";
+import { pvcCases } from "./pvc_cases.ts";
 
 const CONCURRENCY = 16;
 const { values } = parseArgs({
@@ -541,6 +543,9 @@ try {
     await quiesce();
     results.push(await run());
   }
+  // the PVC data cases need no clusters: agents and sshd on this machine
+  const pvc = ["pvc-cold", "pvc-delta"].filter(asked);
+  if (pvc.length > 0) results.push(...await pvcCases(pvc, RUNS));
 } finally {
   for (const ns of cleanup) {
     await deleteNamespace(
