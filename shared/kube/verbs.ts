@@ -54,56 +54,105 @@ export interface ListOptions<T extends KubeObject = KubeObject> extends ReadOpti
   readonly labelSelector?: string | undefined;
   /** Keep `metadata.managedFields` (dropped by default: often the largest part of an object). */
   readonly keepManagedFields?: boolean;
+  /**
+   * Ask for the objects' metadata only (`PartialObjectMetadataList`): names, labels, annotations,
+   * uid, resourceVersion, managedFields; no spec, data or status. A server that cannot answer so
+   * sends the full objects.
+   */
+  readonly metadataOnly?: boolean;
   /** Ask for a smaller page of only the first object (existence checks). */
   readonly limit?: number;
   /** Sees each item as listed, managedFields included, before they are dropped. */
   readonly inspect?: ((item: T) => void) | undefined;
 }
 
+/** One page of a list. */
+export interface ListPage<T extends KubeObject = KubeObject> {
+  readonly items: T[];
+  /**
+   * The list started over (its continue token expired, 410): the pages before this one are to be
+   * forgotten, this one is the first page of a new listing.
+   */
+  readonly restarted: boolean;
+}
+
 const expired = (error: unknown) => error instanceof KubeApiError && error.status === 410;
 
+/** What a metadata-only list asks for (with the full objects as the fallback). */
+export const METADATA_LIST_ACCEPT =
+  "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
 /**
- * Every object of one type in a namespace (all namespaces for `undefined`), page by page; a page
- * that fails with 429, 5xx or a conflict is asked again, and a list whose continue token expired
- * (410) starts over. List items carry no kind or apiVersion; they are filled in from the type.
+ * The objects of one type in a namespace (all namespaces for `undefined`), one page at a time, so
+ * that a caller can be done with a page before the next is read: a 20,000-object namespace is
+ * never held whole. A page that fails with 429, 5xx or a conflict is asked again; a list whose
+ * continue token expired (410) starts over, and its next page says `restarted`. List items carry
+ * no kind or apiVersion; they are filled in from the type.
  */
+export async function* listPages<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  type: ResourceType,
+  namespace: string | undefined,
+  options: ListOptions<T> = {},
+): AsyncGenerator<ListPage<T>> {
+  const apiVersion = apiVersionOf(type);
+  /** One page, its items ready; the list object around them is not kept. */
+  const readPage = async (token: string | undefined): Promise<{ items: T[]; next: string | undefined }> => {
+    const page: KubeList<T> = await retried(
+      () =>
+        client.request({
+          method: "GET",
+          path: resourcePath(type, namespace),
+          query: {
+            limit: options.limit ?? options.pageSize ?? 500,
+            continue: token,
+            labelSelector: options.labelSelector,
+          },
+          ...(options.metadataOnly ? { accept: METADATA_LIST_ACCEPT } : {}),
+          signal: options.signal,
+        }),
+      options,
+    );
+    const items = page.items ?? []; // an empty PartialObjectMetadataList has `items: null`
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      options.inspect?.(item);
+      if (!options.keepManagedFields) delete item.metadata.managedFields;
+      items[i] = { ...item, apiVersion, kind: type.kind };
+    }
+    return { items, next: options.limit === undefined ? page.metadata.continue || undefined : undefined };
+  };
+  for (let attempt = 1;; attempt++) {
+    let token: string | undefined;
+    let restarted = attempt > 1;
+    try {
+      do {
+        let page: { items: T[]; next: string | undefined } | undefined = await readPage(token);
+        token = page.next;
+        yield { items: page.items, restarted };
+        page = undefined; // not kept alive while the next page is read
+        restarted = false;
+      } while (token);
+      return;
+    } catch (error) {
+      if (!expired(error) || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** Every object of one type in a namespace (all namespaces for `undefined`): `listPages`, held whole. */
 export async function listObjects<T extends KubeObject = KubeObject>(
   client: KubeClient,
   type: ResourceType,
   namespace: string | undefined,
   options: ListOptions<T> = {},
 ): Promise<T[]> {
-  for (let attempt = 1;; attempt++) {
-    const out: T[] = [];
-    let token: string | undefined;
-    try {
-      do {
-        const page: KubeList<T> = await retried(
-          () =>
-            client.request({
-              method: "GET",
-              path: resourcePath(type, namespace),
-              query: {
-                limit: options.limit ?? options.pageSize ?? 500,
-                continue: token,
-                labelSelector: options.labelSelector,
-              },
-              signal: options.signal,
-            }),
-          options,
-        );
-        for (const item of page.items) {
-          options.inspect?.(item);
-          if (!options.keepManagedFields) delete item.metadata.managedFields;
-          out.push({ ...item, apiVersion: apiVersionOf(type), kind: type.kind });
-        }
-        token = options.limit === undefined ? page.metadata.continue || undefined : undefined;
-      } while (token);
-      return out;
-    } catch (error) {
-      if (!expired(error) || attempt >= 3) throw error;
-    }
+  const out: T[] = [];
+  for await (const page of listPages(client, type, namespace, options)) {
+    if (page.restarted) out.length = 0;
+    for (const item of page.items) out.push(item);
   }
+  return out;
 }
 
 /** Server-side apply of `object` with dr-syncer's field manager (`force` takes over conflicting fields). */
