@@ -64,10 +64,15 @@ function filterContext(snapshot: SourceSnapshot): FilterContext {
 /**
  * The DR Namespace and, for every object of the snapshot in snapshot order, whether it is skipped
  * (`filterObject`), copied (`transformObject`) or cannot be copied. A transform that throws on a
- * malformed object fails that object only.
+ * malformed object fails that object only. `filters` is what filtering knows of the whole source
+ * namespace (the Services without a selector), by default found in the snapshot; a caller that
+ * builds the state page by page gives it.
  */
-export function buildDesiredState(snapshot: SourceSnapshot, ctx: TransformContext): DesiredState {
-  const filters = filterContext(snapshot);
+export function buildDesiredState(
+  snapshot: SourceSnapshot,
+  ctx: TransformContext,
+  filters: FilterContext = filterContext(snapshot),
+): DesiredState {
   const entries = snapshot.items.flatMap(({ type, objects }) =>
     objects.map((obj): DesiredEntry => {
       const skipReason = filterObject(obj, type, filters);

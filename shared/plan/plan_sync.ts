@@ -179,6 +179,14 @@ function compareEntries(a: PlanEntry, b: PlanEntry): number {
     text(a.name, b.name);
 }
 
+/**
+ * One plan from plans of the same DR namespace made separately (one per resource type, when a
+ * namespace is read type by type), sorted as `planSync` sorts.
+ */
+export function mergePlans(namespace: KubeObject, plans: readonly SyncPlan[]): SyncPlan {
+  return { namespace, entries: plans.flatMap((p) => p.entries).sort(compareEntries) };
+}
+
 /** The reason of a prune whose source object is gone (what the prune limit counts). */
 export const SOURCE_GONE = "the source object is gone";
 

@@ -6,11 +6,13 @@ import { pooledMap } from "../async/pooled_map.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
 import type { RetryOptions } from "../kube/retry.ts";
 import { type KubeObject, NAMESPACES, type ResourceType, STORAGE_CLASSES, typeKey } from "../kube/types.ts";
-import { getObject, listObjects } from "../kube/verbs.ts";
+import { getObject, listObjects, listPages } from "../kube/verbs.ts";
 import { buildDesiredState } from "../plan/build_desired_state.ts";
 import { foreignWriters } from "../plan/drift.ts";
-import type { SyncPlan, TypedObjects } from "../plan/contracts.ts";
-import { planSync } from "../plan/plan_sync.ts";
+import type { DesiredEntry, SyncPlan } from "../plan/contracts.ts";
+import { hasNoSelector } from "../plan/filter_object.ts";
+import { mergePlans, planSync } from "../plan/plan_sync.ts";
+import { isOurCopy } from "../plan/provenance.ts";
 import { copySource, type ReplicationSpec, transformContext } from "../plan/replication_spec.ts";
 import { isCutoverRecord, type Workload } from "../plan/scale_decisions.ts";
 import type { ObjectResult } from "../run_report.ts";
@@ -53,9 +55,19 @@ export interface PreparedSync {
   readonly sourceRecords: readonly string[];
 }
 
+/** Full DR objects fetched one by one for a drift check; more than this in one type, and the type is listed. */
+const DRIFT_GETS_PER_TYPE = 32;
+
 /**
  * Reads both clusters and plans the sync of one namespace. Types the DR cluster does not serve
  * are reported per object instead of written.
+ *
+ * Memory stays bounded by the plan, not by what is read: each type is planned on its own (its DR
+ * objects, then its source objects page by page), so the source namespace is never held whole,
+ * and DR is read as metadata only (names, labels, annotations, uid, resourceVersion and who wrote
+ * what): that decides create, update, unchanged and prune. Full DR objects are read only where
+ * their content is compared: claims (a claim's immutable fields and size are kept as DR has them)
+ * and this replication's copies that another field manager wrote to (the drift check).
  */
 export async function prepareSync(
   source: KubeClient,
@@ -71,68 +83,156 @@ export async function prepareSync(
     drTypes.set(typeKey(type), type);
     if (!options.dryRun) listable.add(typeKey(type));
   }
-  const wantsPvcs = types.some((t) => t.group === "" && t.resource === "persistentvolumeclaims");
+  const wantsPvcs = types.some(isClaims);
   const destNs = await getObject(dr, NAMESPACES, undefined, spec.destNamespace, read);
 
   const total = types.length * (destNs ? 2 : 1);
   let done = 0;
   const tick = () => options.onProgress?.({ phase: "reading", done: ++done, total });
   const readConcurrency = options.readConcurrency ?? 8;
-  const writers = new Map<string, string[]>();
-  const [sourceItems, destItems, storageClasses] = await Promise.all([
-    pooledMap(types, readConcurrency, async (type): Promise<TypedObjects> => {
-      // Services keep managedFields: they tell which node ports a user set explicitly
-      const keepManagedFields = type.group === "" && type.resource === "services";
-      const objects = await listObjects(source, type, spec.sourceNamespace, { ...read, keepManagedFields });
-      tick();
-      return { type, objects };
-    }),
-    destNs
-      ? pooledMap(types.filter((t) => listable.has(typeKey(t))), readConcurrency, async (type) => {
-        const objects = await listObjects(dr, drTypes.get(typeKey(type))!, spec.destNamespace, {
-          ...read,
-          inspect: (item) => {
-            const foreign = foreignWriters(item);
-            if (foreign.length > 0) writers.set(`${typeKey(type)}/${item.metadata.name}`, foreign);
-          },
-        });
-        tick();
-        return { type, objects } satisfies TypedObjects;
-      })
-      : Promise.resolve([] as TypedObjects[]),
-    wantsPvcs
-      ? listObjects(dr, STORAGE_CLASSES, undefined, read).then((l) =>
-        new Set(l.map((sc) => sc.metadata.name))
-      )
-      : Promise.resolve(undefined),
-  ]);
-
-  const served = sourceItems.filter((i) => drTypes.has(typeKey(i.type)));
-  const unserved: ObjectResult[] = sourceItems.filter((i) => !drTypes.has(typeKey(i.type))).flatMap((i) =>
-    i.objects.map((o) => ({
-      kind: i.type.kind,
-      group: i.type.group,
-      name: o.metadata.name,
-      namespace: spec.destNamespace,
-      action: "failed" as const,
-      reason: `Cluster "${dr.name}" does not serve ${i.type.resource}.${
-        i.type.group || "core"
-      }: install its CustomResourceDefinition there first, or set syncCRDs`,
-    }))
-  );
-  const desired = buildDesiredState(
-    { namespace: options.checked.sourceNamespace, items: served },
-    transformContext(spec, storageClasses),
-  );
-  const plan = planSync(desired, destItems, {
-    ...copySource(spec),
+  const copy = copySource(spec);
+  const planOptions = {
+    ...copy,
     prune: options.prune,
     pruneClaims: spec.pruneClaims,
     adopt: spec.adopt,
-    writers,
-  });
-  const sourceRecords = sourceItems.filter((i) => i.type.group === "apps").flatMap((i) =>
-    i.objects.filter((o) => isCutoverRecord(o as Workload)).map((o) => `${i.type.kind}/${o.metadata.name}`)
-  );
-  return { plan, unserved, destNamespace: destNs, types, sourceRecords };
+    writers: new Map<string, string[]>(),
+  };
+  const storageClasses = wantsPvcs
+    ? listObjects(dr, STORAGE_CLASSES, undefined, read).then((l) => new Set(l.map((sc) => sc.metadata.name)))
+    : Promise.resolve(undefined);
+  storageClasses.catch(() => {}); // awaited below; a failure is thrown there
+  const sourceNamespace = options.checked.sourceNamespace;
+  const desiredNamespace =
+    buildDesiredState({ namespace: sourceNamespace, items: [] }, transformContext(spec))
+      .namespace;
+  /** The names of the source's Services without a selector: which Endpoints are copied. */
+  const servicesWithoutSelector = new Set<string>();
+
+  /** What DR holds of one type: metadata only, full objects where content is compared. */
+  const readDr = async (type: ResourceType): Promise<KubeObject[]> => {
+    const drType = drTypes.get(typeKey(type))!;
+    const full = isClaims(type);
+    const compared: string[] = [];
+    const objects = await listObjects(dr, drType, spec.destNamespace, {
+      ...read,
+      metadataOnly: !full,
+      inspect: (item) => {
+        const foreign = foreignWriters(item);
+        if (foreign.length === 0) return;
+        planOptions.writers.set(`${typeKey(type)}/${item.metadata.name}`, foreign);
+        if (!full && isOurCopy(item, copy)) compared.push(item.metadata.name);
+      },
+    });
+    if (compared.length === 0) return objects;
+    const fetched = new Map<string, KubeObject | undefined>();
+    if (compared.length <= DRIFT_GETS_PER_TYPE) {
+      await pooledMap(compared, readConcurrency, async (name) => {
+        fetched.set(name, await getObject(dr, drType, spec.destNamespace, name, read));
+      });
+    } else {
+      const wanted = new Set(compared);
+      for (const o of await listObjects(dr, drType, spec.destNamespace, read)) {
+        if (wanted.has(o.metadata.name)) fetched.set(o.metadata.name, o);
+      }
+    }
+    return objects.flatMap((o) => {
+      if (!fetched.has(o.metadata.name)) return [o];
+      const live = fetched.get(o.metadata.name);
+      return live === undefined ? [] : [live]; // deleted since it was listed
+    });
+  };
+
+  interface TypePlan {
+    readonly plan?: SyncPlan;
+    readonly unserved: readonly ObjectResult[];
+    readonly records: readonly string[];
+  }
+  /** One type, read and planned; its source objects are dropped page by page. */
+  const planType = async (type: ResourceType, held?: KubeObject[]): Promise<TypePlan> => {
+    const served = drTypes.has(typeKey(type));
+    const current = served && destNs && listable.has(typeKey(type)) ? await readDr(type) : undefined;
+    if (current !== undefined) tick();
+    const ctx = transformContext(spec, await storageClasses);
+    // Services keep managedFields: they tell which node ports a user set explicitly
+    const keepManagedFields = type.group === "" && type.resource === "services";
+    let entries: DesiredEntry[] = [];
+    let unserved: ObjectResult[] = [];
+    let records: string[] = [];
+    const take = (objects: readonly KubeObject[]) => {
+      if (type.group === "apps") {
+        for (const o of objects) {
+          if (isCutoverRecord(o as Workload)) records.push(`${type.kind}/${o.metadata.name}`);
+        }
+      }
+      if (!served) {
+        for (const o of objects) unserved.push(unservedResult(type, o, spec.destNamespace, dr.name));
+        return;
+      }
+      if (type.group === "" && type.resource === "services") {
+        for (const o of objects.filter(hasNoSelector)) servicesWithoutSelector.add(o.metadata.name);
+      }
+      const page = buildDesiredState({ namespace: sourceNamespace, items: [{ type, objects }] }, ctx, {
+        servicesWithoutSelector,
+      });
+      for (const e of page.entries) entries.push(e);
+    };
+    if (held) take(held);
+    else {
+      for await (
+        const page of listPages(source, type, spec.sourceNamespace, { ...read, keepManagedFields })
+      ) {
+        if (page.restarted) [entries, unserved, records] = [[], [], []];
+        take(page.items);
+      }
+      tick();
+    }
+    if (!served) return { unserved, records };
+    const plan = planSync(
+      { namespace: desiredNamespace, entries },
+      current ? [{ type, objects: current }] : [],
+      planOptions,
+    );
+    return { plan, unserved, records };
+  };
+
+  // Endpoints are copied only for the Services without a selector: planned once every Service is read
+  const isEndpoints = (t: ResourceType) => t.group === "" && t.resource === "endpoints";
+  const endpointsTypes = types.filter(isEndpoints);
+  const [planned, endpoints] = await Promise.all([
+    pooledMap(types.filter((t) => !isEndpoints(t)), readConcurrency, (type) => planType(type)),
+    pooledMap(
+      endpointsTypes,
+      readConcurrency,
+      (type) => listObjects(source, type, spec.sourceNamespace, read),
+    ),
+  ]);
+  const byType = new Map(planned.map((p, i) => [typeKey(types.filter((t) => !isEndpoints(t))[i]!), p]));
+  for (const [i, type] of endpointsTypes.entries()) {
+    tick();
+    byType.set(typeKey(type), await planType(type, endpoints[i]!));
+  }
+  const inOrder = types.map((t) => byType.get(typeKey(t))!);
+  return {
+    plan: mergePlans(desiredNamespace, inOrder.flatMap((p) => p.plan ? [p.plan] : [])),
+    unserved: inOrder.flatMap((p) => p.unserved),
+    destNamespace: destNs,
+    types,
+    sourceRecords: inOrder.flatMap((p) => p.records),
+  };
+}
+
+const isClaims = (t: ResourceType) => t.group === "" && t.resource === "persistentvolumeclaims";
+
+function unservedResult(type: ResourceType, o: KubeObject, namespace: string, cluster: string): ObjectResult {
+  return {
+    kind: type.kind,
+    group: type.group,
+    name: o.metadata.name,
+    namespace,
+    action: "failed",
+    reason: `Cluster "${cluster}" does not serve ${type.resource}.${
+      type.group || "core"
+    }: install its CustomResourceDefinition there first, or set syncCRDs`,
+  };
 }
