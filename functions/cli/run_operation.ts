@@ -1,14 +1,13 @@
 import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
 import type { RunReport } from "../../shared/run_report.ts";
-import { cutover } from "../cutover.ts";
-import { failback } from "../failback.ts";
-import { fence } from "../fence.ts";
 import type { OperationDeps } from "../operation_deps.ts";
-import { pvcSync } from "../pvc_sync.ts";
-import { stage } from "../stage.ts";
 import type { CliOptions } from "./parse_cli_args.ts";
 
-/** Runs one operation with the options of the command line. */
+/**
+ * Runs one operation with the options of the command line. Each operation's module is loaded when
+ * it runs: a stage does not load the PVC data path (ssh2) or the scaling steps, which keeps the
+ * process's memory to what the operation needs.
+ */
 export async function runOperation(
   command: "stage" | "cutover" | "failback" | "fence" | "pvc-sync",
   deps: OperationDeps,
@@ -28,14 +27,17 @@ export async function runOperation(
   >,
 ): Promise<RunReport> {
   switch (command) {
-    case "stage":
+    case "stage": {
+      const { stage } = await import("../stage.ts");
       return await stage(deps, {
         replication: spec,
         dryRun: o.dryRun,
         force: o.force,
         ...(o.prune !== undefined ? { prune: o.prune } : {}),
       });
-    case "cutover":
+    }
+    case "cutover": {
+      const { cutover } = await import("../cutover.ts");
       return await cutover(deps, {
         replication: spec,
         dryRun: o.dryRun,
@@ -44,7 +46,9 @@ export async function runOperation(
         force: o.force,
         migratePvcData: o.migratePvcData,
       });
-    case "failback":
+    }
+    case "failback": {
+      const { failback } = await import("../failback.ts");
       return await failback(deps, {
         replication: spec,
         dryRun: o.dryRun,
@@ -53,14 +57,19 @@ export async function runOperation(
         allowDrUnavailable: o.allowDrUnavailable,
         reverseMigratePvcData: o.reverseMigratePvcData,
       });
-    case "pvc-sync":
+    }
+    case "pvc-sync": {
+      const { pvcSync } = await import("../pvc_sync.ts");
       return await pvcSync(deps, {
         replication: spec,
         dryRun: o.dryRun,
         force: o.force,
         direction: o.toSource ? "to-source" : "to-dr",
       });
-    case "fence":
+    }
+    case "fence": {
+      const { fence } = await import("../fence.ts");
       return await fence(deps, { replication: spec, force: o.force, dryRun: o.dryRun });
+    }
   }
 }
