@@ -151,8 +151,11 @@ export async function prepareSync(
   /** One type, read and planned; its source objects are dropped page by page. */
   const planType = async (type: ResourceType, held?: KubeObject[]): Promise<TypePlan> => {
     const served = drTypes.has(typeKey(type));
-    const current = served && destNs && listable.has(typeKey(type)) ? await readDr(type) : undefined;
-    if (current !== undefined) tick();
+    // DR is read while the source pages are transformed: only planning needs both
+    const reading = served && destNs && listable.has(typeKey(type))
+      ? readDr(type).then((objects) => (tick(), objects))
+      : Promise.resolve(undefined);
+    reading.catch(() => {}); // awaited below; a failure is thrown there
     const ctx = transformContext(spec, await storageClasses);
     // Services keep managedFields: they tell which node ports a user set explicitly
     const keepManagedFields = type.group === "" && type.resource === "services";
@@ -187,6 +190,7 @@ export async function prepareSync(
       }
       tick();
     }
+    const current = await reading;
     if (!served) return { unserved, records };
     const plan = planSync(
       { namespace: desiredNamespace, entries },
@@ -199,15 +203,16 @@ export async function prepareSync(
   // Endpoints are copied only for the Services without a selector: planned once every Service is read
   const isEndpoints = (t: ResourceType) => t.group === "" && t.resource === "endpoints";
   const endpointsTypes = types.filter(isEndpoints);
+  const otherTypes = types.filter((t) => !isEndpoints(t));
   const [planned, endpoints] = await Promise.all([
-    pooledMap(types.filter((t) => !isEndpoints(t)), readConcurrency, (type) => planType(type)),
+    pooledMap(otherTypes, readConcurrency, (type) => planType(type)),
     pooledMap(
       endpointsTypes,
       readConcurrency,
       (type) => listObjects(source, type, spec.sourceNamespace, read),
     ),
   ]);
-  const byType = new Map(planned.map((p, i) => [typeKey(types.filter((t) => !isEndpoints(t))[i]!), p]));
+  const byType = new Map(planned.map((p, i) => [typeKey(otherTypes[i]!), p]));
   for (const [i, type] of endpointsTypes.entries()) {
     tick();
     byType.set(typeKey(type), await planType(type, endpoints[i]!));

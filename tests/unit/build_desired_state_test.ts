@@ -101,3 +101,16 @@ Deno.test("fails only the object whose transform throws", () => {
   );
   assert.equal(desired.entries[1]?.outcome.action, "copy");
 });
+
+Deno.test("a snapshot read page by page is filtered with what the whole namespace says", () => {
+  const page = {
+    namespace: namespace(),
+    items: [{ type: TYPES.endpoints, objects: [endpoints("legacy-db")] }],
+  };
+  const alone = buildDesiredState(page, transformContext());
+  assert.equal(alone.entries[0]?.outcome.action, "skip", "no Service of this page has no selector");
+  const told = buildDesiredState(page, transformContext(), {
+    servicesWithoutSelector: new Set(["legacy-db"]),
+  });
+  assert.equal(told.entries[0]?.outcome.action, "copy");
+});

@@ -59,3 +59,25 @@ Deno.test("does not change its input", () => {
   contentHash(obj);
   assert.deepEqual(obj, before);
 });
+
+Deno.test("is the same hash as every earlier version (a changed hash would rewrite every copy once)", () => {
+  const obj = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name: "web",
+      namespace: "shop-dr",
+      labels: { "10": "a", "2": "b", app: "web" },
+      annotations: { "dr-syncer.io/source-resource-version": "9", 'odd"key\\': "line\nbreak é \u2028" },
+    },
+    spec: {
+      replicas: 0,
+      template: {
+        spec: { containers: [{ name: "app", image: "nginx", args: ["a", null, 1.5, true], env: [] }] },
+      },
+      paused: false,
+      skip: undefined,
+    },
+  } as unknown as KubeObject;
+  assert.equal(contentHash(obj), "67fe9705c48219d88d20370490644a943e1f11eb6e8fec38c78a01d31e46b507");
+});

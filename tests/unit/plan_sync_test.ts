@@ -10,7 +10,7 @@ import type {
   TransformContext,
   TypedObjects,
 } from "../../shared/plan/contracts.ts";
-import { planSync, pruneLimitRefusal } from "../../shared/plan/plan_sync.ts";
+import { mergePlans, planSync, pruneLimitRefusal } from "../../shared/plan/plan_sync.ts";
 import {
   at,
   configMap,
@@ -573,4 +573,15 @@ Deno.test("removes the DR copy of a Job that finished on the source, also withou
     "its source Job completed: the copy would run it again at cutover",
   );
   assert.equal(pruneLimitRefusal(plan, 0, "shop"), undefined, "not counted against the prune limit");
+});
+
+Deno.test("plans made type by type and merged equal the plan of the whole namespace", () => {
+  const items: TypedObjects[] = [
+    { type: TYPES.deployments, objects: [deployment()] },
+    { type: TYPES.configmaps, objects: [configMap("b"), configMap("a")] },
+    { type: TYPES.serviceaccounts, objects: [serviceAccount()] },
+  ];
+  const whole = planSync(desiredOf(items), [], OPTIONS);
+  const merged = mergePlans(whole.namespace, items.map((i) => planSync(desiredOf([i]), [], OPTIONS)));
+  assert.deepEqual(merged, whole);
 });
