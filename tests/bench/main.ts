@@ -30,7 +30,13 @@ import {
 } from "../_clusters.ts";
 import { benchObjects, scalableObjects } from "./bench_objects.ts";
 import { log, median, type Result } from "./bench_result.ts";
-import { type BenchContext, continuousLatency, httpTrigger, serveIdle } from "./runtime_cases.ts";
+import {
+  type BenchContext,
+  continuousLatency,
+  httpTrigger,
+  scaleNamespaces,
+  serveIdle,
+} from "./runtime_cases.ts";
 import { pvcCases } from "./pvc_cases.ts";
 
 const CONCURRENCY = 16;
@@ -42,6 +48,7 @@ const { values } = parseArgs({
     objects: { type: "string" },
     sizes: { type: "string" },
     seconds: { type: "string" },
+    namespaces: { type: "string" },
   },
 });
 const RUNS = Number(values.runs ?? 3);
@@ -532,14 +539,17 @@ try {
     measure,
     counters,
   };
+  // the second scale shape, `--namespaces COUNTxOBJECTS` (default 200x100)
+  const [namespaces = 200, perNamespace = 100] = (values.namespaces ?? "200x100").split("x").map(Number);
   for (
     const [name, run] of [
+      ["scale-namespaces", () => scaleNamespaces(ctx, { namespaces, perNamespace })],
       ["http-trigger", () => httpTrigger(ctx)],
       ["continuous-latency", () => continuousLatency(ctx)],
       ["serve-idle", () => serveIdle(ctx, { seconds: Number(values.seconds ?? 120) })],
     ] as const
   ) {
-    if (!asked(name)) continue;
+    if (!asked(name) && !(name === "scale-namespaces" && asked("scale"))) continue;
     await quiesce();
     results.push(await run());
   }

@@ -308,6 +308,156 @@ function procSample(pid: number, clkTck: number): { cpu: number; rssMb: number; 
   return { cpu, rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024 };
 }
 
+/** `dr-syncer serve` as its own process, once it prints its address. */
+interface ServeChild {
+  readonly pid: number;
+  readonly url: string;
+  /** Everything it wrote on stderr so far. */
+  stderr(): string;
+  /** SIGTERM, then waits for it to exit; its exit code. */
+  stop(): Promise<number>;
+}
+
+async function startServe(configFile: string, env: Record<string, string>): Promise<ServeChild> {
+  const entry = new URL("../../functions/cli/main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", entry, "serve", "--config", configFile, "--port", "0"],
+    env: { ...env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  const pumpErr = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
+  })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!/serving on http:\/\/\S+/.test(out)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  const pumpOut = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    const status = await child.status;
+    await Promise.all([pumpErr, pumpOut]);
+    return status.code;
+  };
+  const url = /serving on (http:\/\/\S+)/.exec(out)?.[1];
+  if (!url) {
+    await stop();
+    throw new Error(`serve did not start: ${out}\n${err.slice(0, 2000)}`);
+  }
+  return { pid: child.pid, url, stderr: () => err, stop };
+}
+
+/**
+ * scale, second shape: 200 namespaces of 100 objects (the stage-cold mix), each its own manual
+ * replication of one `dr-syncer serve` process, staged one after another over HTTP (`wait`), each
+ * into a new, empty DR namespace; against a 1,000-object namespace staged the same way by the same
+ * process first (3 times, the median). The peak RSS is the serve process's high-water mark
+ * (`VmHWM`), its RSS noted after the baseline and after every 50 stages: memory must not grow with
+ * the number of replications run.
+ */
+export async function scaleNamespaces(
+  ctx: BenchContext,
+  options: { namespaces?: number; perNamespace?: number; wide?: number } = {},
+): Promise<Result> {
+  const { runId, source } = ctx;
+  const count = options.namespaces ?? 200, per = options.perNamespace ?? 100, wide = options.wide ?? 1000;
+  const baselineRuns = 3;
+  const wideSrc = `bench-src-wide-${runId}`;
+  const srcOf = (i: number) => `bench-src-ns-${runId}-${i}`;
+  const replications = [
+    ...Array.from(
+      { length: baselineRuns },
+      (_, k) => repl(`wide-${k}`, wideSrc, `bench-wide-dr-${runId}-${k}`),
+    ),
+    ...Array.from({ length: count }, (_, i) => repl(`ns-${i}`, srcOf(i), `bench-ns-dr-${runId}-${i}`)),
+  ];
+  for (const ns of [wideSrc, ...Array.from({ length: count }, (_, i) => srcOf(i))]) {
+    await createNamespace(source, ns);
+    ctx.cleanup.push(ns);
+  }
+  ctx.cleanup.push(...replications.map((r) => r.destination.namespace));
+  log(`scale ${count}x${per}: seeding ${count * per + wide} objects in ${count + 1} namespaces`);
+  await ctx.seed([
+    ...benchObjects(wideSrc, wide),
+    ...Array.from({ length: count }, (_, i) => benchObjects(srcOf(i), per)).flat(),
+  ], 32);
+  const dir = await Deno.makeTempDir({ prefix: "dr-syncer-bench-scale-" });
+  const configFile = `${dir}/config.yaml`;
+  await Deno.writeTextFile(configFile, JSON.stringify(clusterConfig(replications, "BENCH_TOKEN"), null, 2));
+  const token = `bench-${crypto.randomUUID()}`;
+  const serve = await startServe(configFile, { BENCH_TOKEN: token });
+  const trigger = async (name: string) => {
+    const t0 = performance.now();
+    const response = await fetch(`${serve.url}/v1/replications/${name}/stage`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ wait: 600 }),
+    });
+    const report = await response.json() as { status?: string };
+    if (response.status !== 200 || report.status !== "succeeded") {
+      throw new Error(`HTTP stage of ${name}: ${response.status} ${JSON.stringify(report).slice(0, 500)}`);
+    }
+    return (performance.now() - t0) / 1000;
+  };
+  const clkTck = 100; // procSample's CPU figure is not used here
+  try {
+    const baseline: number[] = [];
+    for (let k = 0; k < baselineRuns; k++) {
+      baseline.push(await trigger(`wide-${k}`));
+      log(`scale ${count}x${per}: baseline ${wide} objects run ${k + 1}: ${baseline.at(-1)!.toFixed(2)}s`);
+    }
+    const rssAt: string[] = [`${procSample(serve.pid, clkTck).rssMb.toFixed(0)} after the baseline`];
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      await trigger(`ns-${i}`);
+      if ((i + 1) % 50 === 0 || i + 1 === count) {
+        const rss = procSample(serve.pid, clkTck).rssMb;
+        rssAt.push(`${rss.toFixed(0)} after ${i + 1}`);
+        log(
+          `scale ${count}x${per}: ${i + 1} staged in ${((performance.now() - t0) / 1000).toFixed(1)}s, RSS ${
+            rss.toFixed(0)
+          } MB`,
+        );
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const hwm = procSample(serve.pid, clkTck).hwmMb;
+    const base = median(baseline);
+    const ratio = seconds / base;
+    const allowed = ((count * per) / wide) * 1.25;
+    return {
+      case: `scale-${count}x${per}`,
+      objects: count * per,
+      runs: 1,
+      median_s: seconds,
+      baseline: `scale-${wide} through serve`,
+      baseline_median_s: base,
+      ratio,
+      writes: null,
+      requests: null,
+      peak_rss_mb: Math.round(hwm),
+      target: `<= ${allowed.toFixed(2)}x (linear); RSS <= 200 MB`,
+      met: ratio <= allowed && hwm <= 200,
+      note: `one serve process, ${count} replications staged one after another over HTTP; RSS MB: ${
+        rssAt.join(", ")
+      }`,
+    };
+  } finally {
+    const code = await serve.stop();
+    await Deno.remove(dir, { recursive: true });
+    log(`scale ${count}x${per}: serve exited with ${code}`);
+  }
+}
+
 /** serve-idle: `dr-syncer serve` with 100 scheduled replications, idle; its RSS and CPU time. */
 export async function serveIdle(
   ctx: BenchContext,
@@ -341,30 +491,9 @@ export async function serveIdle(
   const getconf = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped", stderr: "null" })
     .output().catch(() => undefined);
   const clkTck = Number(getconf ? new TextDecoder().decode(getconf.stdout).trim() : "") || 100;
-  const entry = new URL("../../functions/cli/main.ts", import.meta.url).pathname;
   const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", entry, "serve", "--config", configFile, "--port", "0"],
-    env: { BENCH_TOKEN: `bench-${crypto.randomUUID()}`, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  const pumpErr = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
-  })();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!/serving on http/.test(out)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-  }
-  const pumpOut = (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })();
+  const child = await startServe(configFile, { BENCH_TOKEN: `bench-${crypto.randomUUID()}` });
   try {
-    if (!/serving on http/.test(out)) throw new Error(`serve did not start: ${out}\n${err.slice(0, 2000)}`);
     const startup = (performance.now() - t0) / 1000;
     const first = procSample(child.pid, clkTck);
     log(
@@ -416,7 +545,8 @@ export async function serveIdle(
         }
       }
     }
-    const logLines = err.trim() ? err.trim().split("\n").length : 0;
+    const err = child.stderr().trim();
+    const logLines = err ? err.split("\n").length : 0;
     const nearZero = cpu <= 0.01 * idle;
     return {
       case: "serve-idle",
@@ -440,12 +570,8 @@ export async function serveIdle(
       } MB; ${logLines} log lines; touched: ${touched.length ? touched.join(",") : "none"}`,
     };
   } finally {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited */ }
-    const status = await child.status;
-    await Promise.all([pumpErr, pumpOut]);
+    const code = await child.stop();
     await Deno.remove(dir, { recursive: true });
-    log(`serve-idle: serve exited with ${status.code}`);
+    log(`serve-idle: serve exited with ${code}`);
   }
 }
