@@ -3,7 +3,7 @@ import { isUnreachable } from "../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../shared/kube/kube_client.ts";
 import { NAMESPACES } from "../shared/kube/types.ts";
 import { getObject, serverVersion } from "../shared/kube/verbs.ts";
-import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
+import { type ReplicationSpec, workloadTypeKeys } from "../shared/plan/replication_spec.ts";
 import { readReplicationState } from "../shared/state/replication_lock.ts";
 import type { ReplicationState } from "../shared/state/replication_state.ts";
 import type { ScaleContext } from "../shared/sync/scale_workloads.ts";
@@ -65,6 +65,8 @@ export function scaleContext(deps: OperationDeps, spec: ReplicationSpec, signal?
     source: deps.source,
     dr: deps.dr,
     spec,
+    // only the workload types the replication copies (cutover narrows further once its final stage resolved them)
+    types: workloadTypeKeys(spec),
     concurrency: deps.concurrency,
     retry: deps.retry,
     signal,

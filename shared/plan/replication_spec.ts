@@ -110,3 +110,32 @@ export function transformContext(
     destStorageClasses,
   };
 }
+
+/** The names a user may give each workload type (as discovery serves them: plural, singular, short, kind). */
+const WORKLOAD_TYPE_NAMES: Readonly<Record<string, readonly string[]>> = {
+  "deployments.apps": ["deployments", "deployment", "deploy"],
+  "statefulsets.apps": ["statefulsets", "statefulset", "sts"],
+  "daemonsets.apps": ["daemonsets", "daemonset", "ds"],
+  "cronjobs.batch": ["cronjobs", "cronjob", "cj"],
+  "jobs.batch": ["jobs", "job"],
+};
+
+/**
+ * The workload types (`typeKey`s) the replication copies, from its names alone (no discovery): the steps
+ * that scale workloads list only these, so they need no rights on the others.
+ */
+export function workloadTypeKeys(
+  spec: Pick<ReplicationSpec, "resourceTypes" | "excludeResourceTypes">,
+): Set<string> {
+  const matches = (names: readonly string[] | undefined, key: string) => {
+    const group = key.slice(key.indexOf(".") + 1);
+    const accepted = WORKLOAD_TYPE_NAMES[key]!.flatMap((n) => [n, `${n}.${group}`]);
+    return (names ?? []).some((name) => accepted.includes(name.trim().toLowerCase()));
+  };
+  return new Set(
+    Object.keys(WORKLOAD_TYPE_NAMES).filter((key) =>
+      (spec.resourceTypes === undefined || matches(spec.resourceTypes, key)) &&
+      !matches(spec.excludeResourceTypes, key)
+    ),
+  );
+}
