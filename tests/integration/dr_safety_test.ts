@@ -417,3 +417,46 @@ Deno.test("drift on DR is put back by the next stage and reported; an undrifted 
     assert.equal(c.dr.stats.writes - before, 2, "only the lock's two writes");
   });
 });
+
+Deno.test("drift among many copies another manager wrote to: the type is read again in full, only the drifted copy is written", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "drift-many", async (ns) => {
+    const count = 40; // more than are fetched one by one
+    await seed(
+      c.source,
+      Array.from({ length: count }, (_, i) => fixtures.configMap(ns.source, `cm-${i}`, { v: String(i) })),
+    );
+    await stage(deps(c), { replication: ns.spec() });
+    // another manager writes to every copy: an annotation of its own (not drift), and one real change
+    for (let i = 0; i < count; i++) {
+      await c.dr.request({
+        method: "PATCH",
+        path: `/api/v1/namespaces/${ns.dest}/configmaps/cm-${i}`,
+        query: { fieldManager: "policy-agent" },
+        contentType: "application/merge-patch+json",
+        body: {
+          metadata: { annotations: { "policy/checked": "yes" } },
+          ...(i === 7 ? { data: { v: "x" } } : {}),
+        },
+      });
+    }
+    const before = c.dr.stats.writes;
+    const report = await stage(deps(c), { replication: ns.spec() });
+    assert.equal(report.status, "succeeded");
+    assert.match(
+      actionOf(report, "ConfigMap", "cm-7")?.reason ?? "",
+      /^drift: changed on DR by policy-agent/,
+    );
+    assert.equal(report.counts.updated, 1);
+    assert.equal(report.counts.unchanged, count - 1);
+    assert.equal(c.dr.stats.writes - before, 3, "the drifted copy and the lock's two writes");
+    const cm7 = await read<KubeObject & { data: Record<string, string> }>(
+      c.dr,
+      "v1",
+      "ConfigMap",
+      ns.dest,
+      "cm-7",
+    );
+    assert.deepEqual(cm7?.data, { v: "7" });
+  });
+});
