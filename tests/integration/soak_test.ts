@@ -4,7 +4,7 @@
  * `DR_SYNCER_SOAK_SECONDS` (default 600: ten minutes; CI runs it whole). At the end an independent checker
  * (not the engine's planner) diffs both namespaces: DR must equal the transformed source exactly (the same
  * names; the same data; each Deployment at zero on DR with the source's count recorded), and the runtime's
- * memory must have stayed flat (its resident size, sampled every 5 s, no higher at the end than after the
+ * memory must have stayed flat while the namespace stays near a steady size (its resident size, sampled every 5 s, no higher at the end than after the
  * warm-up, within a margin).
  */
 import assert from "node:assert/strict";
@@ -22,6 +22,8 @@ import { testConfigInput } from "./http_harness.ts";
 import { serveProcess, writeConfig } from "./serve_harness.ts";
 
 const SECONDS = Number(Deno.env.get("DR_SYNCER_SOAK_SECONDS") ?? "600");
+/** Objects of each kind the generator keeps the namespace near. */
+const POPULATION = 150;
 const CONFIG_MAPS = { group: "", version: "v1", resource: "configmaps", kind: "ConfigMap", namespaced: true };
 const KINDS = ["configmaps", "secrets", "deployments"] as const;
 type Kind = (typeof KINDS)[number];
@@ -95,12 +97,15 @@ async function generate(client: KubeClient, ns: string, until: number, seed: num
     const roll = next();
     const n = ++counter;
     try {
-      if (names.length < 5 || roll < 0.45) {
+      // the namespace stays around POPULATION objects of each kind, so the runtime's memory has no reason to grow
+      const createShare = names.length < POPULATION ? 0.5 : 0.25;
+      const deleteShare = names.length < POPULATION ? 0.15 : 0.4;
+      if (names.length < 5 || roll < createShare) {
         const name = `${kind.slice(0, 3)}-${n}`;
         await client.request({ method: "POST", path: PATHS[kind](ns), body: object(kind, ns, name, n) });
         live[kind].add(name);
         done.created++;
-      } else if (roll < 0.8) {
+      } else if (roll < 1 - deleteShare) {
         const name = names[Math.floor(next() * names.length)]!;
         await client.request({
           method: "PUT",
