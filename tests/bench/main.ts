@@ -13,6 +13,8 @@ import type { KubeObject } from "../../shared/kube/types.ts";
 import { silentLogger } from "../../shared/log/logger.ts";
 import { pooledMap } from "../../shared/async/pooled_map.ts";
 import { FIELD_MANAGER } from "../../shared/kube/verbs.ts";
+import { isRetryable, isUnreachable } from "../../shared/kube/kube_api_error.ts";
+import { withRetry } from "../../shared/kube/retry.ts";
 import { replicationSpec, transformContext } from "../../shared/plan/replication_spec.ts";
 import { checkSync } from "../../shared/sync/check_sync.ts";
 import { type PreparedSync, prepareSync } from "../../shared/sync/prepare_sync.ts";
@@ -96,17 +98,23 @@ async function repeatStage(
   return { times, counts, rss };
 }
 
-/** Creates or updates objects in the source (server-side apply with the bench's own field manager). */
+/**
+ * Creates or updates objects in the source (server-side apply with the bench's own field manager).
+ * An apply is idempotent, so one that timed out or met a busy server is sent again: seeding 20,000
+ * objects must outlast a loaded API server.
+ */
 function seedSource(objects: readonly KubeObject[], concurrency: number): Promise<void[]> {
+  const retryable = (e: unknown) => isRetryable(e) || isUnreachable(e);
   return pooledMap(objects, concurrency, async (o) => {
     const type = await typeOf(clusters.source, o.apiVersion, o.kind);
-    await clusters.source.request({
-      method: "PATCH",
-      path: resourcePath(type, o.metadata.namespace, o.metadata.name),
-      query: { fieldManager: "bench-seed", force: true },
-      contentType: "application/apply-patch+yaml",
-      body: o,
-    });
+    await withRetry(() =>
+      clusters.source.request({
+        method: "PATCH",
+        path: resourcePath(type, o.metadata.namespace, o.metadata.name),
+        query: { fieldManager: "bench-seed", force: true },
+        contentType: "application/apply-patch+yaml",
+        body: o,
+      }), { attempts: 10, retryable });
   });
 }
 
