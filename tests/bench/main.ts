@@ -567,7 +567,10 @@ try {
 } finally {
   for (const ns of cleanup) {
     await deleteNamespace(
-      ns.startsWith("bench-src") || ns.startsWith("bench-cut-") && !ns.endsWith("-dr") ? source : dr,
+      ns.startsWith("bench-src") || ns.startsWith("bench-cut-") && !ns.endsWith("-dr") ||
+        ns.startsWith("bench-scale-") && !ns.includes("-dr-")
+        ? source
+        : dr,
       ns,
     );
   }
