@@ -178,22 +178,33 @@ Deno.test("a cutover killed (SIGKILL) during its data pass: the re-run finishes 
       "--mounter-image",
       "pause:test",
       "--lease-seconds",
-      "3",
+      "10",
       "--output",
       "json",
       ...extra,
     ];
-    const child = new Deno.Command(Deno.execPath(), { args: args(), stdout: "null", stderr: "null" }).spawn();
+    const child = new Deno.Command(Deno.execPath(), { args: args(), stdout: "null", stderr: "piped" })
+      .spawn();
+    const stderr = new Response(child.stderr).text();
+    let exited = false;
+    child.status.then(() => exited = true);
+    // a cutover on a busy machine (CI runs the soak beside this) can take more than a minute
+    // to reach its data pass: wait longer, and say what the CLI printed if it ended first
     await eventually("claim a copied by the cutover's pass", async () => {
+      if (exited) throw new Error("the cutover ended before claim a was copied");
       const claim = await getObject(clusters.dr, PERSISTENT_VOLUME_CLAIMS, ns.dest, "a");
       return claim?.metadata.annotations?.[ANNOTATION_PVC_SYNC] ? true : undefined;
+    }, 240_000).catch(async (error) => {
+      if (!exited) child.kill("SIGKILL");
+      throw new Error(`${error.message}\ncutover's output:\n${await stderr}`);
     });
     child.kill("SIGKILL");
     assert.equal((await child.status).signal, "SIGKILL");
+    await stderr;
     await deleteObject(clusters.dr, LEASES, ns.dest, claimLockName("b"));
 
     const out = await new Deno.Command(Deno.execPath(), {
-      args: args("--wait-for-lock", "30"),
+      args: args("--wait-for-lock", "90"),
       stdout: "piped",
     })
       .output();
