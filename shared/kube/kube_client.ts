@@ -86,6 +86,34 @@ function tokenFileReader(path: string): () => Promise<string> {
   };
 }
 
+/**
+ * One request's signal: the caller's, and a deadline of `timeoutMs` over the whole exchange (the
+ * answer's body included). A timer cleared when the request ends, not `AbortSignal.timeout`: those
+ * live for their whole timeout, each request's signals with them, so a stage's thousands of writes
+ * filled the old generation with signals long done with (and V8 grew the heap for them).
+ */
+function requestDeadline(
+  outer: AbortSignal | undefined,
+  timeoutMs: number,
+): { signal: AbortSignal | undefined; clear: () => void } {
+  if (!timeoutMs) return { signal: outer, clear: () => {} };
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The request timed out.", "TimeoutError")),
+    timeoutMs,
+  );
+  const forward = () => controller.abort(outer!.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener("abort", forward, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", forward);
+    },
+  };
+}
+
 /** Creates a client for one resolved kubeconfig context; requests go through Deno's native fetch. */
 export function createKubeClient(access: ClusterAccess, options: CreateKubeClientOptions = {}): KubeClient {
   const name = options.name ?? access.contextName;
@@ -149,13 +177,10 @@ export function createKubeClient(access: ClusterAccess, options: CreateKubeClien
     return url.toString();
   }
 
-  async function send(req: KubeRequest, timeoutMs: number | undefined): Promise<Response> {
+  async function send(req: KubeRequest, signal: AbortSignal | undefined): Promise<Response> {
     stats.total++;
     stats.byMethod[req.method]++;
     if (req.method !== "GET") stats.writes++;
-    const signals = [req.signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
     let headers: Headers;
     try {
       headers = await headersFor(req); // a failing credential plugin is not "unreachable"
@@ -169,7 +194,7 @@ export function createKubeClient(access: ClusterAccess, options: CreateKubeClien
         method: req.method,
         headers,
         ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-        ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
+        ...(signal ? { signal } : {}),
         client: httpClient,
       });
     } catch (error) {
@@ -191,16 +216,28 @@ export function createKubeClient(access: ClusterAccess, options: CreateKubeClien
     contextNamespace,
     stats,
     async request<T>(req: KubeRequest): Promise<T> {
-      const response = await send(req, req.timeoutMs ?? defaultTimeoutMs);
+      const deadline = requestDeadline(req.signal, req.timeoutMs ?? defaultTimeoutMs);
       try {
-        const text = await response.text();
-        return (text === "" ? undefined : JSON.parse(text)) as T;
-      } catch (error) {
-        throw normaliseKubeError(error, where);
+        const response = await send(req, deadline.signal);
+        try {
+          const text = await response.text();
+          return (text === "" ? undefined : JSON.parse(text)) as T;
+        } catch (error) {
+          throw normaliseKubeError(error, where);
+        }
+      } finally {
+        deadline.clear();
       }
     },
     async stream(req: KubeRequest): Promise<ReadableStream<string>> {
-      const response = await send(req, req.timeoutMs);
+      // a stream's deadline (when it has one) lasts as long as the stream: nothing clears it
+      const signals = [req.signal, req.timeoutMs ? AbortSignal.timeout(req.timeoutMs) : undefined].filter(
+        (s): s is AbortSignal => s !== undefined,
+      );
+      const response = await send(
+        req,
+        signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+      );
       if (!response.body) throw new ClusterUnreachableError(name, server, "the response has no body");
       let buffered = "";
       const lines = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(
