@@ -40,6 +40,7 @@ import {
   serveIdle,
 } from "./runtime_cases.ts";
 import { pvcCases } from "./pvc_cases.ts";
+import { cliArgs } from "./cli_command.ts";
 
 const CONCURRENCY = 16;
 const { values } = parseArgs({
@@ -380,9 +381,9 @@ try {
 
   await quiesce();
   if (asked("scale")) {
-    // stage-cold through the CLI in its own process, so the peak RSS is the function's alone
+    // stage-cold through the CLI in its own process, started as `deno task cli` starts it, so the
+    // peak RSS is the function's alone
     const sizes = (values.sizes ?? "1000,5000,20000").split(",").map(Number);
-    const entry = new URL("../../functions/cli/main.ts", import.meta.url).pathname;
     const rows: { size: number; median: number; rss: number; runs: number }[] = [];
     for (const size of sizes) {
       const srcNs = `bench-scale-${size}-${runId}`;
@@ -398,10 +399,7 @@ try {
         cleanup.push(dest);
         const t0 = performance.now();
         const child = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            entry,
+          args: cliArgs(
             "stage",
             "--source-kubeconfig",
             SOURCE_KUBECONFIG,
@@ -413,7 +411,7 @@ try {
             dest,
             "--output",
             "json",
-          ],
+          ),
           stdout: "piped",
           stderr: "null",
         }).spawn();

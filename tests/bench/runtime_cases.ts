@@ -8,6 +8,7 @@
  * - `serve-idle`: `dr-syncer serve` as a process with 100 scheduled replications that do not fire
  *   in the window; its peak RSS and CPU time while idle.
  */
+import { cliArgs } from "./cli_command.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import type { KubeObject } from "../../shared/kube/types.ts";
 import { watchObjects } from "../../shared/kube/verbs.ts";
@@ -319,9 +320,8 @@ interface ServeChild {
 }
 
 async function startServe(configFile: string, env: Record<string, string>): Promise<ServeChild> {
-  const entry = new URL("../../functions/cli/main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", entry, "serve", "--config", configFile, "--port", "0"],
+    args: cliArgs("serve", "--config", configFile, "--port", "0"),
     env: { ...env, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
