@@ -625,6 +625,7 @@ try {
     objects: SCALE,
     cleanup,
     seed: seedSource,
+    settle,
     measure,
     counters,
   };

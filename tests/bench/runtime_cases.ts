@@ -33,6 +33,8 @@ export interface BenchContext {
   readonly cleanup: string[];
   /** Creates or updates objects in the source. */
   seed(objects: readonly KubeObject[], concurrency: number): Promise<unknown>;
+  /** Waits until the clusters' own processes are idle (after a seed, a deletion). */
+  settle(): Promise<void>;
   /** Measures `fn`'s wall time and this process's peak RSS. */
   measure(fn: () => Promise<void>): Promise<{ seconds: number; peakRssMb: number }>;
   counters(client: KubeClient): () => { requests: number; writes: number };
@@ -412,10 +414,12 @@ export async function scaleNamespaces(
   try {
     const baseline: number[] = [];
     for (let k = 0; k < baselineRuns; k++) {
+      await ctx.settle();
       baseline.push(await trigger(`wide-${k}`));
       log(`scale ${count}x${per}: baseline ${wide} objects run ${k + 1}: ${baseline.at(-1)!.toFixed(2)}s`);
     }
     const rssAt: string[] = [`${procSample(serve.pid, clkTck).rssMb.toFixed(0)} after the baseline`];
+    await ctx.settle();
     const t0 = performance.now();
     for (let i = 0; i < count; i++) {
       await trigger(`ns-${i}`);
