@@ -3,19 +3,17 @@ import type { KubeObject } from "../kube/types.ts";
 import type {
   DesiredEntry,
   DesiredState,
+  FilterContext,
   SourceSnapshot,
   TransformContext,
   TransformOutcome,
+  TypedObjects,
 } from "./contracts.ts";
 import { LAST_APPLIED_ANNOTATION, METADATA_NAME_LABEL } from "./_kubernetes_names.ts";
-import { type FilterContext, filterObject, hasNoSelector, jobOutcome } from "./filter_object.ts";
-import {
-  ANNOTATION_CONTENT_HASH,
-  ANNOTATION_SOURCE_CLUSTER,
-  ANNOTATION_SOURCE_NAMESPACE,
-  LABEL_MANAGED_BY,
-  MANAGED_BY_VALUE,
-} from "./names.ts";
+import { filterObject } from "./filter_object.ts";
+import { type FilterFacts, kindRuleFor } from "./kind_rules.ts";
+import { ANNOTATION_CONTENT_HASH } from "./names.ts";
+import { provenanceMetadata } from "./provenance.ts";
 import { transformObject } from "./transform_object.ts";
 
 /** Namespace labels and annotations that belong to the source cluster, not to the namespace's content. */
@@ -39,34 +37,41 @@ function without(
 }
 
 function drNamespace(source: KubeObject, ctx: TransformContext): KubeObject {
+  const provenance = provenanceMetadata(ctx);
   return {
     apiVersion: "v1",
     kind: "Namespace",
     metadata: {
       name: ctx.destNamespace,
-      labels: { ...without(source.metadata.labels, SYSTEM_LABELS), [LABEL_MANAGED_BY]: MANAGED_BY_VALUE },
-      annotations: {
-        ...without(source.metadata.annotations, SYSTEM_ANNOTATIONS),
-        [ANNOTATION_SOURCE_CLUSTER]: ctx.sourceCluster,
-        [ANNOTATION_SOURCE_NAMESPACE]: ctx.sourceNamespace,
-      },
+      labels: { ...without(source.metadata.labels, SYSTEM_LABELS), ...provenance.labels },
+      annotations: { ...without(source.metadata.annotations, SYSTEM_ANNOTATIONS), ...provenance.annotations },
     },
   };
 }
 
+/** What filtering learns from the objects of the whole source namespace: empty facts, to fill with `observeFacts`. */
+export function filterFacts(): FilterFacts {
+  return { servicesWithoutSelector: new Set() };
+}
+
+/** Notes in `facts` what the rules of `objects`' kind observe (Services without a selector). */
+export function observeFacts({ type, objects }: TypedObjects, facts: FilterFacts): void {
+  const look = kindRuleFor(type).observe;
+  if (look) { for (const obj of objects) look(obj, facts); }
+}
+
 function filterContext(snapshot: SourceSnapshot): FilterContext {
-  const services = snapshot.items
-    .filter(({ type }) => type.group === "" && type.kind === "Service")
-    .flatMap(({ objects }) => objects.filter(hasNoSelector).map((s) => s.metadata.name));
-  return { servicesWithoutSelector: new Set(services) };
+  const facts = filterFacts();
+  for (const item of snapshot.items) observeFacts(item, facts);
+  return facts;
 }
 
 /**
  * The DR Namespace and, for every object of the snapshot in snapshot order, whether it is skipped
  * (`filterObject`), copied (`transformObject`) or cannot be copied. A transform that throws on a
  * malformed object fails that object only. `filters` is what filtering knows of the whole source
- * namespace (the Services without a selector), by default found in the snapshot; a caller that
- * builds the state page by page gives it.
+ * namespace (the Services without a selector), by default observed in the snapshot; a caller that
+ * builds the state page by page gives it (`filterFacts`, filled by `observeFacts`).
  */
 export function buildDesiredState(
   snapshot: SourceSnapshot,
@@ -78,14 +83,9 @@ export function buildDesiredState(
       const skipReason = filterObject(obj, type, filters);
       let outcome: TransformOutcome;
       if (skipReason !== undefined) {
-        const finished = type.group === "batch" && type.kind === "Job" && !obj.metadata.deletionTimestamp &&
-          jobOutcome(obj);
-        outcome = finished
-          ? {
-            action: "skip",
-            reason: skipReason,
-            removeCopy: `its source Job ${finished}: the copy would run it again at cutover`,
-          }
+        const removeCopy = obj.metadata.deletionTimestamp ? undefined : kindRuleFor(type).removeCopy?.(obj);
+        outcome = removeCopy
+          ? { action: "skip", reason: skipReason, removeCopy }
           : { action: "skip", reason: skipReason };
       } else {
         try {

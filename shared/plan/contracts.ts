@@ -23,6 +23,15 @@ export interface TransformContext {
   readonly destStorageClasses?: ReadonlySet<string> | undefined;
 }
 
+/**
+ * What filtering knows of the whole source namespace, noted by the kind rules' `observe` as the
+ * objects are read.
+ */
+export interface FilterContext {
+  /** Names of the snapshot's Services that have no selector (their Endpoints are maintained by hand). */
+  readonly servicesWithoutSelector?: ReadonlySet<string>;
+}
+
 /** The objects of one resource type, as listed. */
 export interface TypedObjects {
   readonly type: ResourceType;

@@ -6,6 +6,7 @@
  */
 import type { KubeObject } from "../kube/types.ts";
 import { isJsonObject } from "./_json.ts";
+import { kindRuleOf } from "./kind_rules.ts";
 import { ANNOTATION_SOURCE_RESOURCE_VERSION } from "./names.ts";
 
 /** Field managers whose writes are not drift: dr-syncer itself and Kubernetes' own controllers. */
@@ -16,12 +17,6 @@ const NOT_DRIFT = new Set([
   "kubelet",
   "before-first-apply",
 ]);
-
-/** Kinds whose maps are content: a key added on DR is drift (elsewhere, extra fields are defaults). */
-const CONTENT_MAPS: Readonly<Record<string, readonly string[]>> = {
-  ConfigMap: ["data", "binaryData"],
-  Secret: ["data"],
-};
 
 /** The managers other than dr-syncer and Kubernetes that wrote to `obj` (its spec, data or scale). */
 export function foreignWriters(obj: KubeObject): string[] {
@@ -47,10 +42,13 @@ function contains(have: unknown, want: unknown): boolean {
   return have === want;
 }
 
-/** Keys of a content map that DR holds but the copy does not (added on DR). */
+/**
+ * Keys of a content map (`KindRule.contentMaps`: a ConfigMap's data...) that DR holds but the copy
+ * does not (added on DR). Elsewhere, extra fields are defaults the server filled in.
+ */
 function addedKeys(desired: KubeObject, live: KubeObject): Record<string, string[]> {
   const added: Record<string, string[]> = {};
-  for (const field of CONTENT_MAPS[desired.kind] ?? []) {
+  for (const field of kindRuleOf(desired).contentMaps ?? []) {
     const want = isJsonObject(desired[field]) ? desired[field] : {};
     const have = isJsonObject(live[field]) ? live[field] : {};
     const extra = Object.keys(have).filter((k) => !(k in want));

@@ -1,34 +1,15 @@
-/** Which source objects are never copied (docs/sync-rules.md, "What is never copied"), and why. */
+/**
+ * Which source objects are never copied (docs/sync-rules.md, "What is never copied"), and why: the
+ * rules every object goes through, then those of its kind (`KindRule`: `neverCopied`,
+ * `createdByKubernetes`, `skip`).
+ */
 import type { KubeObject, ResourceType } from "../kube/types.ts";
-import { objectAt, objectsAt } from "./_json.ts";
+import type { FilterContext } from "./contracts.ts";
+import { kindRuleFor } from "./kind_rules.ts";
 import { LABEL_IGNORE } from "./names.ts";
 
-/** What the filter needs to know about the rest of the snapshot. */
-export interface FilterContext {
-  /** Names of the snapshot's Services that have no selector (their Endpoints are maintained by hand). */
-  readonly servicesWithoutSelector?: ReadonlySet<string>;
-}
-
-/** Kinds never copied, by `group/Kind`. */
-const NEVER_COPIED: Readonly<Record<string, string>> = {
-  "/Pod": "Pods are never copied (their owners are)",
-  "/Event": "Events are never copied",
-  "events.k8s.io/Event": "Events are never copied",
-  "discovery.k8s.io/EndpointSlice": "EndpointSlices are maintained by Kubernetes",
-  "coordination.k8s.io/Lease": "Leases are never copied",
-  "/PersistentVolume": "PersistentVolumes are never copied",
-};
-
-/** Objects Kubernetes creates in every namespace, by `group/Kind/name`. */
-const CREATED_BY_KUBERNETES = new Set(["/ConfigMap/kube-root-ca.crt", "/ServiceAccount/default"]);
-
-/** Job conditions that mean it has finished (or is about to: SuccessCriteriaMet, FailureTarget). */
-const JOB_OUTCOMES: Readonly<Record<string, string>> = {
-  Complete: "completed",
-  SuccessCriteriaMet: "completed",
-  Failed: "failed",
-  FailureTarget: "failed",
-};
+export type { FilterContext } from "./contracts.ts";
+export { hasNoSelector } from "./transform_service.ts";
 
 function ownerPhrase(obj: KubeObject): string | undefined {
   const owners = obj.metadata.ownerReferences ?? [];
@@ -36,14 +17,12 @@ function ownerPhrase(obj: KubeObject): string | undefined {
   return owner && `owned by ${owner.kind} "${owner.name}"`;
 }
 
-/** "completed" or "failed" when the Job has finished, else `undefined`. */
-export function jobOutcome(job: KubeObject): string | undefined {
-  for (const { type, status } of objectsAt(job, "status", "conditions")) {
-    if (status === "True" && typeof type === "string" && Object.hasOwn(JOB_OUTCOMES, type)) {
-      return JOB_OUTCOMES[type];
-    }
-  }
-  return undefined;
+/**
+ * Whether another object owns `obj`: an owned object is never copied (its owner is), and never
+ * scaled by dr-syncer (a Deployment's ReplicaSets, which carry its annotations, are its own).
+ */
+export function isOwned(obj: KubeObject): boolean {
+  return ownerPhrase(obj) !== undefined;
 }
 
 /**
@@ -60,28 +39,9 @@ export function filterObject(
   if (meta.deletionTimestamp) return "being deleted";
   const owned = ownerPhrase(obj);
   if (owned) return owned;
-  const neverCopied = NEVER_COPIED[`${type.group}/${type.kind}`];
-  if (neverCopied) return neverCopied;
+  const rule = kindRuleFor(type);
+  if (rule.neverCopied !== undefined) return rule.neverCopied;
   if (!type.namespaced) return "cluster-scoped objects are never copied";
-  if (CREATED_BY_KUBERNETES.has(`${type.group}/${type.kind}/${meta.name}`)) {
-    return "created by Kubernetes in every namespace";
-  }
-  if (type.group === "" && type.kind === "Secret" && obj.type === "kubernetes.io/service-account-token") {
-    return "service account token Secrets are created by Kubernetes";
-  }
-  if (type.group === "" && type.kind === "Endpoints" && !context.servicesWithoutSelector?.has(meta.name)) {
-    return "Endpoints are maintained by Kubernetes unless their Service has no selector";
-  }
-  if (type.group === "batch" && type.kind === "Job") {
-    const outcome = jobOutcome(obj);
-    if (outcome) return `${outcome} Job`;
-  }
-  return undefined;
-}
-
-/** Whether `service` selects no pods (so its Endpoints, if any, are maintained by hand). */
-export function hasNoSelector(service: KubeObject): boolean {
-  const selector = objectAt(service, "spec", "selector");
-  return objectAt(service, "spec")?.type !== "ExternalName" &&
-    (selector === undefined || Object.keys(selector).length === 0);
+  if (rule.createdByKubernetes?.includes(meta.name)) return "created by Kubernetes in every namespace";
+  return rule.skip?.(obj, context);
 }

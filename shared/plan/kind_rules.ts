@@ -1,16 +1,38 @@
 /**
- * The per-kind rules of the copy pipeline: apply order and, where a kind really differs, its
- * transform. One explicit list; kinds not listed (custom resources included) get `DEFAULT_RULE_ORDER`
- * and only the generic metadata handling of `transformObject`.
+ * The per-kind rules: everything the copy pipeline (filter, transform, planner, apply) and the
+ * scaling steps of cutover and failback do differently for a kind, in one explicit list (the
+ * contract, field by field, is `kind_rule.ts`). The handlers are generic and read this table:
+ * `filterObject`, `transformObject`, `buildDesiredState`, `planSync`, `prepareSync`, `applyPlan`
+ * and `scale_workloads.ts`. Kinds not listed (custom resources included) get `DEFAULT_RULE_ORDER`
+ * and only the generic handling.
+ *
+ * Kind-specific code that remains outside this table, and why:
+ * - the hooks in `transform_*.ts` (Services, claims, workloads, Ingresses): the table names them, a
+ *   module only for a kind that really differs;
+ * - `sync_crds.ts` and `dest_namespace.ts`: the CRDs and the DR Namespace are not objects of a copied
+ *   type but steps of their own, before the plan;
+ * - `scale_decisions.ts`: `isLiveOnDr` branches on how a workload stands by (`scale.by`: replicas,
+ *   suspend, park), not on its kind; `keepingClaims` and `restoringClaims` act on a claim retention
+ *   policy or its record, `guardedPatch` on a replica count: what the object holds (only a
+ *   StatefulSet has the policy; CronJobs, Jobs and DaemonSets have no replica count);
+ * - `scale_workloads.ts` groups the workloads by `scale.by` (the `Workloads` the operations read).
  */
-import type { ResourceType } from "../kube/types.ts";
+import type { KubeObject, ResourceType } from "../kube/types.ts";
 import type { KindRule, KindTransform } from "./kind_rule.ts";
 import { DEFAULT_RULE_ORDER } from "./kind_rule.ts";
 import { objectsAt } from "./_json.ts";
 import { transformIngress } from "./transform_ingress.ts";
-import { transformPvc } from "./transform_pvc.ts";
-import { transformService } from "./transform_service.ts";
-import { transformWorkload } from "./transform_workload.ts";
+import { holdClaim, transformPvc } from "./transform_pvc.ts";
+import { observeService, transformService } from "./transform_service.ts";
+import {
+  holdReplicas,
+  parkDaemonSet,
+  removeFinishedJobCopy,
+  skipFinishedJob,
+  suspendCronJob,
+  transformJob,
+  transformStatefulSet,
+} from "./transform_workload.ts";
 
 /** RoleBinding subjects of the source namespace are rewritten to the DR namespace. */
 const transformRoleBinding: KindTransform = (draft, ctx) => {
@@ -31,34 +53,171 @@ const transformServiceAccount: KindTransform = (draft) => {
   return {};
 };
 
+const skipTokenSecret = (secret: KubeObject) =>
+  secret.type === "kubernetes.io/service-account-token"
+    ? "service account token Secrets are created by Kubernetes"
+    : undefined;
+
+/** Endpoints are copied only for the Services without a selector (the others' are Kubernetes'). */
+const skipMaintainedEndpoints: KindRule["skip"] = (endpoints, ctx) =>
+  ctx.servicesWithoutSelector?.has(endpoints.metadata.name)
+    ? undefined
+    : "Endpoints are maintained by Kubernetes unless their Service has no selector";
+
+/** A kind that is never copied (never planned either: its order is moot). */
+const never = (group: string, kind: string, neverCopied: string): KindRule => ({
+  group,
+  kind,
+  order: DEFAULT_RULE_ORDER,
+  neverCopied,
+});
+
 export const KIND_RULES: readonly KindRule[] = [
+  never("", "Pod", "Pods are never copied (their owners are)"),
+  never("", "Event", "Events are never copied"),
+  never("events.k8s.io", "Event", "Events are never copied"),
+  never("discovery.k8s.io", "EndpointSlice", "EndpointSlices are maintained by Kubernetes"),
+  never("coordination.k8s.io", "Lease", "Leases are never copied"),
+  never("", "PersistentVolume", "PersistentVolumes are never copied"),
   { group: "apiextensions.k8s.io", kind: "CustomResourceDefinition", order: 10 },
-  { group: "", kind: "ServiceAccount", order: 20, transform: transformServiceAccount },
+  {
+    group: "",
+    kind: "ServiceAccount",
+    order: 20,
+    transform: transformServiceAccount,
+    createdByKubernetes: ["default"],
+  },
   { group: "rbac.authorization.k8s.io", kind: "Role", order: 21 },
   { group: "rbac.authorization.k8s.io", kind: "RoleBinding", order: 22, transform: transformRoleBinding },
-  { group: "", kind: "ConfigMap", order: 30 },
-  { group: "", kind: "Secret", order: 30 },
-  { group: "", kind: "PersistentVolumeClaim", order: 40, transform: transformPvc },
-  { group: "", kind: "Service", order: 50, transform: transformService },
-  { group: "", kind: "Endpoints", order: 51 },
+  {
+    group: "",
+    kind: "ConfigMap",
+    order: 30,
+    createdByKubernetes: ["kube-root-ca.crt"],
+    contentMaps: ["data", "binaryData"],
+  },
+  { group: "", kind: "Secret", order: 30, skip: skipTokenSecret, contentMaps: ["data"] },
+  {
+    group: "",
+    kind: "PersistentVolumeClaim",
+    order: 40,
+    transform: transformPvc,
+    checksStorageClasses: true,
+    holdExisting: holdClaim,
+    checkDrift: false,
+    pruneNeeds: {
+      option: "pruneClaims",
+      keptReason: "its source claim is gone",
+      keptWarning:
+        "Kept its DR copy: claims (and their data) are pruned only with pruneClaims (--prune-claims)",
+    },
+    neverRecreate:
+      "a claim is never recreated (its data would be lost): delete the DR claim by hand to recreate it",
+  },
+  {
+    group: "",
+    kind: "Service",
+    order: 50,
+    transform: transformService,
+    readsManagedFields: true,
+    observe: observeService,
+  },
+  { group: "", kind: "Endpoints", order: 51, skip: skipMaintainedEndpoints, filteredLast: true },
   { group: "networking.k8s.io", kind: "NetworkPolicy", order: 55 },
   { group: "policy", kind: "PodDisruptionBudget", order: 55 },
-  { group: "apps", kind: "Deployment", order: 60, transform: transformWorkload },
-  { group: "apps", kind: "StatefulSet", order: 60, transform: transformWorkload },
-  { group: "apps", kind: "DaemonSet", order: 60, transform: transformWorkload },
-  { group: "batch", kind: "CronJob", order: 60, transform: transformWorkload },
-  { group: "batch", kind: "Job", order: 60, transform: transformWorkload },
+  {
+    group: "apps",
+    kind: "Deployment",
+    order: 60,
+    transform: holdReplicas,
+    scale: { by: "replicas", resource: "deployments", shortNames: ["deploy"] },
+  },
+  {
+    group: "apps",
+    kind: "StatefulSet",
+    order: 60,
+    transform: transformStatefulSet,
+    scale: { by: "replicas", resource: "statefulsets", shortNames: ["sts"] },
+  },
+  {
+    group: "apps",
+    kind: "DaemonSet",
+    order: 60,
+    transform: parkDaemonSet,
+    scale: { by: "park", resource: "daemonsets", shortNames: ["ds"] },
+  },
+  // not default types; when named, an unowned one stands by like a Deployment (owned ones are their owner's)
+  {
+    group: "apps",
+    kind: "ReplicaSet",
+    order: 60,
+    transform: holdReplicas,
+    scale: { by: "replicas", resource: "replicasets", shortNames: ["rs"] },
+  },
+  {
+    group: "",
+    kind: "ReplicationController",
+    order: 60,
+    transform: holdReplicas,
+    scale: { by: "replicas", resource: "replicationcontrollers", shortNames: ["rc"], mapSelector: true },
+  },
+  {
+    group: "batch",
+    kind: "CronJob",
+    order: 60,
+    transform: suspendCronJob,
+    scale: { by: "suspend", resource: "cronjobs", shortNames: ["cj"] },
+  },
+  {
+    group: "batch",
+    kind: "Job",
+    order: 60,
+    transform: transformJob,
+    skip: skipFinishedJob,
+    removeCopy: removeFinishedJobCopy,
+    scale: { by: "suspend", resource: "jobs" },
+  },
   { group: "networking.k8s.io", kind: "Ingress", order: 80, transform: transformIngress },
   { group: "autoscaling", kind: "HorizontalPodAutoscaler", order: 90 },
 ];
 
 const RULES_BY_KIND = new Map(KIND_RULES.map((rule) => [`${rule.group}/${rule.kind}`, rule]));
 
-export type { KindRule, KindTransform, KindTransformResult } from "./kind_rule.ts";
+export type {
+  FilterFacts,
+  HoldExisting,
+  KindRule,
+  KindScale,
+  KindTransform,
+  KindTransformResult,
+} from "./kind_rule.ts";
 export { DEFAULT_RULE_ORDER, NAMESPACE_ORDER } from "./kind_rule.ts";
 
 /** The rule of a kind; kinds not in `KIND_RULES` get the default order and no transform. */
 export function kindRuleFor(type: Pick<ResourceType, "group" | "kind">): KindRule {
   return RULES_BY_KIND.get(`${type.group}/${type.kind}`) ??
     { group: type.group, kind: type.kind, order: DEFAULT_RULE_ORDER };
+}
+
+/** The rule of an object's kind, found from its apiVersion and kind. */
+export function kindRuleOf(obj: Pick<KubeObject, "apiVersion" | "kind">): KindRule {
+  const slash = obj.apiVersion.indexOf("/");
+  return kindRuleFor({ group: slash < 0 ? "" : obj.apiVersion.slice(0, slash), kind: obj.kind });
+}
+
+/** A workload type the scaling steps list, with how it stands by. */
+export interface ScaledType {
+  readonly type: ResourceType;
+  readonly scale: NonNullable<KindRule["scale"]>;
+}
+
+/** The workload types of the table (`scale`), as the scaling steps list them (at `v1`). */
+export const SCALED_TYPES: readonly ScaledType[] = KIND_RULES.flatMap(({ group, kind, scale }) =>
+  scale ? [{ type: { group, version: "v1", resource: scale.resource, kind, namespaced: true }, scale }] : []
+);
+
+/** Every name a user may give a scaled type: plural, singular (the kind), short names, each with `.group`. */
+export function scaledTypeNames({ type, scale }: ScaledType): string[] {
+  const names = [scale.resource, type.kind.toLowerCase(), ...(scale.shortNames ?? [])];
+  return type.group === "" ? names : names.flatMap((n) => [n, `${n}.${type.group}`]);
 }

@@ -20,13 +20,11 @@ import type {
   TransformOutcome,
   TypedObjects,
 } from "./contracts.ts";
-import { ensureObjectAt, objectAt } from "./_json.ts";
 import { contentHash } from "./content_hash.ts";
-import { kindRuleFor } from "./kind_rules.ts";
+import { type KindRule, kindRuleFor } from "./kind_rules.ts";
 import { driftOf } from "./drift.ts";
 import { ANNOTATION_CONTENT_HASH } from "./names.ts";
 import { hasManagedByLabel, isCopyFrom, isOurCopy, provenanceOf } from "./provenance.ts";
-import { compareQuantities } from "./parse_quantity.ts";
 
 export type { PlanSyncOptions } from "./contracts.ts";
 
@@ -35,62 +33,6 @@ type EntryBase = Pick<PlanEntry, "type" | "name" | "namespace" | "order">;
 
 function objectKey(type: ResourceType, name: string): string {
   return `${typeKey(type)}/${name}`;
-}
-
-function storageRequest(obj: KubeObject): string | undefined {
-  const storage = objectAt(obj, "spec", "resources", "requests")?.storage;
-  return typeof storage === "string" || typeof storage === "number" ? String(storage) : undefined;
-}
-
-/** Claim fields Kubernetes never lets change after creation. */
-const IMMUTABLE_CLAIM_FIELDS = ["storageClassName", "accessModes", "volumeMode", "selector"] as const;
-
-/**
- * What may be written to an existing DR claim, which holds data and is never recreated: its
- * immutable fields stay as DR has them (a changed class or access mode is a warning saying what to
- * do), its size only grows, and only once the claim is bound (Kubernetes refuses to resize an
- * unbound claim).
- */
-function holdClaim(desired: KubeObject, current: KubeObject): { object: KubeObject; warnings: string[] } {
-  const warnings: string[] = [];
-  const object = structuredClone(desired);
-  const spec = ensureObjectAt(object, "spec");
-  const held = objectAt(current, "spec") ?? {};
-  for (const field of IMMUTABLE_CLAIM_FIELDS) {
-    if (!(field in held) || JSON.stringify(spec[field]) === JSON.stringify(held[field])) continue;
-    warnings.push(
-      `The DR claim has ${field} ${JSON.stringify(held[field])}, the source asks ${
-        JSON.stringify(spec[field])
-      }: a claim's ${field} cannot change, so DR keeps its own; to change it, delete the DR claim by hand (its data is lost) and stage again`,
-    );
-    spec[field] = held[field];
-  }
-  const wanted = storageRequest(desired), has = storageRequest(current);
-  if (wanted === undefined || has === undefined) return { object, warnings };
-  let order: number;
-  try {
-    order = compareQuantities(wanted, has);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return {
-      object,
-      warnings: [...warnings, `Cannot compare storage requests "${wanted}" and "${has}": ${detail}`],
-    };
-  }
-  const keep = (warning: string) => {
-    ensureObjectAt(object, "spec", "resources", "requests").storage = has;
-    warnings.push(warning);
-  };
-  if (order < 0) {
-    keep(
-      `The source claim requests "${wanted}", less than the "${has}" of the DR claim: keeping "${has}" (a claim cannot shrink)`,
-    );
-  } else if (order > 0 && objectAt(current, "status")?.phase !== "Bound") {
-    keep(
-      `The DR claim is not bound yet, so it cannot grow to "${wanted}": keeping "${has}" until it is bound`,
-    );
-  }
-  return { object, warnings };
 }
 
 function withContentHash(obj: KubeObject, hash: string): KubeObject {
@@ -130,14 +72,15 @@ function updateReason(current: KubeObject, options: PlanSyncOptions): string {
 
 function planCopy(
   base: EntryBase,
+  rule: KindRule,
   outcome: Copy,
   current: KubeObject | undefined,
   options: PlanSyncOptions,
 ): PlanEntry {
   const warnings = [...outcome.warnings];
   let object = outcome.object;
-  if (current !== undefined && base.type.group === "" && base.type.kind === "PersistentVolumeClaim") {
-    const kept = holdClaim(object, current);
+  if (current !== undefined && rule.holdExisting) {
+    const kept = rule.holdExisting(object, current);
     object = kept.object;
     warnings.push(...kept.warnings);
   }
@@ -153,7 +96,7 @@ function planCopy(
   }
   if (isOurCopy(current, options) && current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === hash) {
     const writers = options.writers?.get(objectKey(base.type, base.name)) ?? [];
-    const drift = base.type.kind === "PersistentVolumeClaim" ? undefined : driftOf(object, current, writers);
+    const drift = rule.checkDrift === false ? undefined : driftOf(object, current, writers);
     if (drift === undefined) return { ...common, action: "unchanged", current: identityOf(current) };
     return {
       ...common,
@@ -189,9 +132,6 @@ export function mergePlans(namespace: KubeObject, plans: readonly SyncPlan[]): S
 
 /** The reason of a prune whose source object is gone (what the prune limit counts). */
 export const SOURCE_GONE = "the source object is gone";
-
-const CLAIM_KEPT_WARNING =
-  "Kept its DR copy: claims (and their data) are pruned only with pruneClaims (--prune-claims)";
 
 /**
  * Why a run must not prune as planned: more prunes of objects whose source is gone than `maxPrune`
@@ -241,7 +181,7 @@ export function planSync(
     const existing = held.get(key);
     const base = entryBase(type, name);
     if (outcome.action === "copy") {
-      entries.push(planCopy(base, outcome, existing, options));
+      entries.push(planCopy(base, kindRuleFor(type), outcome, existing, options));
     } else if (outcome.action === "error") {
       entries.push({ ...base, action: "error", reason: outcome.reason, warnings: [], errors: [] });
     } else if (outcome.removeCopy && existing !== undefined && isOurCopy(existing, options)) {
@@ -282,12 +222,13 @@ export function planSync(
           continue;
         }
         pruned.add(key);
-        if (type.group === "" && type.kind === "PersistentVolumeClaim" && !options.pruneClaims) {
+        const needs = kindRuleFor(type).pruneNeeds;
+        if (needs !== undefined && !options[needs.option]) {
           entries.push({
             ...entryBase(type, obj.metadata.name),
             action: "skip",
-            reason: "its source claim is gone",
-            warnings: [CLAIM_KEPT_WARNING],
+            reason: needs.keptReason,
+            warnings: [needs.keptWarning],
             errors: [],
           });
           continue;

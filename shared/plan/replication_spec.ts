@@ -1,4 +1,7 @@
+import { typeKey } from "../kube/types.ts";
 import type { TransformContext } from "./contracts.ts";
+import { DEFAULT_RESOURCE_TYPES } from "./default_resource_types.ts";
+import { SCALED_TYPES, type ScaledType, scaledTypeNames } from "./kind_rules.ts";
 import type { CopySource } from "./provenance.ts";
 
 /** What to do with an object whose immutable field changed: report it, or delete and recreate it. */
@@ -111,31 +114,21 @@ export function transformContext(
   };
 }
 
-/** The names a user may give each workload type (as discovery serves them: plural, singular, short, kind). */
-const WORKLOAD_TYPE_NAMES: Readonly<Record<string, readonly string[]>> = {
-  "deployments.apps": ["deployments", "deployment", "deploy"],
-  "statefulsets.apps": ["statefulsets", "statefulset", "sts"],
-  "daemonsets.apps": ["daemonsets", "daemonset", "ds"],
-  "cronjobs.batch": ["cronjobs", "cronjob", "cj"],
-  "jobs.batch": ["jobs", "job"],
-};
-
 /**
  * The workload types (`typeKey`s) the replication copies, from its names alone (no discovery): the steps
- * that scale workloads list only these, so they need no rights on the others.
+ * that scale workloads list only these, so they need no rights on the others. Without names, the
+ * default types' (ReplicaSets and ReplicationControllers are scaled only when named).
  */
 export function workloadTypeKeys(
   spec: Pick<ReplicationSpec, "resourceTypes" | "excludeResourceTypes">,
 ): Set<string> {
-  const matches = (names: readonly string[] | undefined, key: string) => {
-    const group = key.slice(key.indexOf(".") + 1);
-    const accepted = WORKLOAD_TYPE_NAMES[key]!.flatMap((n) => [n, `${n}.${group}`]);
+  const named = (names: readonly string[] | undefined, scaled: ScaledType) => {
+    const accepted = scaledTypeNames(scaled);
     return (names ?? []).some((name) => accepted.includes(name.trim().toLowerCase()));
   };
   return new Set(
-    Object.keys(WORKLOAD_TYPE_NAMES).filter((key) =>
-      (spec.resourceTypes === undefined || matches(spec.resourceTypes, key)) &&
-      !matches(spec.excludeResourceTypes, key)
-    ),
+    SCALED_TYPES.filter((scaled) =>
+      named(spec.resourceTypes ?? DEFAULT_RESOURCE_TYPES, scaled) && !named(spec.excludeResourceTypes, scaled)
+    ).map(({ type }) => typeKey(type)),
   );
 }

@@ -5,6 +5,7 @@
  * `suspend` to restore later) write it in the same patch as the change.
  */
 import type { KubeObject } from "../kube/types.ts";
+import type { KindScale } from "./kind_rule.ts";
 import {
   ANNOTATION_ORIGINAL_REPLICAS,
   ANNOTATION_ORIGINAL_SUSPEND,
@@ -13,7 +14,7 @@ import {
 } from "./names.ts";
 import { recordedReplicas, scaleOverride } from "./replica_count.ts";
 
-/** A Deployment, StatefulSet, DaemonSet, CronJob or Job, as far as scaling reads it. */
+/** A workload (a kind whose rule has `scale`), as far as scaling reads it. */
 export interface Workload extends KubeObject {
   spec?: {
     replicas?: number;
@@ -164,17 +165,15 @@ const pointer = (parts: readonly string[]) =>
   "/" + parts.map((p) => p.replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
 
 /**
- * A record-writing change of a Deployment or StatefulSet as a JSON patch that first tests the fields
- * the decision read (its replica count and its recorded count): a concurrent status write by a
- * controller, which changes the resourceVersion but neither of those, does not make it conflict.
- * `undefined` for other kinds (their record patches stay conditional on the resourceVersion).
+ * A record-writing change of a workload that stands by at a replica count (`spec.replicas`: a
+ * Deployment, StatefulSet, ReplicaSet, ReplicationController) as a JSON patch that first tests the
+ * fields the decision read (its replica count and its recorded count): a concurrent status write by
+ * a controller, which changes the resourceVersion but neither of those, does not make it conflict.
+ * `undefined` for a workload without a replica count (a CronJob's or Job's record patches stay
+ * conditional on the resourceVersion).
  */
 export function guardedPatch(change: NonNullable<ScaleChange>, live: Workload): JsonPatchOp[] | undefined {
-  if (
-    (live.kind !== "Deployment" && live.kind !== "StatefulSet") || typeof live.spec?.replicas !== "number"
-  ) {
-    return undefined;
-  }
+  if (typeof live.spec?.replicas !== "number") return undefined;
   const ops: JsonPatchOp[] = [{ op: "test", path: "/spec/replicas", value: live.spec.replicas }];
   const record = live.metadata.annotations?.[ANNOTATION_ORIGINAL_REPLICAS];
   if (record !== undefined) {
@@ -225,13 +224,13 @@ function mergePatch(a: Record<string, unknown>, b: Record<string, unknown>): Rec
 }
 
 /**
- * Never lets a scale-down delete claims: a StatefulSet whose claim retention policy says
- * `whenScaled: Delete` gets `Retain` in the same patch that lowers its replicas, the original
+ * Never lets a scale-down delete claims: a workload whose claim retention policy (a StatefulSet's)
+ * says `whenScaled: Delete` gets `Retain` in the same patch that lowers its replicas, the original
  * recorded in `dr-syncer.io/original-pvc-retention-when-scaled`.
  */
 export const keepingClaims = (decide: ScaleDecision): ScaleDecision => (live) => {
   const change = decide(live);
-  if (!change || live.kind !== "StatefulSet") return change;
+  if (!change) return change;
   const wanted = (change.patch.spec as { replicas?: number } | undefined)?.replicas;
   const lowers = wanted !== undefined && wanted < replicasOf(live);
   if (!lowers || live.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled !== "Delete") return change;
@@ -244,11 +243,14 @@ export const keepingClaims = (decide: ScaleDecision): ScaleDecision => (live) =>
   };
 };
 
-/** Puts a recorded claim retention policy back as the StatefulSet comes back up (in the same patch). */
+/**
+ * Puts a recorded claim retention policy back as the workload (a StatefulSet: only `keepingClaims`
+ * and the StatefulSet transform write the record) comes back up, in the same patch.
+ */
 export const restoringClaims = (decide: ScaleDecision): ScaleDecision => (live) => {
   const change = decide(live);
   const recorded = live.metadata.annotations?.[ANNOTATION_ORIGINAL_WHEN_SCALED];
-  if (live.kind !== "StatefulSet" || recorded === undefined) return change;
+  if (recorded === undefined) return change;
   const restore = {
     metadata: { annotations: { [ANNOTATION_ORIGINAL_WHEN_SCALED]: null } },
     spec: { persistentVolumeClaimRetentionPolicy: { whenScaled: recorded } },
@@ -260,18 +262,18 @@ export const restoringClaims = (decide: ScaleDecision): ScaleDecision => (live) 
 };
 
 /**
- * Whether a DR workload runs beyond how stage holds it: more replicas than its standby count, a
- * CronJob or Job not suspended, a DaemonSet not parked. Cutover and failback decide from this
- * (the clusters' actual state), not only from recorded progress.
+ * Whether a DR workload, which stands by `by` its kind's rule (`KindScale`), runs beyond how stage
+ * holds it: more replicas than its standby count, not suspended (CronJobs, Jobs), not parked
+ * (DaemonSets). Cutover and failback decide from this (the clusters' actual state), not only from
+ * recorded progress.
  */
-export function isLiveOnDr(live: Workload, scaleToZero: boolean): boolean {
-  switch (live.kind) {
-    case "CronJob":
-    case "Job":
+export function isLiveOnDr(live: Workload, by: KindScale["by"], scaleToZero: boolean): boolean {
+  switch (by) {
+    case "suspend":
       return live.spec?.suspend !== true;
-    case "DaemonSet":
+    case "park":
       return !isParked(live);
-    default:
+    case "replicas":
       return replicasOf(live) > (standbyReplicas(scaleToZero)(live) ?? 0);
   }
 }

@@ -11,13 +11,12 @@ import { kindRuleFor } from "./kind_rules.ts";
 import {
   ANNOTATION_CONTENT_HASH,
   ANNOTATION_ORIGINAL_MANAGED_BY,
-  ANNOTATION_SOURCE_CLUSTER,
-  ANNOTATION_SOURCE_NAMESPACE,
   ANNOTATION_SOURCE_RESOURCE_VERSION,
   ANNOTATION_SOURCE_UID,
   LABEL_MANAGED_BY,
   MANAGED_BY_VALUE,
 } from "./names.ts";
+import { provenanceMetadata } from "./provenance.ts";
 
 /** Metadata the source cluster owns. */
 const SOURCE_METADATA = [
@@ -41,17 +40,16 @@ function drMetadata(source: KubeObject, draft: KubeObject, ctx: TransformContext
   const meta: ObjectMeta = { ...draft.metadata, namespace: ctx.destNamespace };
   for (const key of SOURCE_METADATA) delete meta[key];
 
-  const labels = { ...meta.labels };
-  const sourceManager = labels[LABEL_MANAGED_BY];
-  labels[LABEL_MANAGED_BY] = MANAGED_BY_VALUE;
+  const provenance = provenanceMetadata(ctx);
+  const sourceManager = meta.labels?.[LABEL_MANAGED_BY];
+  const labels = { ...meta.labels, ...provenance.labels };
 
   const annotations = { ...meta.annotations };
   for (const key of SOURCE_ANNOTATIONS) delete annotations[key];
   if (sourceManager !== undefined && sourceManager !== MANAGED_BY_VALUE) {
     annotations[ANNOTATION_ORIGINAL_MANAGED_BY] = sourceManager;
   }
-  annotations[ANNOTATION_SOURCE_CLUSTER] = ctx.sourceCluster;
-  annotations[ANNOTATION_SOURCE_NAMESPACE] = ctx.sourceNamespace;
+  Object.assign(annotations, provenance.annotations);
   if (source.metadata.uid) annotations[ANNOTATION_SOURCE_UID] = source.metadata.uid;
   if (source.metadata.resourceVersion) {
     annotations[ANNOTATION_SOURCE_RESOURCE_VERSION] = source.metadata.resourceVersion;

@@ -1,9 +1,13 @@
-/** PersistentVolumeClaims (docs/sync-rules.md, "PersistentVolumeClaims"); the grow-only size rule is in `planSync`. */
+/**
+ * PersistentVolumeClaims (docs/sync-rules.md, "PersistentVolumeClaims"): the transform, and what an
+ * existing DR claim keeps of itself (its immutable fields; its size only grows).
+ */
 import type { KubeObject } from "../kube/types.ts";
 import type { TransformContext } from "./contracts.ts";
-import type { KindTransformResult } from "./kind_rule.ts";
-import { ensureObjectAt, type JsonObject } from "./_json.ts";
+import type { HoldExisting, KindTransformResult } from "./kind_rule.ts";
+import { ensureObjectAt, type JsonObject, objectAt } from "./_json.ts";
 import { LABEL_ACCESS_MODE, LABEL_STORAGE_CLASS } from "./names.ts";
+import { compareQuantities } from "./parse_quantity.ts";
 
 /** Binding and provisioning state of the source cluster, meaningless on DR. */
 const CLAIM_ANNOTATIONS = [
@@ -87,3 +91,59 @@ export function transformPvc(draft: KubeObject, ctx: TransformContext): KindTran
   const hint = origin === "" ? `: map it with storageClassMap or the label ${LABEL_STORAGE_CLASS}` : "";
   return { refusal: `StorageClass "${missing}"${origin} does not exist on the DR cluster${hint}` };
 }
+
+function storageRequest(obj: KubeObject): string | undefined {
+  const storage = objectAt(obj, "spec", "resources", "requests")?.storage;
+  return typeof storage === "string" || typeof storage === "number" ? String(storage) : undefined;
+}
+
+/** Claim fields Kubernetes never lets change after creation. */
+const IMMUTABLE_CLAIM_FIELDS = ["storageClassName", "accessModes", "volumeMode", "selector"] as const;
+
+/**
+ * What may be written to an existing DR claim, which holds data and is never recreated: its
+ * immutable fields stay as DR has them (a changed class or access mode is a warning saying what to
+ * do), its size only grows, and only once the claim is bound (Kubernetes refuses to resize an
+ * unbound claim).
+ */
+export const holdClaim: HoldExisting = (desired, current) => {
+  const warnings: string[] = [];
+  const object = structuredClone(desired);
+  const spec = ensureObjectAt(object, "spec");
+  const held = objectAt(current, "spec") ?? {};
+  for (const field of IMMUTABLE_CLAIM_FIELDS) {
+    if (!(field in held) || JSON.stringify(spec[field]) === JSON.stringify(held[field])) continue;
+    warnings.push(
+      `The DR claim has ${field} ${JSON.stringify(held[field])}, the source asks ${
+        JSON.stringify(spec[field])
+      }: a claim's ${field} cannot change, so DR keeps its own; to change it, delete the DR claim by hand (its data is lost) and stage again`,
+    );
+    spec[field] = held[field];
+  }
+  const wanted = storageRequest(desired), has = storageRequest(current);
+  if (wanted === undefined || has === undefined) return { object, warnings };
+  let order: number;
+  try {
+    order = compareQuantities(wanted, has);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return {
+      object,
+      warnings: [...warnings, `Cannot compare storage requests "${wanted}" and "${has}": ${detail}`],
+    };
+  }
+  const keep = (warning: string) => {
+    ensureObjectAt(object, "spec", "resources", "requests").storage = has;
+    warnings.push(warning);
+  };
+  if (order < 0) {
+    keep(
+      `The source claim requests "${wanted}", less than the "${has}" of the DR claim: keeping "${has}" (a claim cannot shrink)`,
+    );
+  } else if (order > 0 && objectAt(current, "status")?.phase !== "Bound") {
+    keep(
+      `The DR claim is not bound yet, so it cannot grow to "${wanted}": keeping "${has}" until it is bound`,
+    );
+  }
+  return { object, warnings };
+};

@@ -1,7 +1,10 @@
-/** Services (docs/sync-rules.md, "Services"): cluster-allocated addresses and ports stay behind. */
+/**
+ * Services (docs/sync-rules.md, "Services"): cluster-allocated addresses and ports stay behind.
+ * Also which Services have no selector: their Endpoints are maintained by hand, and copied.
+ */
 import type { KubeObject } from "../kube/types.ts";
 import type { TransformContext } from "./contracts.ts";
-import type { KindTransformResult } from "./kind_rule.ts";
+import type { FilterFacts, KindTransformResult } from "./kind_rule.ts";
 import { isJsonObject, objectAt, objectsAt } from "./_json.ts";
 import { LAST_APPLIED_ANNOTATION } from "./_kubernetes_names.ts";
 
@@ -87,4 +90,16 @@ export function transformService(draft: KubeObject, ctx: TransformContext): Kind
   }
   if (!explicit.healthCheck) delete spec.healthCheckNodePort;
   return { warnings: explicit.warnings };
+}
+
+/** Whether `service` selects no pods (so its Endpoints, if any, are maintained by hand). */
+export function hasNoSelector(service: KubeObject): boolean {
+  const selector = objectAt(service, "spec", "selector");
+  return objectAt(service, "spec")?.type !== "ExternalName" &&
+    (selector === undefined || Object.keys(selector).length === 0);
+}
+
+/** Notes the Services without a selector, whose Endpoints the filter lets through. */
+export function observeService(service: KubeObject, facts: FilterFacts): void {
+  if (hasNoSelector(service)) facts.servicesWithoutSelector.add(service.metadata.name);
 }

@@ -1,11 +1,12 @@
 /**
  * Workloads arrive on DR without running anything (docs/sync-rules.md, "Workloads and replicas"):
- * Deployments and StatefulSets at 0 replicas, CronJobs and Jobs suspended, DaemonSets parked on a
- * nodeSelector that matches no node. The source values are kept in annotations for cutover.
+ * Deployments, StatefulSets, and unowned ReplicaSets and ReplicationControllers at 0 replicas,
+ * CronJobs and Jobs suspended, DaemonSets parked on a nodeSelector that matches no node. The source
+ * values are kept in annotations for cutover. Also what the filter does with finished Jobs.
  */
 import type { KubeObject } from "../kube/types.ts";
 import type { TransformContext } from "./contracts.ts";
-import type { KindTransformResult } from "./kind_rule.ts";
+import type { KindTransform } from "./kind_rule.ts";
 import { annotationsFor, ensureObjectAt, objectAt, objectsAt } from "./_json.ts";
 import { recordedReplicas, scaleOverride } from "./replica_count.ts";
 import { mapClaimSpec } from "./transform_pvc.ts";
@@ -17,6 +18,36 @@ import {
   LABEL_SCALE_OVERRIDE,
 } from "./names.ts";
 
+/** Job conditions that mean it has finished (or is about to: SuccessCriteriaMet, FailureTarget). */
+const JOB_OUTCOMES: Readonly<Record<string, string>> = {
+  Complete: "completed",
+  SuccessCriteriaMet: "completed",
+  Failed: "failed",
+  FailureTarget: "failed",
+};
+
+/** "completed" or "failed" when the Job has finished, else `undefined`. */
+function jobOutcome(job: KubeObject): string | undefined {
+  for (const { type, status } of objectsAt(job, "status", "conditions")) {
+    if (status === "True" && typeof type === "string" && Object.hasOwn(JOB_OUTCOMES, type)) {
+      return JOB_OUTCOMES[type];
+    }
+  }
+  return undefined;
+}
+
+/** A finished Job is not copied: its copy would run it again at cutover. */
+export function skipFinishedJob(job: KubeObject): string | undefined {
+  const outcome = jobOutcome(job);
+  return outcome && `${outcome} Job`;
+}
+
+/** The DR copy of a Job that has since finished is deleted, so that cutover cannot run it again. */
+export function removeFinishedJobCopy(job: KubeObject): string | undefined {
+  const outcome = jobOutcome(job);
+  return outcome && `its source Job ${outcome}: the copy would run it again at cutover`;
+}
+
 /** Labels the API server puts on a Job's pod template and selector; the DR server sets its own. */
 const JOB_GENERATED_LABELS = [
   "controller-uid",
@@ -26,12 +57,14 @@ const JOB_GENERATED_LABELS = [
 ];
 
 /**
- * Replica count of the source, DR count from the scale-override label or `scaleToZero`. A count a
+ * The transform of the kinds held by their replica count (Deployments, ReplicaSets,
+ * ReplicationControllers; StatefulSets through `transformStatefulSet`): the replica count of the
+ * source in an annotation, the DR count from the scale-override label or `scaleToZero`. A count a
  * cutover recorded on the source (when it scaled the source to zero) is the source's real count,
  * but only while the source stands at 0: a source running replicas (scaled up by hand after a
  * failed cutover) carries a stale record, and its live count wins.
  */
-function holdReplicas(draft: KubeObject, ctx: TransformContext): KindTransformResult {
+export const holdReplicas: KindTransform = (draft, ctx) => {
   const spec = ensureObjectAt(draft, "spec");
   const live = typeof spec.replicas === "number" ? spec.replicas : 1;
   const recorded = live === 0 ? recordedReplicas(draft) : undefined;
@@ -52,7 +85,7 @@ function holdReplicas(draft: KubeObject, ctx: TransformContext): KindTransformRe
       `Label ${LABEL_SCALE_OVERRIDE} must be a non-negative integer, not "${override.invalid}": DR gets 0 replicas`,
     ],
   };
-}
+};
 
 /**
  * `spec.suspend` of the source in an annotation, and `true` on DR. The value a cutover recorded on
@@ -105,28 +138,26 @@ function holdClaimsOnDr(draft: KubeObject): void {
   annotationsFor(draft)[ANNOTATION_ORIGINAL_WHEN_SCALED] = "Delete";
 }
 
-/** The transform of Deployments, StatefulSets, DaemonSets, CronJobs and Jobs. */
-export function transformWorkload(draft: KubeObject, ctx: TransformContext): KindTransformResult {
-  switch (draft.kind) {
-    case "Deployment":
-      return holdReplicas(draft, ctx);
-    case "StatefulSet": {
-      holdClaimsOnDr(draft);
-      const { warnings } = mapClaimTemplates(draft, ctx);
-      return { ...holdReplicas(draft, ctx), warnings };
-    }
-    case "DaemonSet":
-      // parked also with scaleToZero false: a DaemonSet cannot run a reduced standby, only all or nothing
-      ensureObjectAt(draft, "spec", "template", "spec", "nodeSelector")[LABEL_DISABLED] = "true";
-      return {};
-    case "CronJob":
-      suspend(draft);
-      return {};
-    case "Job":
-      dropJobSelector(draft);
-      suspend(draft);
-      return {};
-    default:
-      return {};
-  }
-}
+/** A StatefulSet: its claims held on DR, its claim templates mapped, its replicas held. */
+export const transformStatefulSet: KindTransform = (draft, ctx) => {
+  holdClaimsOnDr(draft);
+  const { warnings } = mapClaimTemplates(draft, ctx);
+  return { ...holdReplicas(draft, ctx), warnings };
+};
+
+/** Parked also with scaleToZero false: a DaemonSet cannot run a reduced standby, only all or nothing. */
+export const parkDaemonSet: KindTransform = (draft) => {
+  ensureObjectAt(draft, "spec", "template", "spec", "nodeSelector")[LABEL_DISABLED] = "true";
+  return {};
+};
+
+export const suspendCronJob: KindTransform = (draft) => {
+  suspend(draft);
+  return {};
+};
+
+export const transformJob: KindTransform = (draft) => {
+  dropJobSelector(draft);
+  suspend(draft);
+  return {};
+};

@@ -7,6 +7,7 @@ import type { KubeObject, ResourceType } from "../kube/types.ts";
 import { applyObject, deleteObject, getObject, patchObject } from "../kube/verbs.ts";
 import type { Logger } from "../log/logger.ts";
 import type { PlanEntry, SyncPlan } from "../plan/contracts.ts";
+import { kindRuleFor } from "../plan/kind_rules.ts";
 import { type CopySource, isOurCopy } from "../plan/provenance.ts";
 import type { ImmutablePolicy } from "../plan/replication_spec.ts";
 import type { ObjectAction, ObjectResult } from "../run_report.ts";
@@ -116,12 +117,9 @@ async function applyEntry(
         `Immutable field changed (${detail}); set immutable: recreate to replace the object`,
       );
     }
-    if (entry.type.group === "" && entry.type.kind === "PersistentVolumeClaim") {
-      return result(
-        entry,
-        "failed",
-        `Immutable field changed (${detail}); a claim is never recreated (its data would be lost): delete the DR claim by hand to recreate it`,
-      );
+    const neverRecreate = kindRuleFor(entry.type).neverRecreate;
+    if (neverRecreate !== undefined) {
+      return result(entry, "failed", `Immutable field changed (${detail}); ${neverRecreate}`);
     }
     if (!isOurCopy(entry.current, options.source)) {
       return result(

@@ -7,10 +7,11 @@ import type { KubeClient } from "../kube/kube_client.ts";
 import type { RetryOptions } from "../kube/retry.ts";
 import { type KubeObject, NAMESPACES, type ResourceType, STORAGE_CLASSES, typeKey } from "../kube/types.ts";
 import { getObject, listObjects, listPages } from "../kube/verbs.ts";
-import { buildDesiredState } from "../plan/build_desired_state.ts";
+import { buildDesiredState, filterFacts, observeFacts } from "../plan/build_desired_state.ts";
 import { foreignWriters } from "../plan/drift.ts";
 import type { DesiredEntry, SyncPlan } from "../plan/contracts.ts";
-import { hasNoSelector } from "../plan/filter_object.ts";
+import { isOwned } from "../plan/filter_object.ts";
+import { kindRuleFor } from "../plan/kind_rules.ts";
 import { mergePlans, planSync } from "../plan/plan_sync.ts";
 import { isOurCopy } from "../plan/provenance.ts";
 import { copySource, type ReplicationSpec, transformContext } from "../plan/replication_spec.ts";
@@ -66,8 +67,9 @@ const DRIFT_GETS_PER_TYPE = 32;
  * objects, then its source objects page by page), so the source namespace is never held whole,
  * and DR is read as metadata only (names, labels, annotations, uid, resourceVersion and who wrote
  * what): that decides create, update, unchanged and prune. Full DR objects are read only where
- * their content is compared: claims (a claim's immutable fields and size are kept as DR has them)
- * and this replication's copies that another field manager wrote to (the drift check).
+ * their content is compared: the kinds that keep what DR has (`KindRule.holdExisting`: a claim's
+ * immutable fields and size) and this replication's copies that another field manager wrote to
+ * (the drift check).
  */
 export async function prepareSync(
   source: KubeClient,
@@ -83,7 +85,7 @@ export async function prepareSync(
     drTypes.set(typeKey(type), type);
     if (!options.dryRun) listable.add(typeKey(type));
   }
-  const wantsPvcs = types.some(isClaims);
+  const wantsStorageClasses = types.some((t) => kindRuleFor(t).checksStorageClasses);
   const destNs = await getObject(dr, NAMESPACES, undefined, spec.destNamespace, read);
 
   const total = types.length * (destNs ? 2 : 1);
@@ -98,7 +100,7 @@ export async function prepareSync(
     adopt: spec.adopt,
     writers: new Map<string, string[]>(),
   };
-  const storageClasses = wantsPvcs
+  const storageClasses = wantsStorageClasses
     ? listObjects(dr, STORAGE_CLASSES, undefined, read).then((l) => new Set(l.map((sc) => sc.metadata.name)))
     : Promise.resolve(undefined);
   storageClasses.catch(() => {}); // awaited below; a failure is thrown there
@@ -106,13 +108,13 @@ export async function prepareSync(
   const desiredNamespace =
     buildDesiredState({ namespace: sourceNamespace, items: [] }, transformContext(spec))
       .namespace;
-  /** The names of the source's Services without a selector: which Endpoints are copied. */
-  const servicesWithoutSelector = new Set<string>();
+  /** What filtering learns from the whole source namespace (which Endpoints are copied). */
+  const facts = filterFacts();
 
   /** What DR holds of one type: metadata only, full objects where content is compared. */
   const readDr = async (type: ResourceType): Promise<KubeObject[]> => {
     const drType = drTypes.get(typeKey(type))!;
-    const full = isClaims(type);
+    const full = kindRuleFor(type).holdExisting !== undefined;
     const compared: string[] = [];
     const objects = await listObjects(dr, drType, spec.destNamespace, {
       ...read,
@@ -157,27 +159,24 @@ export async function prepareSync(
       : Promise.resolve(undefined);
     reading.catch(() => {}); // awaited below; a failure is thrown there
     const ctx = transformContext(spec, await storageClasses);
-    // Services keep managedFields: they tell which node ports a user set explicitly
-    const keepManagedFields = type.group === "" && type.resource === "services";
+    const rule = kindRuleFor(type);
+    // (Services: managedFields tell which node ports a user set explicitly)
+    const keepManagedFields = rule.readsManagedFields === true;
     let entries: DesiredEntry[] = [];
     let unserved: ObjectResult[] = [];
     let records: string[] = [];
     const take = (objects: readonly KubeObject[]) => {
-      if (type.group === "apps") {
+      if (rule.scale?.by === "replicas") {
         for (const o of objects) {
-          if (isCutoverRecord(o as Workload)) records.push(`${type.kind}/${o.metadata.name}`);
+          if (!isOwned(o) && isCutoverRecord(o as Workload)) records.push(`${type.kind}/${o.metadata.name}`);
         }
       }
       if (!served) {
         for (const o of objects) unserved.push(unservedResult(type, o, spec.destNamespace, dr.name));
         return;
       }
-      if (type.group === "" && type.resource === "services") {
-        for (const o of objects.filter(hasNoSelector)) servicesWithoutSelector.add(o.metadata.name);
-      }
-      const page = buildDesiredState({ namespace: sourceNamespace, items: [{ type, objects }] }, ctx, {
-        servicesWithoutSelector,
-      });
+      observeFacts({ type, objects }, facts);
+      const page = buildDesiredState({ namespace: sourceNamespace, items: [{ type, objects }] }, ctx, facts);
       for (const e of page.entries) entries.push(e);
     };
     if (held) take(held);
@@ -200,22 +199,18 @@ export async function prepareSync(
     return { plan, unserved, records };
   };
 
-  // Endpoints are copied only for the Services without a selector: planned once every Service is read
-  const isEndpoints = (t: ResourceType) => t.group === "" && t.resource === "endpoints";
-  const endpointsTypes = types.filter(isEndpoints);
-  const otherTypes = types.filter((t) => !isEndpoints(t));
-  const [planned, endpoints] = await Promise.all([
-    pooledMap(otherTypes, readConcurrency, (type) => planType(type)),
-    pooledMap(
-      endpointsTypes,
-      readConcurrency,
-      (type) => listObjects(source, type, spec.sourceNamespace, read),
-    ),
+  // a kind filtered with what the others observed (Endpoints: copied only for the Services without a
+  // selector) is read beside them, and planned once every other type is read
+  const last = types.filter((t) => kindRuleFor(t).filteredLast);
+  const firstTypes = types.filter((t) => !kindRuleFor(t).filteredLast);
+  const [planned, lastObjects] = await Promise.all([
+    pooledMap(firstTypes, readConcurrency, (type) => planType(type)),
+    pooledMap(last, readConcurrency, (type) => listObjects(source, type, spec.sourceNamespace, read)),
   ]);
-  const byType = new Map(planned.map((p, i) => [typeKey(otherTypes[i]!), p]));
-  for (const [i, type] of endpointsTypes.entries()) {
+  const byType = new Map(planned.map((p, i) => [typeKey(firstTypes[i]!), p]));
+  for (const [i, type] of last.entries()) {
     tick();
-    byType.set(typeKey(type), await planType(type, endpoints[i]!));
+    byType.set(typeKey(type), await planType(type, lastObjects[i]!));
   }
   const inOrder = types.map((t) => byType.get(typeKey(t))!);
   return {
@@ -226,8 +221,6 @@ export async function prepareSync(
     sourceRecords: inOrder.flatMap((p) => p.records),
   };
 }
-
-const isClaims = (t: ResourceType) => t.group === "" && t.resource === "persistentvolumeclaims";
 
 function unservedResult(type: ResourceType, o: KubeObject, namespace: string, cluster: string): ObjectResult {
   return {

@@ -10,18 +10,10 @@ import { pooledMap } from "../async/pooled_map.ts";
 import { describeKubeError, isNotFound, isPatchTestFailure, isRetryable } from "../kube/kube_api_error.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
 import { type RetryOptions, withRetry } from "../kube/retry.ts";
-import {
-  CRONJOBS,
-  DAEMONSETS,
-  DEPLOYMENTS,
-  JOBS,
-  type KubeObject,
-  PODS,
-  type ResourceType,
-  STATEFULSETS,
-  typeKey,
-} from "../kube/types.ts";
+import { type KubeObject, PODS, type ResourceType, typeKey } from "../kube/types.ts";
 import { getObject, jsonPatchObject, listObjects, patchObject } from "../kube/verbs.ts";
+import { isOwned } from "../plan/filter_object.ts";
+import { type KindScale, SCALED_TYPES } from "../plan/kind_rules.ts";
 import { isCopyFrom } from "../plan/provenance.ts";
 import { hasSuspendRecord, recordedReplicas } from "../plan/replica_count.ts";
 import { copySource, type ReplicationSpec } from "../plan/replication_spec.ts";
@@ -51,11 +43,17 @@ import { type ObjectResult, objectResult } from "../run_report.ts";
 
 interface Target {
   readonly type: ResourceType;
+  /** How its kind stands by (its rule's `scale`). */
+  readonly scale: KindScale;
   readonly object: Workload;
 }
 
-/** Workloads of one namespace, by how they are held: replicas, `suspend`, or a parking nodeSelector. */
+/**
+ * Workloads of one namespace, by how their kind stands by (`KindScale.by`): replicas, `suspend`, or
+ * a parking nodeSelector.
+ */
 export interface Workloads {
+  /** Deployments, StatefulSets, ReplicaSets, ReplicationControllers. */
   readonly scalable: readonly Target[];
   /** CronJobs and Jobs. */
   readonly suspendable: readonly Target[];
@@ -74,26 +72,28 @@ export interface ScaleContext {
   readonly types?: ReadonlySet<string> | undefined;
 }
 
+/**
+ * The workloads of the kinds the table scales (`SCALED_TYPES`) that `keep` accepts. Owned ones are
+ * left to their owners: they are never copied, and a Deployment's ReplicaSets carry its annotations
+ * (its provenance and its records) without being its copy.
+ */
 async function listWorkloads(
   ctx: ScaleContext,
   client: KubeClient,
   namespace: string,
   keep: (o: KubeObject) => boolean,
 ): Promise<Workloads> {
-  const list = async (type: ResourceType) =>
-    ctx.types && !ctx.types.has(typeKey(type))
-      ? []
-      : (await listObjects<Workload>(client, type, namespace, { signal: ctx.signal })).filter(keep).map((
-        object,
-      ) => ({ type, object }));
-  const [deployments, statefulSets, cronJobs, jobs, daemonSets] = await Promise.all(
-    [DEPLOYMENTS, STATEFULSETS, CRONJOBS, JOBS, DAEMONSETS].map(list),
+  const listed = await Promise.all(
+    SCALED_TYPES.map(async ({ type, scale }): Promise<Target[]> =>
+      ctx.types && !ctx.types.has(typeKey(type))
+        ? []
+        : (await listObjects<Workload>(client, type, namespace, { signal: ctx.signal }))
+          .filter((o) => !isOwned(o) && keep(o))
+          .map((object) => ({ type, scale, object }))
+    ),
   );
-  return {
-    scalable: [...deployments!, ...statefulSets!],
-    suspendable: [...cronJobs!, ...jobs!],
-    daemonSets: daemonSets!,
-  };
+  const by = (hold: KindScale["by"]) => listed.flat().filter((t) => t.scale.by === hold);
+  return { scalable: by("replicas"), suspendable: by("suspend"), daemonSets: by("park") };
 }
 
 /** The DR workloads this replication copied, found by their provenance annotations. */
@@ -202,8 +202,9 @@ export async function waitForDrPodsGone(
   const selectors = stopped.flatMap((t) => {
     // a CronJob has no selector: the pods of Jobs it started are not awaited (suspending it does not
     // stop them); selectors made only of matchExpressions are not awaited either
-    const labels = (t.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)
-      ?.selector?.matchLabels ?? {};
+    // (a ReplicationController's selector is the label map itself)
+    const spec = t.object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined;
+    const labels = (t.scale.mapSelector ? spec?.selector : spec?.selector?.matchLabels) ?? {};
     const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
     return selector === "" ? [] : [{ name: `${t.type.kind}/${t.object.metadata.name}`, selector }];
   });
@@ -226,7 +227,7 @@ export async function waitForDrPodsGone(
 export async function liveOnDr(ctx: ScaleContext): Promise<string[]> {
   const w = await listManagedWorkloads(ctx);
   return [...w.scalable, ...w.suspendable, ...w.daemonSets]
-    .filter((t) => isLiveOnDr(t.object, ctx.spec.scaleToZero))
+    .filter((t) => isLiveOnDr(t.object, t.scale.by, ctx.spec.scaleToZero))
     .map((t) => `${t.type.kind}/${t.object.metadata.name}`);
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/kube/types.ts";
-import { filterObject, hasNoSelector } from "../../shared/plan/filter_object.ts";
+import { filterObject, hasNoSelector, isOwned } from "../../shared/plan/filter_object.ts";
 import {
   configMap,
   customResource,
@@ -141,4 +141,20 @@ Deno.test("skips finished Jobs and copies a running Job without owner", () => {
   older.status = { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] };
   assert.equal(filterObject(older, TYPES.jobs), "completed Job");
   assert.equal(filterObject(job(), TYPES.jobs), undefined);
+});
+
+Deno.test("skips a Deployment's ReplicaSet but copies an unowned one", () => {
+  const rs = deployment("legacy");
+  rs.kind = "ReplicaSet";
+  assert.equal(filterObject(rs, TYPES.replicasets), undefined);
+  assert.equal(isOwned(rs), false);
+  rs.metadata.ownerReferences = [{
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    name: "web",
+    uid: "u-2",
+    controller: true,
+  }];
+  assert.equal(filterObject(rs, TYPES.replicasets), 'owned by Deployment "web"');
+  assert.equal(isOwned(rs), true);
 });

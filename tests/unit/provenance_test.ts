@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/kube/types.ts";
-import { isCopyFrom, isOurCopy, provenanceOf } from "../../shared/plan/provenance.ts";
+import { buildDesiredState } from "../../shared/plan/build_desired_state.ts";
+import { isCopyFrom, isOurCopy, provenanceMetadata, provenanceOf } from "../../shared/plan/provenance.ts";
+import { transformObject } from "../../shared/plan/transform_object.ts";
+import { configMap, namespace, transformContext, TYPES } from "./_fixtures.ts";
 import { MAX_REPLICAS, parseReplicaCount, scaleOverride } from "../../shared/plan/replica_count.ts";
 
 const source = { sourceCluster: "prod", sourceNamespace: "shop" };
@@ -38,4 +41,26 @@ Deno.test("replica counts: one parser, decimal from 0 to 2^31-1", () => {
   assert.deepEqual(scaleOverride(copy({ "dr-syncer.io/scale-override": "3" }, {})), { count: 3 });
   assert.deepEqual(scaleOverride(copy({ "dr-syncer.io/scale-override": "x" }, {})), { invalid: "x" });
   assert.equal(scaleOverride(copy({}, {})), undefined);
+});
+
+Deno.test("provenance: every copy and the DR namespace carry provenanceMetadata, and are our copies", () => {
+  const ctx = transformContext();
+  const stamp = provenanceMetadata(ctx);
+  const outcome = transformObject(configMap(), TYPES.configmaps, ctx);
+  assert.equal(outcome.action, "copy");
+  const { namespace: ns } = buildDesiredState({ namespace: namespace(), items: [] }, ctx);
+  for (const obj of [outcome.action === "copy" ? outcome.object : undefined, ns]) {
+    assert.ok(obj);
+    assert.deepEqual(
+      { ...obj.metadata.labels, ...stamp.labels },
+      obj.metadata.labels,
+      `${obj.kind} has the labels`,
+    );
+    assert.deepEqual(
+      { ...obj.metadata.annotations, ...stamp.annotations },
+      obj.metadata.annotations,
+      `${obj.kind} has the annotations`,
+    );
+    assert.equal(isOurCopy(obj, ctx), true, obj.kind);
+  }
 });

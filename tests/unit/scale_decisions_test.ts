@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   guardedPatch,
   isCutoverRecord,
+  isLiveOnDr,
   keepingClaims,
   recordAndScaleToZero,
   recordAndSuspend,
@@ -208,4 +209,38 @@ Deno.test("scale decisions: guardedPatch tests what the record depends on, so a 
     undefined,
     "other kinds keep the resourceVersion",
   );
+});
+
+Deno.test("scale decisions: a ReplicaSet or ReplicationController is scaled and guarded like a Deployment", () => {
+  for (const [apiVersion, kind] of [["apps/v1", "ReplicaSet"], ["v1", "ReplicationController"]] as const) {
+    const live: Workload = { apiVersion, kind, metadata: { name: "legacy" }, spec: { replicas: 2 } };
+    const change = keepingClaims(recordAndScaleToZero)(live);
+    assert.deepEqual(change?.patch, {
+      metadata: { annotations: { "dr-syncer.io/original-replicas": "2" } },
+      spec: { replicas: 0 },
+    }, `${kind}: no claim retention to hold`);
+    assert.deepEqual(
+      guardedPatch(change!, live)?.[0],
+      { op: "test", path: "/spec/replicas", value: 2 },
+      kind,
+    );
+    const held: Workload = {
+      ...live,
+      metadata: { name: "legacy", annotations: { "dr-syncer.io/original-replicas": "2" } },
+      spec: { replicas: 0 },
+    };
+    assert.deepEqual(restoringClaims(restoreReplicas)(held)?.patch.spec, { replicas: 2 }, kind);
+  }
+});
+
+Deno.test("scale decisions: isLiveOnDr reads the way the kind stands by", () => {
+  const recorded = { "dr-syncer.io/original-replicas": "3" };
+  assert.equal(isLiveOnDr(workload({ replicas: 0 }, recorded), "replicas", true), false);
+  assert.equal(isLiveOnDr(workload({ replicas: 3 }, recorded), "replicas", true), true);
+  assert.equal(isLiveOnDr(workload({ replicas: 3 }, recorded), "replicas", false), false, "a warm standby");
+  assert.equal(isLiveOnDr(workload({ suspend: true }), "suspend", true), false);
+  assert.equal(isLiveOnDr(workload({}), "suspend", true), true);
+  const parked = workload({ template: { spec: { nodeSelector: { "dr-syncer.io/disabled": "true" } } } });
+  assert.equal(isLiveOnDr(parked, "park", true), false);
+  assert.equal(isLiveOnDr(workload({}), "park", true), true);
 });

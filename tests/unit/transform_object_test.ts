@@ -245,6 +245,47 @@ Deno.test("holds a StatefulSet at 0 replicas and records the source count", () =
   assert.equal(out.metadata.annotations?.["dr-syncer.io/original-replicas"], "2");
 });
 
+/** A ReplicaSet or ReplicationController nobody owns, made from the Deployment fixture. */
+function unownedReplicas(kind: "ReplicaSet" | "ReplicationController"): KubeObject {
+  const source = deployment("legacy");
+  source.kind = kind;
+  if (kind === "ReplicationController") {
+    source.apiVersion = "v1";
+    edit(source, "spec").selector = { app: "legacy" };
+  }
+  return source;
+}
+const REPLICATION_CONTROLLERS: ResourceType = {
+  group: "",
+  version: "v1",
+  resource: "replicationcontrollers",
+  kind: "ReplicationController",
+  namespaced: true,
+};
+
+Deno.test("holds an unowned ReplicaSet or ReplicationController at 0 replicas like a Deployment", () => {
+  for (
+    const [kind, type] of [["ReplicaSet", TYPES.replicasets], [
+      "ReplicationController",
+      REPLICATION_CONTROLLERS,
+    ]] as const
+  ) {
+    const out = transformed(unownedReplicas(kind), type);
+    assert.equal(at(out, "spec", "replicas"), 0, kind);
+    assert.equal(out.metadata.annotations?.["dr-syncer.io/original-replicas"], "3", kind);
+    assert.equal(at(transformed(unownedReplicas(kind), type, { scaleToZero: false }), "spec", "replicas"), 3);
+
+    const override = unownedReplicas(kind);
+    override.metadata.labels = { ...override.metadata.labels, "dr-syncer.io/scale-override": "1" };
+    assert.equal(at(transformed(override, type), "spec", "replicas"), 1, `${kind}: the override wins`);
+    const bad = unownedReplicas(kind);
+    bad.metadata.labels = { ...bad.metadata.labels, "dr-syncer.io/scale-override": "many" };
+    const outcome = copy(bad, type);
+    assert.equal(at(outcome.object, "spec", "replicas"), 0, `${kind}: a bad override gives 0`);
+    assert.equal(outcome.errors.length, 1);
+  }
+});
+
 Deno.test("scales to the count of the scale-override label", () => {
   const source = deployment();
   source.metadata.labels = { ...source.metadata.labels, "dr-syncer.io/scale-override": "1" };
