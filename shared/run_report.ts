@@ -30,7 +30,8 @@ export interface StepResult {
 export interface RunReport {
   /** Identifies the run (in the lock, the state's last runs and the stored reports). */
   readonly runId: string;
-  readonly operation: "stage" | "cutover" | "failback" | "pvc-sync" | "fence";
+  /** The operation's name (the registry of operations, `functions/operations/`, lists them). */
+  readonly operation: string;
   readonly replication: string;
   readonly dryRun: boolean;
   readonly startedAt: string;

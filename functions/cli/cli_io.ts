@@ -1,4 +1,5 @@
 import type { SyncProgress } from "../../shared/sync/prepare_sync.ts";
+import type { RunFunction } from "../operations/mod.ts";
 
 /** Where the CLI reads and writes; `main` uses the process's, tests capture them. */
 export interface CliIo {
@@ -8,6 +9,8 @@ export interface CliIo {
   readonly stderrIsTerminal: boolean;
   /** For `serve`: settles when the process is asked to stop (SIGTERM, SIGINT); listens only once called. */
   readonly stopRequested?: () => Promise<string>;
+  /** Replaces operations by name (tests: what an operation receives from the command line). */
+  readonly operations?: Readonly<Record<string, RunFunction>>;
 }
 
 /** A progress line on stderr: redrawn in place on a terminal, one line every few seconds otherwise. */

@@ -20,10 +20,9 @@ import { replicationSpec } from "../../shared/plan/replication_spec.ts";
 import { replicasOf, type Workload } from "../../shared/plan/scale_decisions.ts";
 import { readReplicationState } from "../../shared/state/replication_lock.ts";
 import type { OperationDeps } from "../operation_deps.ts";
+import { operationNamed } from "../operations/mod.ts";
 import { type CliIo, progressPrinter } from "./cli_io.ts";
-import type { CliOptions } from "./parse_cli_args.ts";
 import { formatReport } from "./print_report.ts";
-import { runOperation } from "./run_operation.ts";
 import { sampleApp } from "./sample_app.ts";
 
 const NAMESPACE = "demo-shop";
@@ -95,7 +94,7 @@ export async function ensureLocalClusters(io: CliIo): Promise<string> {
   return testenv;
 }
 
-export async function runDemo(o: CliOptions, io: CliIo, logger: Logger): Promise<number> {
+export async function runDemo(io: CliIo, logger: Logger): Promise<number> {
   const testenv = await ensureLocalClusters(io);
   const source = await connectCluster("source", { path: `${testenv}/source.kubeconfig` });
   const dr = await connectCluster("dr", { path: `${testenv}/dr.kubeconfig` });
@@ -121,7 +120,7 @@ export async function runDemo(o: CliOptions, io: CliIo, logger: Logger): Promise
     };
     for (const step of plan) {
       io.stdout(`\n== ${step}: ${explain[step]}\n`);
-      const report = await runOperation(step, deps, spec, { ...o, dryRun: false });
+      const report = await operationNamed(step).run(deps, spec, {});
       progress.end();
       io.stdout(`${formatReport(report)}\n\n${await replicaTable(source, dr)}\n`);
       if (report.status !== "succeeded") return 1;

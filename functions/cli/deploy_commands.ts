@@ -1,5 +1,5 @@
 /** `dr-syncer render` and `dr-syncer deploy`: the infra of a config, printed or applied. */
-import { loadConfigFile } from "../../shared/config/mod.ts";
+import { readConfigFile } from "../operations/mod.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import { connectCluster } from "../../shared/kube/connect_cluster.ts";
 import type { Logger } from "../../shared/log/logger.ts";
@@ -9,7 +9,7 @@ import type { CliIo } from "./cli_io.ts";
 import type { CliOptions } from "./parse_cli_args.ts";
 
 export async function runRender(o: CliOptions, io: CliIo): Promise<number> {
-  const config = await loadConfigFile(o.config!);
+  const config = await readConfigFile(o.config!);
   const rendered = renderConfig(config, o.cluster);
   io.stdout(
     o.output === "json"
@@ -26,7 +26,7 @@ export async function runRender(o: CliOptions, io: CliIo): Promise<number> {
 }
 
 export async function runDeploy(o: CliOptions, io: CliIo, logger: Logger): Promise<number> {
-  const config = await loadConfigFile(o.config!);
+  const config = await readConfigFile(o.config!);
   // checked before any cluster is contacted
   renderConfig(config);
   const clients = new Map<string, KubeClient>();

@@ -1,21 +1,49 @@
+/**
+ * Parses the command line: `dr-syncer COMMAND [flags]` or the older `dr-syncer --mode=Stage|Cutover|Failback`.
+ * An operation's command takes the operation's options (from the registry, `functions/operations/`) and
+ * the flag groups its descriptor names; every boolean flag is also accepted as `--flag=true|false`. A
+ * flag of another command is a usage error naming the commands it belongs to.
+ */
 import { parseArgs } from "node:util";
+import { parseBandwidthLimit } from "../../shared/config/mod.ts";
 import { InvalidInputError } from "../../shared/errors.ts";
 import { isLogLevel, type LogLevel } from "../../shared/log/logger.ts";
-import { parseBandwidthLimit } from "../../shared/config/mod.ts";
+import { type AnyOperation, findOperation, type OperationOption, OPERATIONS } from "../operations/mod.ts";
+import { type CliFlag, type CliFlagGroup, FLAG_GROUPS, MODE_FLAG } from "./cli_flags.ts";
 
-export const COMMANDS = [
-  "stage",
-  "cutover",
-  "failback",
-  "fence",
-  "pvc-sync",
-  "status",
-  "validate",
-  "render",
-  "deploy",
-  "demo",
-] as const;
-export type Command = (typeof COMMANDS)[number];
+/** The commands that are not operations, with the flags they take. */
+export const OTHER_COMMANDS = {
+  status: {
+    summary: "the replication's state: active side, last runs",
+    groups: ["connection", "output"],
+    flags: [],
+  },
+  validate: { summary: "check a config file", groups: ["output"], flags: ["config"] },
+  render: {
+    summary: "print the manifests of the agents and the runtime, per cluster",
+    groups: ["output", "render"],
+    flags: ["config"],
+  },
+  deploy: {
+    summary: "install the agents and the runtime in the config's clusters",
+    groups: ["output", "deploy"],
+    flags: ["config"],
+  },
+  demo: {
+    summary: "the whole cycle on the local test clusters with a sample app",
+    groups: ["output"],
+    flags: [],
+  },
+} as const satisfies Record<
+  string,
+  { summary: string; groups: readonly CliFlagGroup[]; flags: readonly string[] }
+>;
+
+export type OtherCommand = keyof typeof OTHER_COMMANDS;
+
+/** Every command: the operations (in the registry's order), then the others. */
+export const COMMANDS: readonly string[] = [...OPERATIONS.map((o) => o.name), ...Object.keys(OTHER_COMMANDS)];
+export type Command = string;
 
 /** Bad flags or arguments: exit code 2. */
 export class UsageError extends InvalidInputError {
@@ -33,10 +61,6 @@ export interface CliOptions {
   readonly excludeResourceTypes?: string[];
   readonly includeCustomResources: boolean;
   readonly syncCrds: boolean;
-  readonly migratePvcData: boolean;
-  readonly reverseMigratePvcData: boolean;
-  /** pvc-sync: copy back to the source (after a cutover) instead of to DR. */
-  readonly toSource: boolean;
   readonly agentNamespace?: string;
   readonly mounterImage?: string;
   /** KiB/s. */
@@ -45,22 +69,17 @@ export interface CliOptions {
   readonly storageClassMap?: Record<string, string>;
   readonly accessModeMap?: Record<string, string>;
   readonly ingressHostMap?: Record<string, string>;
-  readonly prune?: boolean;
   readonly pruneClaims: boolean;
   readonly maxPrune?: number;
   readonly adopt: boolean;
-  readonly dryRun: boolean;
-  readonly force: boolean;
-  readonly allowSourceUnavailable: boolean;
-  readonly acceptStale: boolean;
-  readonly useDrCounts: boolean;
-  readonly allowDrUnavailable: boolean;
   readonly immutable?: "report" | "recreate";
   readonly scaleToZero?: boolean;
   readonly config?: string;
   readonly replication?: string;
   /** render: only this cluster's objects. */
   readonly cluster?: string;
+  /** deploy: send the writes as dry runs. */
+  readonly dryRun: boolean;
   /** `text` (render: YAML) or `json`. */
   readonly output: "text" | "json";
   readonly logLevel: LogLevel;
@@ -69,6 +88,8 @@ export interface CliOptions {
   readonly waitForLock?: number;
   /** The lock's lease (default 60 s): a crashed run's lock is free this long after its last renewal. */
   readonly leaseSeconds?: number;
+  /** The operation's options (an operation's command), by the descriptor's keys. */
+  readonly request: Readonly<Record<string, unknown>>;
 }
 
 export type ParsedCli =
@@ -76,52 +97,79 @@ export type ParsedCli =
   | { readonly kind: "version" }
   | { readonly kind: "run"; readonly command: Command; readonly options: CliOptions };
 
-const FLAGS = {
-  "source-kubeconfig": { type: "string" },
-  "dest-kubeconfig": { type: "string" },
-  "source-context": { type: "string" },
-  "dest-context": { type: "string" },
-  "source-namespace": { type: "string" },
-  "dest-namespace": { type: "string" },
-  "resource-types": { type: "string" },
-  "exclude-resource-types": { type: "string" },
-  "include-custom-resources": { type: "boolean" },
-  "sync-crds": { type: "boolean" },
-  "migrate-pvc-data": { type: "boolean" },
-  "reverse-migrate-pvc-data": { type: "boolean" },
-  "to-source": { type: "boolean" },
-  "agent-namespace": { type: "string" },
-  "mounter-image": { type: "string" },
-  "bandwidth-limit": { type: "string" },
-  "verify": { type: "string" },
-  "storage-class-map": { type: "string" },
-  "access-mode-map": { type: "string" },
-  "ingress-host-map": { type: "string" },
-  "prune": { type: "boolean" },
-  "no-prune": { type: "boolean" },
-  "prune-claims": { type: "boolean" },
-  "max-prune": { type: "string" },
-  "adopt": { type: "boolean" },
-  "dry-run": { type: "boolean" },
-  "force": { type: "boolean" },
-  "allow-source-unavailable": { type: "boolean" },
-  "accept-stale": { type: "boolean" },
-  "use-dr-counts": { type: "boolean" },
-  "allow-dr-unavailable": { type: "boolean" },
-  "immutable": { type: "string" },
-  "no-scale-to-zero": { type: "boolean" },
-  "config": { type: "string" },
-  "replication": { type: "string" },
-  "cluster": { type: "string" },
-  "output": { type: "string", short: "o" },
-  "log-level": { type: "string" },
-  "concurrency": { type: "string" },
-  "wait-for-lock": { type: "string" },
-  "lease-seconds": { type: "string" },
-  "mode": { type: "string" },
-  "help": { type: "boolean", short: "h" },
-  "version": { type: "boolean" },
-} as const;
+/** The flags of an operation's options: flag name -> [option key, value when given]. */
+function optionFlags(
+  operation: AnyOperation,
+): Map<string, { key: string; option: OperationOption; value?: boolean }> {
+  const flags = new Map<string, { key: string; option: OperationOption; value?: boolean }>();
+  for (const [key, option] of Object.entries(operation.options as Record<string, OperationOption>)) {
+    if (option.cli === false) continue;
+    flags.set(option.cli, { key, option });
+    if (option.negation !== undefined) flags.set(option.negation, { key, option, value: false });
+  }
+  return flags;
+}
+
+function isBooleanOption(option: OperationOption): boolean {
+  return option.schema.safeParse(true).success && !option.schema.safeParse("x").success;
+}
+
+/** Every flag any command takes, as `parseArgs` wants them. */
+function allFlags(): Record<string, CliFlag> {
+  const flags: Record<string, CliFlag> = { mode: MODE_FLAG };
+  for (const group of Object.values(FLAG_GROUPS)) Object.assign(flags, group.flags);
+  for (const operation of OPERATIONS) {
+    for (const [name, { option }] of optionFlags(operation)) {
+      flags[name] = { type: isBooleanOption(option) ? "boolean" : "string", help: option.help };
+    }
+  }
+  return flags;
+}
+
+const FLAGS = allFlags();
+
+/** Every flag the parser accepts, by name. */
+export const FLAG_NAMES: readonly string[] = Object.keys(FLAGS);
+
+/** The flag names `command` takes. */
+export function flagsOf(command: Command): Set<string> {
+  const operation = findOperation(command);
+  const groups: readonly CliFlagGroup[] = operation
+    ? ["connection", "output", ...operation.flagGroups]
+    : OTHER_COMMANDS[command as OtherCommand].groups;
+  const names = new Set<string>(["mode", "help", "version"]);
+  for (const group of groups) for (const name of Object.keys(FLAG_GROUPS[group].flags)) names.add(name);
+  if (operation) { for (const name of optionFlags(operation).keys()) names.add(name); }
+  else for (const name of OTHER_COMMANDS[command as OtherCommand].flags) names.add(name);
+  return names;
+}
+
+/** The commands that take the flag `name`, for a usage error. */
+function commandsWith(name: string): string[] {
+  return COMMANDS.filter((command) => flagsOf(command).has(name));
+}
+
+/**
+ * `--flag=true|false` for a boolean flag becomes `--flag` (true) or nothing (false, remembered): the
+ * original DR-Syncer's CLI spelled its booleans that way.
+ */
+function explicitBooleans(argv: readonly string[]): { args: string[]; falses: Set<string> } {
+  const args: string[] = [];
+  const falses = new Set<string>();
+  for (const word of argv) {
+    const match = /^--([a-z][a-z0-9-]*)=(.*)$/s.exec(word);
+    const flag = match ? FLAGS[match[1]!] : undefined;
+    if (!match || flag?.type !== "boolean") {
+      args.push(word);
+      continue;
+    }
+    const value = match[2]!.toLowerCase();
+    if (value === "true") args.push(`--${match[1]}`);
+    else if (value === "false") falses.add(match[1]!);
+    else throw new UsageError(`--${match[1]}: "${match[2]}" is not true or false`);
+  }
+  return { args, falses };
+}
 
 /** A comma-separated list of names; one that names nothing is a usage error (it would copy nothing). */
 function list(flag: string, value: string | undefined): string[] | undefined {
@@ -144,19 +192,46 @@ export function parseMap(flag: string, value: string | undefined): Record<string
 }
 
 function isCommand(value: string): value is Command {
-  return (COMMANDS as readonly string[]).includes(value);
+  return COMMANDS.includes(value);
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** The operation's options from the flags given, each checked by its schema. */
+function requestOf(operation: AnyOperation, v: Values, falses: ReadonlySet<string>): Record<string, unknown> {
+  const request: Record<string, unknown> = {};
+  const setBy = new Map<string, string>();
+  for (const [name, { key, option, value }] of optionFlags(operation)) {
+    const raw = falses.has(name) ? (value === false ? undefined : false) : v[name];
+    if (raw === undefined) continue;
+    const given = value === false && raw === true ? false : raw;
+    const earlier = setBy.get(key);
+    if (earlier !== undefined && request[key] !== given) {
+      throw new UsageError(`--${earlier} and --${name} contradict each other`);
+    }
+    const parsed = option.schema.safeParse(given);
+    if (!parsed.success) {
+      throw new UsageError(
+        `--${name}: "${String(given)}" ${parsed.error.issues[0]?.message ?? "is not valid"}`,
+      );
+    }
+    request[key] = parsed.data;
+    setBy.set(key, name);
+  }
+  return request;
 }
 
 /** Parses the command line: `dr-syncer COMMAND [flags]` or the older `dr-syncer --mode=Stage|Cutover|Failback`. */
 export function parseCliArgs(argv: readonly string[]): ParsedCli {
+  const { args, falses } = explicitBooleans(argv);
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
     const message = error instanceof Error ? error.message.replace(/\. To specify.*$/s, "") : String(error);
     throw new UsageError(message.replace(/^Unknown option '(.*)'$/, "Unknown flag $1"));
   }
-  const v = parsed.values;
+  const v: Values = parsed.values;
   const positionals = parsed.positionals;
   if (v.version) return { kind: "version" };
   let command: Command | undefined;
@@ -168,7 +243,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     command = word;
     if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"`);
   }
-  if (v.mode !== undefined) {
+  if (typeof v.mode === "string") {
     const mode = v.mode.toLowerCase();
     if (mode !== "stage" && mode !== "cutover" && mode !== "failback") {
       throw new UsageError(`--mode: "${v.mode}" is not one of Stage, Cutover, Failback`);
@@ -181,131 +256,114 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
   if (v.help) return { kind: "help", command };
   if (!command) return { kind: "help" };
 
+  const allowed = flagsOf(command);
+  if (command === "render" && (v["dry-run"] !== undefined || falses.has("dry-run"))) {
+    throw new UsageError('render writes nothing: --dry-run is a flag of "deploy"');
+  }
+  for (const name of [...Object.keys(v), ...falses]) {
+    if (allowed.has(name)) continue;
+    const owners = commandsWith(name);
+    throw new UsageError(
+      `--${name} is a flag of ${owners.map((c) => `"${c}"`).join(", ")}, not of "${command}"`,
+    );
+  }
+  const str = (name: string): string | undefined =>
+    typeof v[name] === "string" ? v[name] as string : undefined;
+  const bool = (name: string): boolean => v[name] === true;
+
   // render prints YAML where the other commands print text
-  const rawOutput = v.output ?? "text";
+  const rawOutput = str("output") ?? "text";
   const output = command === "render" && rawOutput === "yaml" ? "text" : rawOutput;
   if (output !== "text" && output !== "json") {
     throw new UsageError(
       `--output: "${rawOutput}" is not one of ${command === "render" ? "yaml, json" : "text, json"}`,
     );
   }
-  if (v.cluster !== undefined) {
-    if (command !== "render") throw new UsageError(`--cluster is a flag of "render", not of "${command}"`);
-    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v.cluster)) {
-      throw new UsageError(`--cluster: "${v.cluster}" is not a valid cluster name`);
-    }
+  const cluster = str("cluster");
+  if (cluster !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(cluster)) {
+    throw new UsageError(`--cluster: "${cluster}" is not a valid cluster name`);
   }
-  if ((command === "render" || command === "deploy") && v.config === undefined) {
+  const config = str("config");
+  if ((command === "render" || command === "deploy") && config === undefined) {
     throw new UsageError(`${command} needs --config FILE`);
   }
-  if (command === "render" && v["dry-run"]) {
-    throw new UsageError('render writes nothing: --dry-run is a flag of "deploy"');
-  }
-  const logLevel = v["log-level"] ?? "info";
+  const logLevel = str("log-level") ?? "info";
   if (!isLogLevel(logLevel)) {
     throw new UsageError(`--log-level: "${logLevel}" is not one of debug, info, warn, error`);
   }
-  const immutable = v.immutable;
+  const immutable = str("immutable");
   if (immutable !== undefined && immutable !== "report" && immutable !== "recreate") {
     throw new UsageError(`--immutable: "${immutable}" is not one of report, recreate`);
   }
-  let concurrency: number | undefined;
-  if (v.concurrency !== undefined) {
-    concurrency = Number(v.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
-      throw new UsageError(`--concurrency: "${v.concurrency}" is not a whole number from 1 to 256`);
-    }
-  }
-  const seconds = (flag: "wait-for-lock" | "lease-seconds", min: number): number | undefined => {
-    const text = v[flag];
+  const whole = (flag: string, min: number, max: number, what = "a whole number"): number | undefined => {
+    const text = str(flag);
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > 3600) {
-      throw new UsageError(`--${flag}: "${text}" is not a whole number of seconds from ${min} to 3600`);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      throw new UsageError(`--${flag}: "${text}" is not ${what} from ${min} to ${max}`);
     }
     return n;
   };
-  const waitForLock = seconds("wait-for-lock", 0);
-  const leaseSeconds = seconds("lease-seconds", 3);
-  let maxPrune: number | undefined;
-  if (v["max-prune"] !== undefined) {
-    maxPrune = Number(v["max-prune"]);
-    if (!/^\d+$/.test(v["max-prune"]) || maxPrune > 100_000) {
-      throw new UsageError(`--max-prune: "${v["max-prune"]}" is not a whole number from 0 to 100000`);
-    }
+  const concurrencyText = str("concurrency");
+  if (concurrencyText !== undefined && !/^\d+$/.test(concurrencyText)) {
+    throw new UsageError(`--concurrency: "${concurrencyText}" is not a whole number from 1 to 256`);
   }
+  const concurrency = whole("concurrency", 1, 256);
+  const waitForLock = whole("wait-for-lock", 0, 3600, "a whole number of seconds");
+  const leaseSeconds = whole("lease-seconds", 3, 3600, "a whole number of seconds");
+  const maxPrune = whole("max-prune", 0, 100_000);
   let bandwidthLimit: number | undefined;
-  if (v["bandwidth-limit"] !== undefined) {
-    const parsed = parseBandwidthLimit(v["bandwidth-limit"]);
-    if ("problem" in parsed) {
-      throw new UsageError(`--bandwidth-limit: "${v["bandwidth-limit"]}" ${parsed.problem}`);
-    }
-    bandwidthLimit = parsed.kib;
+  const bandwidth = str("bandwidth-limit");
+  if (bandwidth !== undefined) {
+    const limit = parseBandwidthLimit(bandwidth);
+    if ("problem" in limit) throw new UsageError(`--bandwidth-limit: "${bandwidth}" ${limit.problem}`);
+    bandwidthLimit = limit.kib;
   }
-  const verify = v.verify;
+  const verify = str("verify");
   if (verify !== undefined && verify !== "none" && verify !== "sample" && verify !== "full") {
     throw new UsageError(`--verify: "${verify}" is not one of none, sample, full`);
   }
-  if (
-    v["agent-namespace"] !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v["agent-namespace"])
-  ) {
-    throw new UsageError(`--agent-namespace: "${v["agent-namespace"]}" is not a valid namespace name`);
+  const agentNamespace = str("agent-namespace");
+  if (agentNamespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(agentNamespace)) {
+    throw new UsageError(`--agent-namespace: "${agentNamespace}" is not a valid namespace name`);
   }
-  if (v.prune && v["no-prune"]) throw new UsageError("--prune and --no-prune contradict each other");
-  if (v.replication !== undefined && v.config === undefined && command !== "demo") {
-    // a name for a flag-defined replication: allowed
-  }
+  const operation = findOperation(command);
+  const request = operation ? requestOf(operation, v, falses) : {};
+  const given = <K extends string, T>(key: K, value: T | undefined) =>
+    value === undefined ? {} : { [key]: value } as Record<K, T>;
   const options: CliOptions = {
-    ...(v["source-kubeconfig"] !== undefined ? { sourceKubeconfig: v["source-kubeconfig"] } : {}),
-    ...(v["dest-kubeconfig"] !== undefined ? { destKubeconfig: v["dest-kubeconfig"] } : {}),
-    ...(v["source-context"] !== undefined ? { sourceContext: v["source-context"] } : {}),
-    ...(v["dest-context"] !== undefined ? { destContext: v["dest-context"] } : {}),
-    ...(v["source-namespace"] !== undefined ? { sourceNamespace: v["source-namespace"] } : {}),
-    ...(v["dest-namespace"] !== undefined ? { destNamespace: v["dest-namespace"] } : {}),
-    ...(v["resource-types"] !== undefined
-      ? { resourceTypes: list("resource-types", v["resource-types"])! }
-      : {}),
-    ...(v["exclude-resource-types"] !== undefined
-      ? { excludeResourceTypes: list("exclude-resource-types", v["exclude-resource-types"])! }
-      : {}),
-    includeCustomResources: v["include-custom-resources"] ?? false,
-    syncCrds: v["sync-crds"] ?? false,
-    migratePvcData: v["migrate-pvc-data"] ?? false,
-    reverseMigratePvcData: v["reverse-migrate-pvc-data"] ?? false,
-    toSource: v["to-source"] ?? false,
-    ...(v["agent-namespace"] !== undefined ? { agentNamespace: v["agent-namespace"] } : {}),
-    ...(v["mounter-image"] !== undefined ? { mounterImage: v["mounter-image"] } : {}),
-    ...(bandwidthLimit !== undefined ? { bandwidthLimit } : {}),
-    ...(verify !== undefined ? { verify } : {}),
-    ...(v["storage-class-map"] !== undefined
-      ? { storageClassMap: parseMap("storage-class-map", v["storage-class-map"])! }
-      : {}),
-    ...(v["access-mode-map"] !== undefined
-      ? { accessModeMap: parseMap("access-mode-map", v["access-mode-map"])! }
-      : {}),
-    ...(v["ingress-host-map"] !== undefined
-      ? { ingressHostMap: parseMap("ingress-host-map", v["ingress-host-map"])! }
-      : {}),
-    ...(v.prune ? { prune: true } : v["no-prune"] ? { prune: false } : {}),
-    pruneClaims: v["prune-claims"] ?? false,
-    ...(maxPrune !== undefined ? { maxPrune } : {}),
-    adopt: v.adopt ?? false,
-    dryRun: v["dry-run"] ?? false,
-    force: v.force ?? false,
-    allowSourceUnavailable: v["allow-source-unavailable"] ?? false,
-    acceptStale: v["accept-stale"] ?? false,
-    useDrCounts: v["use-dr-counts"] ?? false,
-    allowDrUnavailable: v["allow-dr-unavailable"] ?? false,
-    ...(immutable !== undefined ? { immutable } : {}),
-    ...(v["no-scale-to-zero"] ? { scaleToZero: false } : {}),
-    ...(v.config !== undefined ? { config: v.config } : {}),
-    ...(v.replication !== undefined ? { replication: v.replication } : {}),
-    ...(v.cluster !== undefined ? { cluster: v.cluster } : {}),
+    ...given("sourceKubeconfig", str("source-kubeconfig")),
+    ...given("destKubeconfig", str("dest-kubeconfig")),
+    ...given("sourceContext", str("source-context")),
+    ...given("destContext", str("dest-context")),
+    ...given("sourceNamespace", str("source-namespace")),
+    ...given("destNamespace", str("dest-namespace")),
+    ...given("resourceTypes", list("resource-types", str("resource-types"))),
+    ...given("excludeResourceTypes", list("exclude-resource-types", str("exclude-resource-types"))),
+    includeCustomResources: bool("include-custom-resources"),
+    syncCrds: bool("sync-crds"),
+    ...given("agentNamespace", agentNamespace),
+    ...given("mounterImage", str("mounter-image")),
+    ...given("bandwidthLimit", bandwidthLimit),
+    ...given("verify", verify as CliOptions["verify"]),
+    ...given("storageClassMap", parseMap("storage-class-map", str("storage-class-map"))),
+    ...given("accessModeMap", parseMap("access-mode-map", str("access-mode-map"))),
+    ...given("ingressHostMap", parseMap("ingress-host-map", str("ingress-host-map"))),
+    pruneClaims: bool("prune-claims"),
+    ...given("maxPrune", maxPrune),
+    adopt: bool("adopt"),
+    ...given("immutable", immutable as CliOptions["immutable"]),
+    ...(bool("no-scale-to-zero") ? { scaleToZero: false } : {}),
+    ...given("config", config),
+    ...given("replication", str("replication")),
+    ...given("cluster", cluster),
+    dryRun: operation ? request.dryRun === true : bool("dry-run"),
     output,
     logLevel,
-    ...(concurrency !== undefined ? { concurrency } : {}),
-    ...(waitForLock !== undefined ? { waitForLock } : {}),
-    ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
+    ...given("concurrency", concurrency),
+    ...given("waitForLock", waitForLock),
+    ...given("leaseSeconds", leaseSeconds),
+    request,
   };
   return { kind: "run", command, options };
 }

@@ -1,11 +1,12 @@
 /** The replication a command runs, from flags or from a config file, with where its credentials come from. */
-import { findReplication, loadConfigFile, replicationSpecFromConfig } from "../../shared/config/mod.ts";
+import { findReplication, replicationSpecFromConfig } from "../../shared/config/mod.ts";
 import type { KubeconfigSource } from "../../shared/kube/load_kube_config.ts";
 import {
   DEFAULT_PVC_DATA,
   type ReplicationSpec,
   replicationSpec,
 } from "../../shared/plan/replication_spec.ts";
+import { readConfigFile } from "../operations/mod.ts";
 import { type CliOptions, UsageError } from "./parse_cli_args.ts";
 
 /** A replication and where its two clusters' credentials come from. */
@@ -46,7 +47,6 @@ export function specFlags(
     ...(o.includeCustomResources ? { includeCustomResources: true } : {}),
     ...(o.syncCrds ? { syncCRDs: true } : {}),
     ...(o.scaleToZero !== undefined ? { scaleToZero: o.scaleToZero } : {}),
-    ...(o.prune !== undefined ? { prune: o.prune } : {}),
     ...(o.pruneClaims ? { pruneClaims: true } : {}),
     ...(o.maxPrune !== undefined ? { maxPrune: o.maxPrune } : {}),
     ...(o.adopt ? { adopt: true } : {}),
@@ -82,7 +82,7 @@ export function replicationFromFlags(o: CliOptions): ResolvedReplication {
 export async function resolveReplication(o: CliOptions): Promise<ResolvedReplication> {
   if (o.config === undefined) return replicationFromFlags(o);
   if (o.replication === undefined) throw new UsageError("--config needs --replication NAME");
-  const config = await loadConfigFile(o.config);
+  const config = await readConfigFile(o.config);
   const replication = findReplication(config, o.replication);
   const cluster = (n: string) => config.clusters.find((c) => c.name === n)!.kubeconfig;
   return {

@@ -8,12 +8,12 @@ import type { RunReport } from "../../shared/run_report.ts";
 import { replicationRpo, RunRecordStore, scheduleTimes } from "../../shared/runs/mod.ts";
 import { readReplicationState } from "../../shared/state/replication_lock.ts";
 import type { OperationDeps } from "../operation_deps.ts";
+import { findOperation } from "../operations/mod.ts";
 import { type CliIo, progressPrinter } from "./cli_io.ts";
 import { helpText } from "./help_text.ts";
 import { type CliOptions, type Command, parseCliArgs, UsageError } from "./parse_cli_args.ts";
 import { formatReport, formatState } from "./print_report.ts";
 import { type ResolvedReplication, resolveReplication } from "./resolve_replication.ts";
-import { runOperation } from "./run_operation.ts";
 import { validateConfigFile } from "./validate_config.ts";
 
 export type { CliIo } from "./cli_io.ts";
@@ -64,11 +64,6 @@ function reportError(io: CliIo, error: unknown, json: boolean, extra: Record<str
   return outcome.exitCode;
 }
 
-/** Exit code and one-line message for an error that stopped a command. */
-export function errorExit(error: unknown): { code: number; message: string } {
-  return { code: errorOutcome(error).exitCode, message: errorMessage(error) };
-}
-
 async function connectBoth(
   r: ResolvedReplication,
   io: CliIo,
@@ -86,7 +81,7 @@ async function connectBoth(
 async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Logger): Promise<number> {
   if (command === "demo") {
     const { runDemo } = await import("./demo.ts");
-    return await runDemo(o, io, logger);
+    return await runDemo(io, logger);
   }
   if (command === "validate") {
     if (o.config === undefined) throw new UsageError("validate needs --config FILE");
@@ -126,6 +121,8 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
       );
       return 0;
     }
+    const operation = findOperation(command);
+    if (!operation) throw new UsageError(`Unknown command "${command}"`);
     const progress = progressPrinter(io);
     const deps: OperationDeps = {
       source,
@@ -140,7 +137,8 @@ async function runCommand(command: Command, o: CliOptions, io: CliIo, logger: Lo
     };
     let report: RunReport;
     try {
-      report = await runOperation(command, deps, resolved.spec, o);
+      const run = io.operations?.[operation.name] ?? ((d, s, r) => operation.run(d, s, r));
+      report = await run(deps, resolved.spec, o.request);
     } catch (error) {
       progress.end();
       const writes = source.stats.writes + dr.stats.writes;

@@ -1,4 +1,4 @@
-import { loadConfigFile } from "../../shared/config/mod.ts";
+import { readConfigFile } from "../operations/mod.ts";
 import { describeKubeconfigSource } from "../../shared/kube/load_kube_config.ts";
 
 /**
@@ -6,7 +6,7 @@ import { describeKubeconfigSource } from "../../shared/kube/load_kube_config.ts"
  * file throws `ConfigError`, which lists every problem at once).
  */
 export async function validateConfigFile(path: string, output: "text" | "json" = "text"): Promise<string> {
-  const config = await loadConfigFile(path);
+  const config = await readConfigFile(path);
   if (output === "json") {
     return JSON.stringify(
       {

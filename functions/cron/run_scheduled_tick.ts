@@ -5,20 +5,21 @@
  * skipped and counted: ticks never queue up. A lock held elsewhere is waited for one lease
  * duration (plus a margin): a live holder renews it and the tick gives up (counted as overlap by
  * the run's refusal), a replica that died mid-run leaves it unrenewed and the tick takes it over.
- * The tick returns once the run has started; the run goes on in the background.
+ * A replication that is cut over (or whose cutover or failback is unfinished) has nothing to stage:
+ * its ticks are skipped as `paused`, recorded as no run. The tick returns once the run has started;
+ * the run goes on in the background.
  */
 import { errorMessage, errorOutcome } from "../../shared/errors.ts";
 import { derivedRunId, scheduleTimes } from "../../shared/runs/mod.ts";
 import { LockHeldError } from "../../shared/state/mod.ts";
-import { RunInProgressError } from "../serve/run_coordinator.ts";
-import type { Runtime } from "../serve/runtime.ts";
+import { RunInProgressError, type Runtime } from "../runtime/mod.ts";
 import type { ScheduledJob } from "./scheduled_jobs.ts";
 
 /** What became of a tick. */
-export type TickOutcome = "started" | "overlap" | "elsewhere" | "draining" | "failed";
+export type TickOutcome = "started" | "overlap" | "elsewhere" | "draining" | "paused" | "failed";
 
 export async function runScheduledTick(
-  runtime: Pick<Runtime, "runs" | "metrics" | "logger">,
+  runtime: Pick<Runtime, "runs" | "metrics" | "logger" | "status" | "replication">,
   job: ScheduledJob,
   now: Date = new Date(),
 ): Promise<TickOutcome> {
@@ -26,6 +27,11 @@ export async function runScheduledTick(
   const outcome = await (async (): Promise<TickOutcome> => {
     if (runtime.runs.draining) return "draining";
     if (runtime.runs.activeFor(job.replication).length > 0) return "overlap";
+    const paused = await pauseOf(runtime, job);
+    if (paused !== undefined) {
+      log.info("schedule tick paused", { reason: paused });
+      return "paused";
+    }
     const slot = scheduleTimes(job.schedule, now).previous ?? now;
     try {
       const started = await runtime.runs.start({
@@ -53,6 +59,16 @@ export async function runScheduledTick(
     }
   })();
   runtime.metrics.tick(job.replication, outcome);
-  if (outcome !== "started") log.info("schedule tick skipped", { outcome });
+  if (outcome !== "started" && outcome !== "paused") log.info("schedule tick skipped", { outcome });
   return outcome;
+}
+
+/** Why the job's replication pauses its schedule now (from its state, as the status reads it). */
+async function pauseOf(
+  runtime: Pick<Runtime, "status" | "replication">,
+  job: ScheduledJob,
+): Promise<string | undefined> {
+  const status = await runtime.status.of(runtime.replication(job.replication));
+  if (status.activeSide === null) return undefined; // unreadable: the run decides, and says why
+  return status.paused;
 }

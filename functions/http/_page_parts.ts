@@ -16,7 +16,7 @@ a { color: #0969da; }
 .rpo .sub { color: #59636e; }
 .status { padding: 1px 6px; border-radius: 10px; font-size: 12px; }
 .status-succeeded { background: #dafbe1; color: #1a7f37; } .status-failed { background: #ffebe9; color: #cf222e; }
-.status-running { background: #ddf4ff; color: #0969da; }
+.status-running { background: #ddf4ff; color: #0969da; } .status-paused { background: #fff8c5; color: #9a6700; }
 .side { font-weight: 600; } .side-dr { color: #cf222e; } .side-source { color: #1a7f37; }
 pre { background: #f6f8fa; padding: 12px; overflow: auto; }
 `;

@@ -11,18 +11,17 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { errorMessage, errorOutcome, InvalidInputError, NotFoundError } from "../../shared/errors.ts";
-import { serverVersion } from "../../shared/kube/verbs.ts";
 import { RUN_ID } from "../../shared/runs/mod.ts";
-import type { Runtime } from "../serve/runtime.ts";
-import { OPERATION_NAMES, type OperationName } from "../serve/run_operation_request.ts";
+import { OPERATIONS, READ_SCOPE } from "../operations/mod.ts";
+import type { Runtime } from "../runtime/mod.ts";
 import { authorize, type AuthVariables, forbidden } from "./authorize.ts";
 import { runPage } from "./run_page.tsx";
 import { statusPage } from "./status_page.tsx";
 import { InvalidRequestError, parseTriggerRequest } from "./trigger_request.ts";
 
 export interface AppOptions {
-  /** The operations whose trigger route is mounted (default: all). */
-  readonly operations?: readonly OperationName[];
+  /** The names of the operations whose trigger route is mounted (default: all). */
+  readonly operations?: readonly string[];
   /** Mount the status routes, the page and the metrics (default true). */
   readonly statusRoutes?: boolean;
   /** The largest request body accepted, in bytes (default 64 KiB). */
@@ -33,11 +32,9 @@ export interface AppOptions {
 
 type Env = { Variables: AuthVariables & { runId?: string } };
 
-const READY_TIMEOUT_MS = 3_000;
-
 export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env> {
   const app = new Hono<Env>();
-  const operations = options.operations ?? OPERATION_NAMES;
+  const operations = OPERATIONS.filter((o) => options.operations?.includes(o.name) ?? true);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const tokens = runtime.tokens;
 
@@ -53,25 +50,12 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env>
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
   app.get("/readyz", async (c) => {
-    if (runtime.draining) return c.json({ ready: false, reason: "shutting down" }, 503);
-    const names = [
-      ...new Set(runtime.config.replications.flatMap((r) => [r.source.cluster, r.destination.cluster])),
-    ];
-    const clusters: Record<string, string> = {};
-    await Promise.all(names.map(async (name) => {
-      try {
-        await serverVersion(await runtime.clusters.get(name), { timeoutMs: READY_TIMEOUT_MS });
-        clusters[name] = "reachable";
-      } catch (error) {
-        clusters[name] = errorMessage(error);
-      }
-    }));
-    const ready = Object.values(clusters).every((s) => s === "reachable");
-    return c.json({ ready, clusters }, ready ? 200 : 503);
+    const readiness = await runtime.readiness();
+    return c.json(readiness, readiness.ready ? 200 : 503);
   });
 
   for (const operation of operations) {
-    app.post(`/v1/replications/:name/${operation}`, authorize(tokens, operation), async (c) => {
+    app.post(`/v1/replications/:name/${operation.name}`, authorize(tokens, operation.name), async (c) => {
       const replication = runtime.replication(c.req.param("name"));
       const request = parseTriggerRequest(operation, await c.req.text(), c.req.header("idempotency-key"));
       if (runtime.draining) {
@@ -85,15 +69,9 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env>
       }
       const started = await runtime.runs.start({
         replication: replication.name,
-        operation,
+        operation: operation.name,
+        options: request.options,
         trigger: "http",
-        dryRun: request.dryRun,
-        force: request.force,
-        prune: request.prune,
-        allowSourceUnavailable: request.allowSourceUnavailable,
-        acceptStale: request.acceptStale,
-        useDrCounts: request.useDrCounts,
-        allowDrUnavailable: request.allowDrUnavailable,
         waitForLockMs: request.waitForLockMs,
         idempotencyKey: request.idempotencyKey,
       });
@@ -135,8 +113,8 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env>
       throw new NotFoundError(`No run "${id}" (run records are kept for the last runs of each replication)`);
     }
     const principal = c.get("principal");
-    if (!principal.operations.has("read") && !principal.operations.has(record.operation)) {
-      return forbidden(c, principal, "read");
+    if (!principal.operations.has(READ_SCOPE) && !principal.operations.has(record.operation)) {
+      return forbidden(c, principal, READ_SCOPE);
     }
     return c.json(record);
   });
@@ -155,22 +133,22 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env>
       return c.text(await runtime.metrics.metrics(), 200, { "content-type": runtime.metrics.contentType });
     });
 
-    app.get("/v1/replications", authorize(tokens, "read"), async (c) => {
+    app.get("/v1/replications", authorize(tokens, READ_SCOPE), async (c) => {
       return c.json({ replications: await runtime.status.all() });
     });
 
-    app.get("/v1/replications/:name", authorize(tokens, "read"), async (c) => {
+    app.get("/v1/replications/:name", authorize(tokens, READ_SCOPE), async (c) => {
       return c.json(await runtime.status.of(runtime.replication(c.req.param("name"))));
     });
 
-    app.get("/", authorize(tokens, "read", { browser: true }), async (c) => {
+    app.get("/", authorize(tokens, READ_SCOPE, { browser: true }), async (c) => {
       const statuses = await runtime.status.all();
       return c.html(
         statusPage({ statuses, now: new Date(), refreshSeconds: options.pageRefreshSeconds ?? 10 }),
       );
     });
 
-    app.get("/runs/:id", authorize(tokens, "read", { browser: true }), async (c) => {
+    app.get("/runs/:id", authorize(tokens, READ_SCOPE, { browser: true }), async (c) => {
       const id = c.req.param("id");
       const record = RUN_ID.test(id) ? await runtime.runs.find(id) : undefined;
       if (!record) throw new NotFoundError(`No run "${id.slice(0, 80)}"`);

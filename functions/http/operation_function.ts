@@ -6,18 +6,18 @@
  */
 import { errorMessage } from "../../shared/errors.ts";
 import { createJsonLogger } from "../../shared/log/mod.ts";
-import type { OperationName } from "../serve/run_operation_request.ts";
-import { runtimeFromEnv } from "../serve/runtime_from_env.ts";
+import { runtimeFromEnv } from "../runtime/mod.ts";
 import { createApp } from "./create_app.ts";
 
-export interface OperationFunction {
+/** One operation's module for `deno serve`: its default export. */
+export interface FunctionModule {
   fetch(request: Request): Promise<Response>;
 }
 
 export function operationFunction(
-  operation: OperationName,
+  operation: string,
   readEnv: (name: string) => string | undefined = (name) => Deno.env.get(name),
-): OperationFunction {
+): FunctionModule {
   let app: Promise<{ fetch(request: Request): Response | Promise<Response> }> | undefined;
   const build = async () => {
     const logger = createJsonLogger({

@@ -6,7 +6,7 @@
  */
 import type { Child } from "hono/jsx";
 import type { RunRecordSummary } from "../../shared/runs/mod.ts";
-import type { ReplicationStatus } from "../serve/replication_status.ts";
+import type { ReplicationStatus } from "../runtime/mod.ts";
 import { PAGE_STYLE, relativeTime, seconds } from "./_page_parts.ts";
 
 export interface StatusPageProps {
@@ -85,9 +85,12 @@ function Row(props: { status: ReplicationStatus; now: Date }): Child {
       <td>
         {s.running.length > 0
           ? <span class="status status-running">running {s.running.map((r) => r.operation).join(", ")}</span>
+          : s.paused
+          ? <span class="status status-paused" title={s.paused}>paused</span>
           : s.nextRun
           ? relativeTime(s.nextRun, props.now)
           : <span class="muted">{s.mode === "continuous" ? "continuous" : "on demand"}</span>}
+        {s.paused ? <div class="sub">{s.paused}</div> : ""}
         {s.nextRun ? <div class="sub">{s.nextRun}</div> : ""}
       </td>
       {s.error ? <td class="error">{s.error}</td> : <td></td>}

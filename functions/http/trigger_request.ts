@@ -1,13 +1,12 @@
 /**
- * The trigger request of an operation, checked with zod at the HTTP boundary: the JSON body
- * (`{dryRun?, force?, wait?, waitForLock?}`, plus `prune` for stage, `allowSourceUnavailable` and
- * `acceptStale` for cutover, `useDrCounts` and `allowDrUnavailable` for failback; an empty body is
- * `{}`) and the `Idempotency-Key` header. A bad one is an
- * `InvalidRequestError` (400) that carries the zod issues with their paths.
+ * The trigger request of an operation, checked with zod at the HTTP boundary: the JSON body (the
+ * operation's options as its descriptor declares them, plus the run's `wait` and `waitForLock`; an
+ * empty body is `{}`) and the `Idempotency-Key` header. A bad one is an `InvalidRequestError` (400)
+ * that carries the zod issues with their paths.
  */
 import { z } from "zod";
 import { InvalidInputError } from "../../shared/errors.ts";
-import type { OperationName } from "../serve/run_operation_request.ts";
+import { type AnyOperation, bodySchema } from "../operations/mod.ts";
 
 /** One problem of a request: where (`["body", "wait"]`, `["headers", "idempotency-key"]`) and what. */
 export interface RequestIssue {
@@ -29,38 +28,40 @@ export const MAX_WAIT_SECONDS = 3600;
 export const DEFAULT_WAIT_SECONDS = 60;
 
 const seconds = z.number().min(0).max(MAX_WAIT_SECONDS);
-const common = {
-  dryRun: z.boolean().optional(),
-  force: z.boolean().optional(),
-  /** Answer with the report when the run ends within this many seconds, else 202 with the run id. */
-  wait: seconds.optional(),
-  /** Wait for a lock held by another run (true: up to the longest wait) instead of answering 409. */
-  waitForLock: z.union([z.boolean(), seconds]).optional(),
-};
 
-const SCHEMAS = {
-  stage: z.strictObject({ ...common, prune: z.boolean().optional() }),
-  cutover: z.strictObject({
-    ...common,
-    allowSourceUnavailable: z.boolean().optional(),
-    acceptStale: z.boolean().optional(),
-  }),
-  failback: z.strictObject({
-    ...common,
-    useDrCounts: z.boolean().optional(),
-    allowDrUnavailable: z.boolean().optional(),
-  }),
-  "pvc-sync": z.strictObject(common),
-} as const satisfies Record<OperationName, z.ZodType>;
+/** The fields of every trigger's body that are the run's, not the operation's: how long to wait. */
+export const RUN_FIELDS = {
+  /** Answer with the report when the run ends within this many seconds, else 202 with the run id. */
+  wait: {
+    schema: seconds,
+    help:
+      `seconds to wait for the report before answering 202 with the run id (default ${DEFAULT_WAIT_SECONDS})`,
+  },
+  /** Wait for a lock held by another run (true: up to the longest wait) instead of answering 409. */
+  waitForLock: {
+    schema: z.union([z.boolean(), seconds]),
+    help: "wait for a lock another run holds (seconds, or true for up to an hour) instead of answering 409",
+  },
+} as const;
+
+const schemas = new WeakMap<AnyOperation, z.ZodObject>();
+
+/** The JSON body an operation's trigger takes. */
+export function triggerBodySchema(operation: AnyOperation): z.ZodObject {
+  let schema = schemas.get(operation);
+  if (!schema) {
+    schema = bodySchema(operation).extend({
+      wait: RUN_FIELDS.wait.schema.optional(),
+      waitForLock: RUN_FIELDS.waitForLock.schema.optional(),
+    });
+    schemas.set(operation, schema);
+  }
+  return schema;
+}
 
 export interface TriggerRequest {
-  readonly dryRun?: boolean | undefined;
-  readonly force?: boolean | undefined;
-  readonly prune?: boolean | undefined;
-  readonly allowSourceUnavailable?: boolean | undefined;
-  readonly acceptStale?: boolean | undefined;
-  readonly useDrCounts?: boolean | undefined;
-  readonly allowDrUnavailable?: boolean | undefined;
+  /** The operation's options, by the descriptor's keys. */
+  readonly options: Readonly<Record<string, unknown>>;
   readonly waitSeconds: number;
   readonly waitForLockMs: number;
   readonly idempotencyKey?: string | undefined;
@@ -80,7 +81,7 @@ function issuesOf(error: z.ZodError, prefix: string): RequestIssue[] {
 
 /** Parses and checks a trigger's body text and Idempotency-Key header. */
 export function parseTriggerRequest(
-  operation: OperationName,
+  operation: AnyOperation,
   bodyText: string,
   idempotencyKey: string | undefined,
 ): TriggerRequest {
@@ -97,7 +98,7 @@ export function parseTriggerRequest(
       });
     }
   }
-  const body = issues.length === 0 ? SCHEMAS[operation].safeParse(json) : undefined;
+  const body = issues.length === 0 ? triggerBodySchema(operation).safeParse(json) : undefined;
   if (body && !body.success) issues.push(...issuesOf(body.error, "body"));
   const key = idempotencyKey === undefined ? undefined : IDEMPOTENCY_KEY.safeParse(idempotencyKey);
   if (key && !key.success) {
@@ -106,27 +107,15 @@ export function parseTriggerRequest(
     );
   }
   if (issues.length > 0 || !body?.success) throw new InvalidRequestError(issues);
-  const data: z.output<typeof SCHEMAS["stage"]> & {
-    allowSourceUnavailable?: boolean;
-    acceptStale?: boolean;
-    useDrCounts?: boolean;
-    allowDrUnavailable?: boolean;
-  } = body.data;
-  const waitForLock = data.waitForLock === true
-    ? MAX_WAIT_SECONDS
-    : data.waitForLock === false
-    ? 0
-    : data.waitForLock ?? 0;
+  const { wait, waitForLock, ...options } = body.data as Record<string, unknown> & {
+    wait?: number;
+    waitForLock?: boolean | number;
+  };
+  const lockSeconds = waitForLock === true ? MAX_WAIT_SECONDS : waitForLock === false ? 0 : waitForLock ?? 0;
   return {
-    dryRun: data.dryRun,
-    force: data.force,
-    prune: data.prune,
-    allowSourceUnavailable: data.allowSourceUnavailable,
-    acceptStale: data.acceptStale,
-    useDrCounts: data.useDrCounts,
-    allowDrUnavailable: data.allowDrUnavailable,
-    waitSeconds: data.wait ?? DEFAULT_WAIT_SECONDS,
-    waitForLockMs: Math.round(waitForLock * 1000),
+    options,
+    waitSeconds: wait ?? DEFAULT_WAIT_SECONDS,
+    waitForLockMs: Math.round(lockSeconds * 1000),
     idempotencyKey: key?.success ? key.data : undefined,
   };
 }

@@ -1,18 +1,20 @@
 /**
- * `dr-syncer serve`: the function runtime in one process. Serves the HTTP app with Deno.serve,
- * registers one Deno.cron per schedule job, and on SIGTERM (or SIGINT) drains: the schedules are
- * unregistered, no new run starts, running ones get `--drain-seconds` to finish and are then
- * stopped through their signal (their locks released), and the server closes.
+ * `dr-syncer serve`: the function runtime in one process. Builds the runtime and adds its edges to
+ * it (the HTTP app with Deno.serve, one Deno.cron per schedule job, the watchers of the continuous
+ * replications), and on SIGTERM (or SIGINT) drains: the schedules and watchers stop, no new run
+ * starts, running ones get `--drain-seconds` to finish and are then stopped through their signal
+ * (their locks released), and the server closes.
  *
  *   deno run -A functions/serve/main.ts [--config FILE] [--host H] [--port P]
  */
 import { errorMessage, errorOutcome } from "../../shared/errors.ts";
 import { createJsonLogger } from "../../shared/log/mod.ts";
-import { registerSchedules } from "../cron/register_schedules.ts";
+import { schedules } from "../cron/register_schedules.ts";
 import { scheduledJobs } from "../cron/scheduled_jobs.ts";
-import { createApp } from "../http/create_app.ts";
+import { httpServer } from "../http/http_server.ts";
+import { runtimeFromEnv } from "../runtime/mod.ts";
+import { watchers } from "../watch/watch_manager.ts";
 import { parseServeArgs, SERVE_HELP } from "./parse_serve_args.ts";
-import { runtimeFromEnv } from "./runtime_from_env.ts";
 
 export interface ServeIo {
   readonly stdout: (text: string) => void;
@@ -50,13 +52,8 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   if (config.tokens.length === 0) {
     logger.warn("no API tokens are configured: every route but /healthz, /readyz and /metrics answers 401");
   }
-  const app = createApp(runtime);
   const jobs = scheduledJobs(config.replications);
-  const schedules = new AbortController();
-  if (io.schedules ?? true) registerSchedules(runtime, jobs, schedules.signal);
-  runtime.watches.start();
-
-  const server = Deno.serve({
+  const server = httpServer(runtime, {
     hostname: options.host,
     port: options.port,
     onListen: (address) => {
@@ -65,13 +62,15 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
       );
       io.onListen?.(address);
     },
-  }, app.fetch);
+  });
+  runtime.add(server);
+  if (io.schedules ?? true) runtime.add(schedules(runtime, jobs));
+  watchers(runtime);
+  await runtime.start();
 
   const reason = await Promise.race([io.stopRequested, server.finished.then(() => "server closed")]);
   logger.info("draining", { reason, drainSeconds: options.drainSeconds, runs: runtime.runs.active.length });
-  schedules.abort();
   await runtime.drain(options.drainSeconds * 1000);
-  await server.shutdown();
   await runtime.close();
   logger.info("stopped");
   return 0;

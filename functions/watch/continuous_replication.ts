@@ -23,8 +23,7 @@ import type { RuntimeMetrics } from "../../shared/metrics/mod.ts";
 import { replicationSpecFromConfig } from "../../shared/config/mod.ts";
 import { LockHeldError } from "../../shared/state/mod.ts";
 import { checkSync } from "../../shared/sync/check_sync.ts";
-import type { ClusterPool } from "../serve/cluster_pool.ts";
-import { type RunCoordinator, RunInProgressError } from "../serve/run_coordinator.ts";
+import { type ClusterPool, type RunCoordinator, RunInProgressError } from "../runtime/mod.ts";
 import { WatchLease } from "./watch_lease.ts";
 
 export interface ContinuousOptions {

@@ -1,6 +1,6 @@
 /** Runs the config schema and turns zod issues into readable, path-named issues. */
 import { z } from "zod";
-import { type Config, configSchema } from "./config_schema.ts";
+import { type Config, configSchema, configSchemaFor } from "./config_schema.ts";
 import { closest, describeValue, formatPath, type PathSegment, quote, quoteAll } from "./_text.ts";
 
 /** An issue with its path still as segments (positions are looked up by the caller). */
@@ -107,7 +107,19 @@ export function parseWith<T extends z.ZodType>(schema: T, input: unknown): Parse
   return { issues };
 }
 
+/** What the edge knows that the config module does not. */
+export interface ConfigOptions {
+  /** The token scopes that exist (from the operation registry); without them only their spelling is checked. */
+  readonly tokenScopes?: readonly string[] | undefined;
+}
+
+const schemas = new WeakMap<readonly string[], ReturnType<typeof configSchemaFor>>();
+
 /** Validates a parsed config document: the config with defaults, or every issue found. */
-export function validateConfig(input: unknown): ParseResult<Config> {
-  return parseWith(configSchema, input);
+export function validateConfig(input: unknown, options: ConfigOptions = {}): ParseResult<Config> {
+  const scopes = options.tokenScopes;
+  if (scopes === undefined) return parseWith(configSchema, input);
+  let schema = schemas.get(scopes);
+  if (!schema) schemas.set(scopes, schema = configSchemaFor(scopes));
+  return parseWith(schema, input);
 }

@@ -30,8 +30,12 @@ export type ImmutablePolicy = (typeof IMMUTABLE_POLICIES)[number];
 export const PVC_VERIFY_MODES = ["none", "sample", "full"] as const;
 export type PvcVerifyMode = (typeof PVC_VERIFY_MODES)[number];
 
-export const TOKEN_OPERATIONS = ["read", "stage", "cutover", "failback", "pvc-sync"] as const;
-export type TokenOperation = (typeof TOKEN_OPERATIONS)[number];
+/**
+ * A token scope's spelling. Which scopes exist (`read`, the operations, the options that lift a refusal)
+ * is the operation registry's to say: the edge hands them in (`configSchemaFor`), and a schema without
+ * them checks the spelling only.
+ */
+const SCOPE_NAME = /^[a-z][a-z0-9-]*$/;
 
 export const ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"] as const;
 export type AccessMode = (typeof ACCESS_MODES)[number];
@@ -306,27 +310,44 @@ export const clusterSchema = z.strictObject({
 
 export type Cluster = z.output<typeof clusterSchema>;
 
-/** An API token and the operations it may trigger (`read` covers the GET routes). */
-export const tokenSchema = z
-  .strictObject({
-    name: dnsLabel("token name"),
-    value: tokenSourceSchema,
-    operations: z.array(z.enum(TOKEN_OPERATIONS)).min(1, {
-      error: `Must list at least one of ${quoteAll(TOKEN_OPERATIONS)}`,
-    }),
-  })
-  .superRefine((token, ctx) => {
-    token.operations.forEach((operation, index) => {
-      if (token.operations.indexOf(operation) !== index) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["operations", index],
-          message: `${quote(operation)} is listed twice`,
-          input: operation,
-        });
-      }
+/** An API token and the scopes it has: `read` (the GET routes), operations, and options that lift a refusal. */
+export function tokenSchemaFor(scopes?: readonly string[]) {
+  const scope = scopes === undefined
+    ? z.string().regex(SCOPE_NAME, { error: (issue) => `${quote(issue.input)} is not a scope name` })
+    : z.string().refine((value) => scopes.includes(value), {
+      error: (issue) => {
+        const suggestion = typeof issue.input === "string" ? closest(issue.input, scopes) : undefined;
+        return `${quote(issue.input)} is not a scope${
+          suggestion === undefined ? "" : `, did you mean ${quote(suggestion)}?`
+        } (scopes: ${quoteAll(scopes)})`;
+      },
     });
-  });
+  return z
+    .strictObject({
+      name: dnsLabel("token name"),
+      value: tokenSourceSchema,
+      operations: z.array(scope).min(1, {
+        error: scopes === undefined
+          ? "Must list at least one scope"
+          : `Must list at least one of ${quoteAll(scopes)}`,
+      }),
+    })
+    .superRefine((token, ctx) => {
+      token.operations.forEach((operation, index) => {
+        if (token.operations.indexOf(operation) !== index) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["operations", index],
+            message: `${quote(operation)} is listed twice`,
+            input: operation,
+          });
+        }
+      });
+    });
+}
+
+/** A token whose scopes are checked for their spelling only. */
+export const tokenSchema = tokenSchemaFor();
 
 export type Token = z.output<typeof tokenSchema>;
 
@@ -476,31 +497,38 @@ export const runtimeSchema = z.strictObject({
 
 export type RuntimeSettings = z.output<typeof runtimeSchema>;
 
-/** The whole config file, with the cross-field checks (unique names, known clusters, distinct destinations). */
-export const configSchema = z
-  .strictObject({
+/**
+ * The whole config file, with the cross-field checks (unique names, known clusters, distinct destinations);
+ * `scopes`: the token scopes that exist (from the operation registry).
+ */
+export function configSchemaFor(scopes?: readonly string[]) {
+  return z.strictObject({
     clusters: z.array(clusterSchema).min(1, { error: "Must list at least one cluster" }),
-    tokens: z.array(tokenSchema).default(() => []),
+    tokens: z.array(tokenSchemaFor(scopes)).default(() => []),
     replications: z.array(replicationSchema).default(() => []),
     agent: agentSchema.default(() => agentSchema.parse({})),
     runtime: runtimeSchema.default(() => runtimeSchema.parse({})),
   })
-  .superRefine((config, ctx) => {
-    checkUniqueNames(ctx, "clusters", "cluster", config.clusters);
-    checkUniqueNames(ctx, "tokens", "token", config.tokens);
-    checkUniqueNames(ctx, "replications", "replication", config.replications);
-    checkReplications(ctx, config.clusters, config.replications);
-    const runtimeCluster = config.runtime.cluster;
-    const clusterNames = config.clusters.map((cluster) => cluster.name);
-    if (runtimeCluster !== undefined && !clusterNames.includes(runtimeCluster)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["runtime", "cluster"],
-        message: unknownClusterMessage(runtimeCluster, clusterNames),
-        input: runtimeCluster,
-      });
-    }
-  });
+    .superRefine((config, ctx) => {
+      checkUniqueNames(ctx, "clusters", "cluster", config.clusters);
+      checkUniqueNames(ctx, "tokens", "token", config.tokens);
+      checkUniqueNames(ctx, "replications", "replication", config.replications);
+      checkReplications(ctx, config.clusters, config.replications);
+      const runtimeCluster = config.runtime.cluster;
+      const clusterNames = config.clusters.map((cluster) => cluster.name);
+      if (runtimeCluster !== undefined && !clusterNames.includes(runtimeCluster)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["runtime", "cluster"],
+          message: unknownClusterMessage(runtimeCluster, clusterNames),
+          input: runtimeCluster,
+        });
+      }
+    });
+}
+
+/** The config schema with token scopes checked for their spelling only (the edge hands in the real ones). */
+export const configSchema = configSchemaFor();
 
 /** A validated config with every default filled in. */
 export type Config = z.output<typeof configSchema>;

@@ -7,7 +7,9 @@ import {
   OPERATOR_API_VERSION,
 } from "./_operator_manifests.ts";
 import { formatPath, type PathSegment } from "./_text.ts";
-import { validateConfig } from "./_validate.ts";
+import { type ConfigOptions, validateConfig } from "./_validate.ts";
+
+export type { ConfigOptions } from "./_validate.ts";
 import { locate, type ParsedYaml, parseYaml } from "./_yaml.ts";
 import { checkTextSize, MAX_INPUT_BYTES, readTextInput, TextInputError } from "../input/mod.ts";
 
@@ -28,7 +30,7 @@ function joinPath(label: string, field: readonly PathSegment[]): string {
   return rest.startsWith("[") ? `${label}${rest}` : `${label}.${rest}`;
 }
 
-function loadOperatorManifests(yaml: ParsedYaml, origin: string): Config {
+function loadOperatorManifests(yaml: ParsedYaml, origin: string, options: ConfigOptions): Config {
   const converted = convertOperatorManifests(yaml.documents);
   const toIssue = (at: ManifestLocation, message: string): ConfigIssue => ({
     path: joinPath(at.manifest.label, at.field),
@@ -38,7 +40,7 @@ function loadOperatorManifests(yaml: ParsedYaml, origin: string): Config {
   if (converted.issues.length > 0) {
     throw new ConfigError(origin, byLine(converted.issues.map((issue) => toIssue(issue.at, issue.message))));
   }
-  const result = validateConfig(converted.input);
+  const result = validateConfig(converted.input, options);
   if (result.issues === undefined) return result.data;
   throw new ConfigError(
     origin,
@@ -58,7 +60,7 @@ function loadOperatorManifests(yaml: ParsedYaml, origin: string): Config {
  *
  * @throws {ConfigError} with one issue per problem, each naming its path and, when known, its line
  */
-export function loadConfig(text: string, origin: string): Config {
+export function loadConfig(text: string, origin: string, options: ConfigOptions = {}): Config {
   try {
     checkTextSize(text, MAX_INPUT_BYTES);
   } catch (error) {
@@ -68,7 +70,7 @@ export function loadConfig(text: string, origin: string): Config {
   const parsed = parseYaml(text);
   if (parsed.issues !== undefined) throw new ConfigError(origin, parsed.issues);
   const yaml = parsed.yaml;
-  if (isOperatorManifests(yaml.documents)) return loadOperatorManifests(yaml, origin);
+  if (isOperatorManifests(yaml.documents)) return loadOperatorManifests(yaml, origin, options);
 
   const documents = yaml.documents.filter((document) =>
     document.value !== null && document.value !== undefined
@@ -83,7 +85,7 @@ export function loadConfig(text: string, origin: string): Config {
       ...locate(yaml, second.index, []),
     }]);
   }
-  const result = validateConfig(document.value);
+  const result = validateConfig(document.value, options);
   if (result.issues === undefined) return result.data;
   throw new ConfigError(
     origin,
@@ -102,7 +104,7 @@ export function loadConfig(text: string, origin: string): Config {
  * @throws {ConfigError} when the file cannot be read (missing, unreadable, too large, not UTF-8 text) or is
  *   not a valid config
  */
-export async function loadConfigFile(path: string): Promise<Config> {
+export async function loadConfigFile(path: string, options: ConfigOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readTextInput(path, MAX_INPUT_BYTES);
@@ -113,5 +115,5 @@ export async function loadConfigFile(path: string): Promise<Config> {
       cause: error instanceof TextInputError && error.cause !== undefined ? error.cause : error,
     });
   }
-  return loadConfig(text, path);
+  return loadConfig(text, path, options);
 }

@@ -204,7 +204,6 @@ export const isAlreadyExists = (error: unknown): boolean =>
 export const isInvalid = (error: unknown): boolean => hasStatus(error, 422);
 export const isForbidden = (error: unknown): boolean => hasStatus(error, 403);
 export const isUnauthorized = (error: unknown): boolean => hasStatus(error, 401);
-export const isTooManyRequests = (error: unknown): boolean => hasStatus(error, 429);
 export const isUnreachable = (error: unknown): boolean => error instanceof ClusterUnreachableError;
 
 /** 409 Conflict (not AlreadyExists), 429 and 5xx: worth another try after a pause. */

@@ -24,7 +24,7 @@ export interface RuntimeMetrics {
   runErrored(operation: string, code: string, trigger: string, durationMs: number): void;
   runStarted(): void;
   runSettled(): void;
-  /** A schedule tick and what became of it (`started`, `overlap`, `elsewhere`, `draining`, `failed`). */
+  /** A schedule tick and what became of it (`started`, `overlap`, `elsewhere`, `paused`, `draining`, `failed`). */
   tick(replication: string, outcome: string): void;
   /** A continuous replication's watch: an applied change and its lag from the source's change. */
   watchApplied(replication: string, lagSeconds: number): void;
@@ -87,7 +87,7 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   const ticks = new Counter({
     name: "dr_syncer_schedule_ticks_total",
     help:
-      "Schedule ticks by replication and outcome (started; overlap: skipped, a run was in progress; elsewhere: another replica took it; draining; failed).",
+      "Schedule ticks by replication and outcome (started; overlap: skipped, a run was in progress; elsewhere: another replica took it; paused: the replication is cut over or its cutover unfinished, nothing to copy; draining; failed).",
     labelNames: ["replication", "outcome"] as const,
     registers,
   });

@@ -116,15 +116,25 @@ export class RunRecordStore {
   }
 
   /**
-   * Deletes the records of `replication` beyond the newest `keep`; returns how many. A record
-   * still `running` is kept for a day (its replica may have died mid-run: it never finishes).
+   * Deletes the records of `replication` beyond the newest `keep`; returns how many. The newest
+   * record of each operation is kept however many runs came after it (a cutover's record is not
+   * pushed out by the schedule's stages), and a record still `running` is kept for a day (its
+   * replica may have died mid-run: it never finishes).
    */
   async prune(namespace: string, replication: string, now: Date = new Date()): Promise<number> {
     const records = await this.list(namespace, replication);
     const dayAgo = now.getTime() - 24 * 3600_000;
-    const old = records.filter((r) => r.status !== "running" || Date.parse(r.startedAt) < dayAgo).slice(
-      this.keep,
-    );
+    const newestOf = new Set<string>();
+    const seen = new Set<string>();
+    for (const record of records) { // newest first
+      if (seen.has(record.operation)) continue;
+      seen.add(record.operation);
+      newestOf.add(record.runId);
+    }
+    const old = records
+      .filter((r) => r.status !== "running" || Date.parse(r.startedAt) < dayAgo)
+      .slice(this.keep)
+      .filter((r) => !newestOf.has(r.runId));
     for (const record of old) await this.delete(namespace, record.runId);
     return old.length;
   }

@@ -76,6 +76,23 @@ export async function readReplicationState(
   return parseReplicationState(lease?.metadata.annotations, namespace);
 }
 
+/**
+ * Who holds a replication's lock, as one read sees it (`undefined`: nobody). Like the lock itself,
+ * this never compares the holder's timestamps with this machine's clock: a Lease with a holder is
+ * held (a crashed holder's lock is taken by a run that waits for it).
+ */
+export async function readLockHolder(
+  client: KubeClient,
+  namespace: string,
+  now: Date = new Date(),
+): Promise<{ holder: string; expiresAt: string; leaseSeconds: number } | undefined> {
+  const lease = await getLease(client, namespace);
+  const holder = lease?.spec?.holderIdentity;
+  if (!holder) return undefined;
+  const leaseSeconds = lease.spec?.leaseDurationSeconds ?? 60;
+  return { holder, leaseSeconds, expiresAt: new Date(now.getTime() + leaseSeconds * 1000).toISOString() };
+}
+
 export interface LockOptions {
   readonly namespace: string;
   readonly replication: string;

@@ -15,7 +15,8 @@ import { watchObjects } from "../../shared/kube/verbs.ts";
 import { silentLogger } from "../../shared/log/logger.ts";
 import { type ConfigInput, loadConfig, replicationSpecFromConfig } from "../../shared/config/mod.ts";
 import { createApp } from "../../functions/http/create_app.ts";
-import { createRuntime } from "../../functions/serve/runtime.ts";
+import { createRuntime } from "../../functions/runtime/mod.ts";
+import { watchers } from "../../functions/watch/mod.ts";
 import { stage } from "../../functions/stage.ts";
 import { createNamespace, DR_KUBECONFIG, SOURCE_KUBECONFIG, typeOf } from "../_clusters.ts";
 import { benchObjects } from "./bench_objects.ts";
@@ -188,13 +189,14 @@ export async function continuousLatency(
     "bench config",
   );
   const runtime = await createRuntime({ config, logger: silentLogger, readEnv: () => undefined });
+  const watches = watchers(runtime);
   const cmType = await typeOf(dr, "v1", "ConfigMap");
   const stop = new AbortController();
   const changes: Change[] = [];
   const pending: Change[][] = Array.from({ length: k }, () => []);
   let watchEnded: Promise<void> | undefined;
   try {
-    runtime.watches.start();
+    watches.start();
     const t0 = performance.now();
     for (;;) {
       const list = await dr.request<{ items: KubeObject[] }>({
@@ -202,7 +204,7 @@ export async function continuousLatency(
         path: `/api/v1/namespaces/${dest}/configmaps`,
       }).catch(() => ({ items: [] as KubeObject[] }));
       const copied = list.items.filter((o) => o.metadata.name.startsWith("lat-")).length;
-      if (copied === k && runtime.watches.states.live === "watching") break;
+      if (copied === k && watches.states.live === "watching") break;
       if (performance.now() - t0 > 120_000) {
         throw new Error(`the first stage did not copy ${k} ConfigMaps in 2 minutes (${copied} copied)`);
       }

@@ -5,7 +5,8 @@
 import { type Config, type ConfigInput, loadConfig } from "../../shared/config/mod.ts";
 import { createTextLogger, silentLogger } from "../../shared/log/mod.ts";
 import { createApp } from "../../functions/http/create_app.ts";
-import { createRuntime, type Runtime, type RuntimeOptions } from "../../functions/serve/runtime.ts";
+import { watchers, type WatchManager } from "../../functions/watch/mod.ts";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../../functions/runtime/mod.ts";
 import { DR_KUBECONFIG, SOURCE_KUBECONFIG } from "../_clusters.ts";
 
 export const TOKENS = {
@@ -36,7 +37,7 @@ export function testConfigInput(
       {
         name: "ops",
         value: { env: "TEST_OPS_TOKEN" },
-        operations: ["read", "stage", "cutover", "failback", "pvc-sync"],
+        operations: ["read", "stage", "cutover", "failback", "pvc-sync", "fence"],
       },
       { name: "ci", value: { env: "TEST_STAGE_TOKEN" }, operations: ["stage"] },
       { name: "viewer", value: { env: "TEST_READ_TOKEN" }, operations: ["read"] },
@@ -71,6 +72,8 @@ export function replication(
 
 export interface TestRuntime extends AsyncDisposable {
   readonly runtime: Runtime;
+  /** The watchers of the continuous replications, added to the runtime, not started. */
+  readonly watches: WatchManager;
   readonly app: ReturnType<typeof createApp>;
   /** `app.request` with a bearer token (and JSON body when given). */
   request(
@@ -81,8 +84,9 @@ export interface TestRuntime extends AsyncDisposable {
 
 export async function testRuntime(
   config: Config,
-  options: Partial<RuntimeOptions> = {},
+  options: Partial<RuntimeOptions> & { watchDebounceMs?: number; watchLeaseSeconds?: number } = {},
 ): Promise<TestRuntime> {
+  const { watchDebounceMs, watchLeaseSeconds, ...runtimeOptions } = options;
   const runtime = await createRuntime({
     config,
     // DR_SYNCER_TEST_LOG=debug shows the runtime's logs
@@ -94,11 +98,13 @@ export async function testRuntime(
       : silentLogger,
     readEnv: (name) => TOKEN_ENV[name],
     leaseSeconds: 15,
-    ...options,
+    ...runtimeOptions,
   });
+  const watches = watchers(runtime, { debounceMs: watchDebounceMs, leaseSeconds: watchLeaseSeconds });
   const app = createApp(runtime);
   return {
     runtime,
+    watches,
     app,
     request(path, init = {}) {
       const headers: Record<string, string> = { ...init.headers };

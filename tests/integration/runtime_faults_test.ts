@@ -67,9 +67,9 @@ Deno.test("fault: etcd restarted under a running continuous sync; the next chang
         ],
       });
       await using rt = await testRuntime(config, { watchDebounceMs: 50, watchLeaseSeconds: 4 });
-      rt.runtime.watches.start();
+      rt.watches.start();
       await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "first"));
-      await until("the watch", () => Promise.resolve(rt.runtime.watches.states.live === "watching"));
+      await until("the watch", () => Promise.resolve(rt.watches.states.live === "watching"));
       await restarted.restartEtcd();
       // the API server reconnects to etcd by itself; the write waits until it can
       await until(

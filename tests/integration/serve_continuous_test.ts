@@ -44,12 +44,12 @@ Deno.test("continuous: a create, an update and a delete reach DR; the watch is o
     const options = { watchDebounceMs: 50, watchLeaseSeconds: 4 };
     await using a = await testRuntime(config, options);
     await using b = await testRuntime(config, options);
-    a.runtime.watches.start();
+    a.watches.start();
     await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "first"));
-    await until("replica a to watch", () => Promise.resolve(a.runtime.watches.states.live === "watching"));
-    b.runtime.watches.start();
+    await until("replica a to watch", () => Promise.resolve(a.watches.states.live === "watching"));
+    b.watches.start();
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(b.runtime.watches.states.live, "standby", "one replica owns the watch");
+    assert.equal(b.watches.states.live, "standby", "one replica owns the watch");
 
     let t0 = performance.now();
     await seed(c.source, [fixtures.configMap(ns.source, "created", { k: "1" })]);
@@ -76,7 +76,7 @@ Deno.test("continuous: a create, an update and a delete reach DR; the watch is o
 
     // replica a stops: b takes the watch over and carries the next change
     await a.runtime.drain(5_000);
-    await until("replica b to watch", () => Promise.resolve(b.runtime.watches.states.live === "watching"));
+    await until("replica b to watch", () => Promise.resolve(b.watches.states.live === "watching"));
     await seed(c.source, [fixtures.configMap(ns.source, "after-handover")]);
     await until(
       "a change after the handover",
@@ -91,14 +91,14 @@ Deno.test("continuous: a cutover pauses the watcher; while DR is live nothing is
     await seed(c.source, [fixtures.configMap(ns.source, "a"), fixtures.deployment(ns.source, "web", 2)]);
     const config = testConfig([replication("live", ns.source, ns.dest, { mode: "continuous" })]);
     await using t = await testRuntime(config, { watchDebounceMs: 50, watchLeaseSeconds: 4 });
-    t.runtime.watches.start();
+    t.watches.start();
     await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "a"));
-    await until("the watch", () => Promise.resolve(t.runtime.watches.states.live === "watching"));
+    await until("the watch", () => Promise.resolve(t.watches.states.live === "watching"));
 
     const cut = await json(t.request("/v1/replications/live/cutover", { token: TOKENS.ops, body: {} }));
     assert.equal(cut.status, 200, JSON.stringify(cut.body));
     assert.equal(cut.body.activeSide, "dr");
-    await until("the watcher to resume", () => Promise.resolve(t.runtime.watches.states.live === "watching"));
+    await until("the watcher to resume", () => Promise.resolve(t.watches.states.live === "watching"));
     await seed(c.source, [fixtures.configMap(ns.source, "while-cut-over")]);
     await new Promise((r) => setTimeout(r, 1_500));
     assert.equal(
@@ -132,9 +132,9 @@ Deno.test("continuous: the watch survives a restart of the source API server and
         ],
       });
       await using a = await testRuntime(config, { watchDebounceMs: 50, watchLeaseSeconds: 4 });
-      a.runtime.watches.start();
+      a.watches.start();
       await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "first"));
-      await until("the watch", () => Promise.resolve(a.runtime.watches.states.live === "watching"));
+      await until("the watch", () => Promise.resolve(a.watches.states.live === "watching"));
       await restarted.restartApiServer();
       await seed(source, [fixtures.configMap(ns.source, "after-restart", { k: "1" })]);
       await until(

@@ -11,7 +11,7 @@ import { getObject } from "../../shared/kube/verbs.ts";
 import type { KubeObject } from "../../shared/kube/types.ts";
 import { runScheduledTick } from "../../functions/cron/run_scheduled_tick.ts";
 import { scheduledJobs } from "../../functions/cron/scheduled_jobs.ts";
-import { OPERATIONS } from "../../functions/serve/run_operation_request.ts";
+import { operationNamed } from "../../functions/operations/mod.ts";
 import { fixtures, names, seed, testClusters, withNamespaces } from "../_clusters.ts";
 import { json, replication, testConfig, testRuntime, TOKENS } from "./http_harness.ts";
 
@@ -59,7 +59,11 @@ Deno.test("serve: a tick is run once across two replicas, and skipped and counte
     const gate = Promise.withResolvers<void>();
     await using a = await testRuntime(config, {
       operations: {
-        stage: async (deps, spec, r) => (await gate.promise, await OPERATIONS.stage(deps, spec, r)),
+        stage: async (
+          deps,
+          spec,
+          r,
+        ) => (await gate.promise, await operationNamed("stage").run(deps, spec, r)),
       },
     });
     await using b = await testRuntime(config);
@@ -104,7 +108,8 @@ Deno.test("serve: a drain stops a running stage through its signal; the lock is 
     const config = testConfig([replication("shop", ns.source, ns.dest)]);
     await using t = await testRuntime(config, {
       operations: {
-        stage: (deps, spec, r) => OPERATIONS.stage({ ...deps, dr: slowWrites(deps.dr, 150) }, spec, r),
+        stage: (deps, spec, r) =>
+          operationNamed("stage").run({ ...deps, dr: slowWrites(deps.dr, 150) }, spec, r),
       },
     });
     const started = await json(

@@ -6,7 +6,10 @@
  *   `shared/kube/types.ts` and `shared/errors.ts` (plus `node:crypto` for hashing), so nothing
  *   there can reach the cluster client;
  * - `shared/` never imports the edges (`functions/`, `agent/`, `tests/`) and never reads the
- *   environment or writes to the console.
+ *   environment or writes to the console;
+ * - every import goes down the layer order of `LAYERS` (the README's "Layers"): a file imports
+ *   only files of its own folder or of a layer below its own, in `functions/` as in `shared/`; a
+ *   folder that has no layer is a problem too (add it to the table).
  *
  *   deno run -A tests/tools/check_imports.ts [ROOT]   prints each problem; exits 1 when there is one
  */
@@ -20,6 +23,48 @@ const PLAN_MAY_IMPORT = [
   /^shared\/errors\.ts$/,
   /^node:crypto$/,
 ];
+
+/**
+ * The layers, top first; each entry a folder (`functions/http/`), a file, or `functions/*` for
+ * the files directly in `functions/`. Folders of one layer do not import each other.
+ */
+export const LAYERS: readonly (readonly string[])[] = [
+  ["tests/"],
+  ["functions/cli/"],
+  ["functions/serve/"],
+  ["functions/http/", "functions/cron/", "functions/watch/"],
+  ["functions/runtime/"],
+  ["functions/operations/"],
+  ["functions/*"],
+  ["infra/", "agent/"],
+  ["shared/pvc/"],
+  ["shared/state/", "shared/sync/", "shared/runs/", "shared/credentials/", "shared/metrics/"],
+  ["shared/config/"],
+  ["shared/plan/"],
+  ["shared/kube/"],
+  ["shared/input/", "shared/async/"],
+  ["shared/run_report.ts", "shared/errors.ts"],
+  ["shared/log/"],
+];
+
+/** The layer entry a file belongs to and its rank (0: top), or `undefined` when no entry holds it. */
+export function layerOf(
+  file: string,
+  layers: readonly (readonly string[])[] = LAYERS,
+): { unit: string; rank: number } | undefined {
+  let best: { unit: string; rank: number } | undefined;
+  layers.forEach((entries, rank) => {
+    for (const unit of entries) {
+      const holds = unit.endsWith("/*")
+        ? file.startsWith(unit.slice(0, -1)) && !file.slice(unit.length - 1).includes("/")
+        : unit.endsWith("/")
+        ? file.startsWith(unit)
+        : file === unit;
+      if (holds && (best === undefined || unit.length > best.unit.length)) best = { unit, rank };
+    }
+  });
+  return best;
+}
 
 async function* sourceFiles(root: string, dir: string): AsyncGenerator<string> {
   let entries: Deno.DirEntry[];
@@ -102,7 +147,25 @@ export async function checkImports(root: string): Promise<string[]> {
   const graph = await importGraph(root);
   const problems: string[] = [];
   for (const cycle of findCycles(graph)) problems.push(`import cycle: ${cycle.join(" <-> ")}`);
+  const unplaced = new Set<string>();
   for (const [file, imports] of graph) {
+    const from = layerOf(file);
+    if (from === undefined) {
+      const folder = file.slice(0, file.lastIndexOf("/") + 1);
+      if (!unplaced.has(folder)) {
+        problems.push(`${folder} has no layer in LAYERS (tests/tools/check_imports.ts)`);
+      }
+      unplaced.add(folder);
+    }
+    for (const target of imports) {
+      if (!graph.has(target) || from === undefined) continue;
+      const to = layerOf(target);
+      if (to === undefined || to.unit === from.unit || to.rank > from.rank) continue;
+      if (file.startsWith("shared/") && /^(functions|agent|tests)\//.test(target)) continue; // said below
+      problems.push(
+        `${file} imports ${target}: ${to.unit} is not below ${from.unit} in the layer order (LAYERS)`,
+      );
+    }
     if (file.startsWith("shared/plan/")) {
       for (const target of imports) {
         if (!PLAN_MAY_IMPORT.some((allowed) => allowed.test(target))) {

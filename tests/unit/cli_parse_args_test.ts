@@ -28,8 +28,8 @@ Deno.test("cli parsing: a command with its flags, lists and maps", () => {
   assert.equal(command, "stage");
   assert.deepEqual(options.resourceTypes, ["cm", "deploy"]);
   assert.deepEqual(options.storageClassMap, { fast: "standard", slow: "cold" });
-  assert.equal(options.prune, true);
-  assert.equal(options.dryRun, true);
+  assert.equal(options.request.prune, true);
+  assert.equal(options.request.dryRun, true);
   assert.equal(options.output, "json");
   assert.equal(options.logLevel, "info");
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { TOKEN_SCOPES } from "../../functions/operations/mod.ts";
 import type { KubeconfigSource } from "../../shared/kube/mod.ts";
 import {
   bandwidthLimitSchema,
@@ -7,7 +8,7 @@ import {
   configSchema,
   cronScheduleSchema,
   replicationSchema,
-  tokenSchema,
+  tokenSchemaFor,
 } from "../../shared/config/mod.ts";
 
 const CLUSTERS: ConfigInput["clusters"] = [
@@ -44,7 +45,7 @@ Deno.test("each kubeconfig source parses to a KubeconfigSource the cluster loade
 });
 
 Deno.test("a token read from a Secret defaults its key to token", () => {
-  const token = tokenSchema.parse({
+  const token = tokenSchemaFor().parse({
     name: "ci",
     value: { secret: { name: "t", namespace: "ops" } },
     operations: ["read"],
@@ -53,6 +54,7 @@ Deno.test("a token read from a Secret defaults its key to token", () => {
 });
 
 Deno.test("a token with an unknown or repeated operation is rejected at that operation", () => {
+  const tokenSchema = tokenSchemaFor(TOKEN_SCOPES); // the scopes the operation registry declares
   const unknown = tokenSchema.safeParse({ name: "ci", value: { env: "T" }, operations: ["read", "deploy"] });
   assert.deepEqual(paths(unknown), ["operations.1"]);
   const repeated = tokenSchema.safeParse({

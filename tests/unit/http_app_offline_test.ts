@@ -1,7 +1,7 @@
 /** The app over a runtime whose clusters cannot be reached: health, readiness, status, page, metrics. */
 import assert from "node:assert/strict";
 import { createApp } from "../../functions/http/create_app.ts";
-import { createRuntime } from "../../functions/serve/runtime.ts";
+import { createRuntime } from "../../functions/runtime/mod.ts";
 import { loadConfig } from "../../shared/config/mod.ts";
 import { silentLogger } from "../../shared/log/mod.ts";
 

@@ -3,9 +3,16 @@ import {
   DEFAULT_WAIT_SECONDS,
   InvalidRequestError,
   MAX_WAIT_SECONDS,
-  parseTriggerRequest,
+  parseTriggerRequest as parseWith,
 } from "../../functions/http/trigger_request.ts";
+import { operationNamed } from "../../functions/operations/mod.ts";
 import { errorOutcome } from "../../shared/errors.ts";
+
+/** The request of the operation named `operation`. */
+function parseTriggerRequest(operation: string, body: string, key: string | undefined) {
+  const request = parseWith(operationNamed(operation), body, key);
+  return { ...request, ...request.options } as typeof request & Record<string, unknown>;
+}
 
 function issues(fn: () => unknown): string[] {
   try {
@@ -21,13 +28,7 @@ function issues(fn: () => unknown): string[] {
 Deno.test("trigger request: an empty body is {} with the default wait", () => {
   const r = parseTriggerRequest("stage", "", undefined);
   assert.deepEqual(r, {
-    dryRun: undefined,
-    force: undefined,
-    prune: undefined,
-    allowSourceUnavailable: undefined,
-    acceptStale: undefined,
-    useDrCounts: undefined,
-    allowDrUnavailable: undefined,
+    options: {},
     waitSeconds: DEFAULT_WAIT_SECONDS,
     waitForLockMs: 0,
     idempotencyKey: undefined,

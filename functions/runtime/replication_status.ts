@@ -29,7 +29,10 @@ export interface ReplicationStatus {
     readonly operation: string;
     readonly startedAt: string;
   }[];
+  /** The next scheduled run (`null`: none, or the schedule is paused). */
   readonly nextRun: string | null;
+  /** Why the schedule's runs are skipped now (cut over: the source does not serve, nothing to copy). */
+  readonly paused?: string;
   readonly rpo: Rpo;
   /** Continuous mode: what this replica's watcher does (`watching`, `standby` when another replica owns the watch...). */
   readonly watch?: string;
@@ -49,16 +52,30 @@ export interface StatusReaderOptions {
   /** Run records shown per replication (default 10). */
   readonly lastRuns?: number | undefined;
   readonly now?: (() => Date) | undefined;
-  /** The state of this replica's watcher of a continuous replication. */
-  readonly watchState?: ((replication: string) => string | undefined) | undefined;
+}
+
+/**
+ * Why a replication's scheduled runs pause in `state`: while it is cut over (a stage would be
+ * refused: it would scale the live DR side to zero) or while a cutover or failback is unfinished.
+ */
+export function schedulePause(state: ReplicationState | undefined): string | undefined {
+  if (state?.progress) return `a ${state.progress.operation} is unfinished: run it again to finish it`;
+  if (state?.activeSide === "dr") return "cut over: DR serves; failback resumes the schedule";
+  return undefined;
 }
 
 export class StatusReader {
   readonly #o: StatusReaderOptions;
   readonly #cache = new Map<string, { at: number; status: Promise<ReplicationStatus> }>();
+  #watchState: ((replication: string) => string | undefined) | undefined;
 
   constructor(options: StatusReaderOptions) {
     this.#o = options;
+  }
+
+  /** Sets where the state of this replica's watcher of a continuous replication is read. */
+  setWatchState(watchState: (replication: string) => string | undefined): void {
+    this.#watchState = watchState;
   }
 
   /** The status of every configured replication, in config order. */
@@ -99,6 +116,7 @@ export class StatusReader {
       error = errorMessage(e);
     }
     const schedule = replication.schedule ?? null;
+    const paused = schedulePause(state);
     const times = schedule ? scheduleTimes(schedule, now) : undefined;
     const intervalMs = replication.mode === "manual"
       ? undefined
@@ -123,11 +141,12 @@ export class StatusReader {
         operation: r.operation,
         startedAt: r.startedAt,
       })),
-      nextRun: replication.mode === "manual" ? null : times?.next?.toISOString() ?? null,
+      nextRun: replication.mode === "manual" || paused !== undefined
+        ? null
+        : times?.next?.toISOString() ?? null,
+      ...(paused !== undefined && replication.mode !== "manual" ? { paused } : {}),
       rpo,
-      ...(replication.mode === "continuous"
-        ? { watch: this.#o.watchState?.(replication.name) ?? "off" }
-        : {}),
+      ...(replication.mode === "continuous" ? { watch: this.#watchState?.(replication.name) ?? "off" } : {}),
       ...(error !== undefined ? { error } : {}),
     };
   }

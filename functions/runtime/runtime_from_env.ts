@@ -8,9 +8,10 @@
  * - `KUBERNETES_SERVICE_HOST`/`_PORT`, `DR_SYNCER_SERVICEACCOUNT_DIR`, `DR_SYNCER_SECRETS_KUBECONFIG`:
  *   how Secrets are read (see `secret_client_from_env.ts`).
  */
-import { type Config, loadConfigFile } from "../../shared/config/mod.ts";
+import type { Config } from "../../shared/config/mod.ts";
 import { InvalidInputError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log/mod.ts";
+import { readConfigFile } from "../operations/mod.ts";
 import { createRuntime, type Runtime } from "./runtime.ts";
 
 export const ENV_CONFIG = "DR_SYNCER_CONFIG";
@@ -42,7 +43,7 @@ export async function runtimeFromEnv(
   options: RuntimeFromEnvOptions,
 ): Promise<{ config: Config; runtime: Runtime }> {
   const { readEnv, logger } = options;
-  const config = await loadConfigFile(configPathFrom(options));
+  const config = await readConfigFile(configPathFrom(options));
   const refresh = positive(readEnv, "DR_SYNCER_CREDENTIALS_REFRESH_SECONDS");
   const lease = positive(readEnv, "DR_SYNCER_LEASE_SECONDS");
   const kept = positive(readEnv, "DR_SYNCER_RUNS_KEPT");

@@ -1,18 +1,32 @@
 /**
- * The runtime that `serve`, the HTTP app, the schedules and the watcher share: the config, the
- * cluster clients, the API tokens, the run coordinator, the status reader and the metrics. Built
- * once per process from a parsed config; the edge hands in the environment.
+ * The runtime: a manager that owns what the edges share (the config, the cluster clients, the API
+ * tokens, the run coordinator, the status reader, the metrics, readiness) and the shutdown, and
+ * knows nothing of HTTP, cron or watch. Each of those adds itself as a runnable (controller-runtime's
+ * `Manager.Add`): the runtime starts them, and at a drain stops the ones that start runs before it
+ * drains the runs, and the others (the HTTP server, which answers meanwhile) after. Built once per
+ * process from a parsed config; the edge hands in the environment.
  */
 import { type Config, findReplication, type Replication } from "../../shared/config/mod.ts";
 import { TokenVerifier } from "../../shared/credentials/mod.ts";
+import { errorMessage } from "../../shared/errors.ts";
 import type { KubeClient } from "../../shared/kube/mod.ts";
+import { serverVersion } from "../../shared/kube/verbs.ts";
 import type { Logger } from "../../shared/log/mod.ts";
 import { createRuntimeMetrics, type RuntimeMetrics } from "../../shared/metrics/mod.ts";
 import { ClusterPool } from "./cluster_pool.ts";
 import { RunCoordinator, type RunCoordinatorOptions } from "./run_coordinator.ts";
 import { StatusReader } from "./replication_status.ts";
 import { secretClientFromEnv } from "./secret_client_from_env.ts";
-import { WatchManager } from "../watch/watch_manager.ts";
+
+/** Something the runtime runs: an HTTP server, the schedules, the watchers. */
+export interface Runnable {
+  readonly name: string;
+  start(): void | Promise<void>;
+  /** Stops it: for a runnable that starts runs, no new run once this has begun. */
+  stop(): Promise<void>;
+  /** Stopped after the runs drained (the HTTP server answers meanwhile); default: before. */
+  readonly stopsAfterRuns?: boolean;
+}
 
 export interface RuntimeOptions {
   readonly config: Config;
@@ -29,10 +43,15 @@ export interface RuntimeOptions {
   readonly operations?: RunCoordinatorOptions["operations"];
   /** This replica's name in run records and the watch Lease (default: `HOSTNAME`, a pod's name, else random). */
   readonly replica?: string | undefined;
-  /** Continuous mode: how long changes are gathered before they are staged (default 100 ms). */
-  readonly watchDebounceMs?: number | undefined;
-  /** Continuous mode: the watch Lease's duration (default 15 s). */
-  readonly watchLeaseSeconds?: number | undefined;
+  /** How long a readiness probe of a cluster may take (default 3 s). */
+  readonly readyTimeoutMs?: number | undefined;
+}
+
+/** Whether the runtime can serve: per cluster, reachable or why not. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly reason?: string;
+  readonly clusters: Readonly<Record<string, string>>;
 }
 
 export interface Runtime {
@@ -43,12 +62,21 @@ export interface Runtime {
   readonly clusters: ClusterPool;
   readonly runs: RunCoordinator;
   readonly status: StatusReader;
-  /** The watchers of the continuous replications (started by `serve`). */
-  readonly watches: WatchManager;
+  /** This replica's name (run records, watch Leases). */
+  readonly replica: string;
   /** The configured replication `name` (`ReplicationNotFoundError`, a 404, when there is none). */
   replication(name: string): Replication;
+  /** Adds a runnable; started with `start`, or at once when the runtime has started. */
+  add(runnable: Runnable): void;
+  /** Starts the runnables added so far. */
+  start(): Promise<void>;
+  /** Whether every cluster the replications use answers. */
+  readiness(): Promise<Readiness>;
   readonly draining: boolean;
-  /** The watchers stop; no new runs; running ones get `graceMs` to finish, then stop cleanly. */
+  /**
+   * The runnables that start runs stop; no new runs; running ones get `graceMs` to finish, then
+   * stop cleanly; then the other runnables stop.
+   */
   drain(graceMs: number): Promise<void>;
   /** Closes every client. */
   close(): Promise<void>;
@@ -69,7 +97,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
   });
   const runs = new RunCoordinator({
-    config,
+    config: () => config,
     clusters,
     logger,
     metrics,
@@ -85,18 +113,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     runs,
     ttlMs: options.statusTtlMs,
     now: options.now,
-    watchState: (name) => watches.states[name],
   });
-  const watches = new WatchManager({
-    replications: config.replications,
-    runs,
-    clusters,
-    metrics,
-    logger,
-    holder: `${replica}-${crypto.randomUUID().slice(0, 8)}`,
-    debounceMs: options.watchDebounceMs,
-    leaseSeconds: options.watchLeaseSeconds,
-  });
+  const runnables: Runnable[] = [];
+  let started = false;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 3_000;
   return {
     config,
     logger,
@@ -105,15 +125,41 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     clusters,
     runs,
     status,
-    watches,
+    replica,
     replication: (name) => findReplication(config, name),
+    add(runnable) {
+      runnables.push(runnable);
+      if (started) void runnable.start();
+    },
+    async start() {
+      started = true;
+      for (const runnable of runnables) await runnable.start();
+    },
+    async readiness() {
+      if (runs.draining) return { ready: false, reason: "shutting down", clusters: {} };
+      const names = [
+        ...new Set(config.replications.flatMap((r) => [r.source.cluster, r.destination.cluster])),
+      ];
+      const states: Record<string, string> = {};
+      await Promise.all(names.map(async (name) => {
+        try {
+          await serverVersion(await clusters.get(name), { timeoutMs: readyTimeoutMs });
+          states[name] = "reachable";
+        } catch (error) {
+          states[name] = errorMessage(error);
+        }
+      }));
+      return { ready: Object.values(states).every((s) => s === "reachable"), clusters: states };
+    },
     get draining() {
       return runs.draining;
     },
     async drain(graceMs) {
-      const watching = watches.stop(); // no new staging; one in flight ends with the runs
+      // no new runs from the schedules or the watchers; a staging in flight ends with the runs
+      const before = Promise.all(runnables.filter((r) => !r.stopsAfterRuns).map((r) => r.stop()));
       await runs.drain(graceMs);
-      await watching;
+      await before;
+      await Promise.all(runnables.filter((r) => r.stopsAfterRuns).map((r) => r.stop()));
     },
     async close() {
       await clusters.close();
