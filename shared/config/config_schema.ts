@@ -306,9 +306,26 @@ export type Replication = z.output<typeof replicationSchema>;
 export const clusterSchema = z.strictObject({
   name: dnsLabel("cluster name"),
   kubeconfig: kubeconfigSourceSchema,
+  /**
+   * A kubeconfig read from a Secret or an environment variable may run an exec plugin (a command run
+   * by the runtime) only when this is set; one from a file of the operator's is trusted.
+   */
+  allowExec: z.boolean().default(false),
+  /**
+   * A kubeconfig read from a Secret or an environment variable may name files (`tokenFile`,
+   * `client-certificate`, `client-key`, `certificate-authority` paths: read by the runtime and sent to the
+   * server it names) only when this is set.
+   */
+  allowFileReferences: z.boolean().default(false),
 });
 
 export type Cluster = z.output<typeof clusterSchema>;
+
+/** A replication's name, or a glob of names (`*` matches any run of characters). */
+const replicationPattern = z.string().regex(/^[a-z0-9*]([-a-z0-9*]{0,61}[a-z0-9*])?$/, {
+  error: (issue) =>
+    `${quote(issue.input)} is not a replication name or glob: lowercase letters, digits, "-" and "*"`,
+});
 
 /** An API token and the scopes it has: `read` (the GET routes), operations, and options that lift a refusal. */
 export function tokenSchemaFor(scopes?: readonly string[]) {
@@ -326,6 +343,10 @@ export function tokenSchemaFor(scopes?: readonly string[]) {
     .strictObject({
       name: dnsLabel("token name"),
       value: tokenSourceSchema,
+      /** The replications it may act on or read: names, or globs with `*` (default: all). */
+      replications: z.array(replicationPattern).min(1, {
+        error: 'Must name at least one replication, or "*" for all',
+      }).default(() => ["*"]),
       operations: z.array(scope).min(1, {
         error: scopes === undefined
           ? "Must list at least one scope"
@@ -493,6 +514,8 @@ export const runtimeSchema = z.strictObject({
   replicas: z.number().int().min(1).max(20).default(1),
   /** Instead of the Deployment and Service: one CronJob per scheduled replication running `dr-syncer stage`. */
   cronJobs: z.boolean().default(false),
+  /** `GET /metrics` requires a token with the `read` scope (it names the replications and their state). */
+  protectMetrics: z.boolean().default(false),
 });
 
 export type RuntimeSettings = z.output<typeof runtimeSchema>;

@@ -60,16 +60,24 @@ function issueAt(issues: readonly ConfigIssue[], path: string): ConfigIssue {
 Deno.test("the product example loads with its values and the remaining defaults filled in", () => {
   const config = loadConfig(PRODUCT_EXAMPLE, "dr-syncer.yaml");
   assert.deepEqual(config.clusters, [
-    { name: "prod", kubeconfig: { path: "/etc/dr-syncer/prod.kubeconfig", context: "admin" } },
+    {
+      name: "prod",
+      kubeconfig: { path: "/etc/dr-syncer/prod.kubeconfig", context: "admin" },
+      allowExec: false,
+      allowFileReferences: false,
+    },
     {
       name: "dr",
       kubeconfig: { secret: { name: "dr-kubeconfig", namespace: "dr-syncer-system", key: "kubeconfig" } },
+      allowExec: false,
+      allowFileReferences: false,
     },
   ]);
   assert.deepEqual(config.tokens, [
     {
       name: "ops",
       value: { env: "DR_SYNCER_OPS_TOKEN" },
+      replications: ["*"],
       operations: ["read", "stage", "cutover", "failback", "pvc-sync"],
     },
   ]);

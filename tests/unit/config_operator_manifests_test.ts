@@ -92,10 +92,14 @@ Deno.test("RemoteClusters become clusters with Secret kubeconfigs, defaulting na
     {
       name: "nyc3",
       kubeconfig: { secret: { name: "nyc3-kubeconfig", namespace: "dr-syncer", key: "kubeconfig" } },
+      allowExec: false,
+      allowFileReferences: false,
     },
     {
       name: "sfo3",
       kubeconfig: { secret: { name: "sfo3-kubeconfig", namespace: "dr-syncer", key: "config" } },
+      allowExec: false,
+      allowFileReferences: false,
     },
   ]);
   assert.deepEqual(config.tokens, []);

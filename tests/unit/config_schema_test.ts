@@ -182,6 +182,7 @@ Deno.test("the runtime block: defaults, and a runtime.cluster that is not config
     port: 8080,
     replicas: 1,
     cronJobs: false,
+    protectMetrics: false,
   });
   const set = configSchema.parse({
     clusters: CLUSTERS,
