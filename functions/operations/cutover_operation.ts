@@ -13,11 +13,13 @@ Safe to re-run after a crash.`,
     dryRun: DRY_RUN,
     allowSourceUnavailable: flag(
       "the source cluster is down (or answers but cannot be listed): skip its steps, use the counts recorded on DR",
+      { scope: "allow-source-unavailable" },
     ),
     acceptStale: flag(
       "scale DR up even when the final stage could not copy some objects (they are reported stale)",
+      { scope: "accept-stale" },
     ),
-    force: flag("cut over although the state says DR is already the active side"),
+    force: flag("cut over although the state says DR is already the active side", { scope: "force" }),
     migratePvcData: flag(
       "copy the claims' data once the source's pods are gone, before DR is scaled up (always done when the replication has pvc.enabled)",
     ),

@@ -10,7 +10,7 @@ recording each count (as cutover does) so a failback restores them. A stage does
 finds the source reachable while the replication is cut over. "dr-syncer status" says when it is needed.`,
   options: {
     dryRun: DRY_RUN,
-    force: flag("scale the source down although no cutover skipped it"),
+    force: flag("scale the source down although no cutover skipped it", { scope: "force" }),
   },
   flagGroups: ["lock"],
   async run(deps, spec, o) {

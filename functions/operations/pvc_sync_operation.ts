@@ -14,7 +14,7 @@ keys are removed afterwards. Per claim: files, bytes, duration. Refuses to copy 
   options: {
     dryRun: DRY_RUN,
     toSource: flag("copy back from DR to the source (after a cutover, before a failback)"),
-    force: flag("copy although the data would overwrite the side that serves"),
+    force: flag("copy although the data would overwrite the side that serves", { scope: "force" }),
   },
   flagGroups: ["pvc"],
   async run(deps, spec, o) {

@@ -13,7 +13,9 @@ Refuses while the replication is cut over (it would scale the live side to zero)
       "delete DR objects dr-syncer copied whose source is gone (only those; never while the source namespace is being deleted); overrides the replication's setting",
       { negation: "no-prune", overridesSetting: true },
     ),
-    force: flag("stage even while the replication is cut over (scales the live DR side to zero)"),
+    force: flag("stage even while the replication is cut over (scales the live DR side to zero)", {
+      scope: "force",
+    }),
   },
   flagGroups: ["copy", "lock"],
   createsDestNamespace: true,

@@ -19,8 +19,13 @@ export interface RunRequest {
   readonly trigger: RunTrigger;
   /** Wait this long for a lock held by another run instead of answering 409 (default 0). */
   readonly waitForLockMs?: number | undefined;
-  /** The same key (for the same replication and operation) gives the same run, on every replica. */
+  /**
+   * The same key (for the same replication, operation and token) gives the same run, on every
+   * replica; another token's same key is another run.
+   */
   readonly idempotencyKey?: string | undefined;
+  /** Who asks (the token's name): an Idempotency-Key is bound to it. */
+  readonly principal?: string | undefined;
   /** A run id fixed by the caller (a schedule tick derives one from its time). */
   readonly runId?: string | undefined;
   /** Keep the run's record in the DR cluster (default true; the watcher's small runs keep none). */
@@ -77,7 +82,13 @@ export function requestHash(operation: AnyOperation, request: RunRequest): strin
 export function runIdOf(request: RunRequest): string {
   return request.runId ??
     (request.idempotencyKey !== undefined
-      ? derivedRunId("idempotency-key", request.replication, request.operation, request.idempotencyKey)
+      ? derivedRunId(
+        "idempotency-key",
+        request.replication,
+        request.operation,
+        request.principal ?? "",
+        request.idempotencyKey,
+      )
       : crypto.randomUUID());
 }
 
@@ -95,18 +106,22 @@ export function checkRepeat(existing: RunRecord, hash: string, request: RunReque
 
 /**
  * A run reserved here: `settle` ends it with its outcome (remembered here); `cancel` forgets it
- * before it ran here, and `resolve` then answers the requests that joined it meanwhile.
+ * before it ran here, and then `resolve` answers the requests that joined it meanwhile, or `forward`
+ * sends them to the run another replica started (each follows it as long as it waits).
  */
 export interface Reservation {
-  readonly done: Promise<RunOutcome>;
   settle(outcome: RunOutcome): void;
   cancel(): void;
   resolve(outcome: RunOutcome): void;
+  forward(run: StartedRun): void;
 }
 
 /** The runs of this replica. */
 export class RunAdmission {
-  readonly #active = new Map<string, { readonly record: RunRecord; readonly done: Promise<RunOutcome> }>();
+  readonly #active = new Map<
+    string,
+    { readonly record: RunRecord; readonly done: Promise<RunOutcome | StartedRun> }
+  >();
   readonly #recent = new Map<string, RunOutcome>();
   /** Non-dry runs in progress here, by replication. */
   readonly #byReplication = new Map<string, Set<string>>();
@@ -151,7 +166,7 @@ export class RunAdmission {
   }
 
   /** What the runs in progress here settle with. */
-  running(): Promise<RunOutcome>[] {
+  running(): Promise<RunOutcome | StartedRun>[] {
     return [...this.#active.values()].map((a) => a.done);
   }
 
@@ -164,7 +179,7 @@ export class RunAdmission {
     if (!record.dryRun && running && running.size > 0 && waitForLockMs === 0) {
       throw new RunInProgressError(record.replication, [...running][0]!);
     }
-    const { promise: done, resolve } = Promise.withResolvers<RunOutcome>();
+    const { promise: done, resolve } = Promise.withResolvers<RunOutcome | StartedRun>();
     this.#active.set(record.runId, { record, done });
     if (!record.dryRun) this.#byReplication.set(record.replication, (running ?? new Set()).add(record.runId));
     const cancel = () => {
@@ -172,9 +187,12 @@ export class RunAdmission {
       this.#byReplication.get(record.replication)?.delete(record.runId);
     };
     return {
-      done,
       cancel,
       resolve,
+      forward: (run) => {
+        cancel();
+        resolve(run);
+      },
       settle: (outcome) => {
         cancel();
         this.#remember(outcome);
@@ -195,7 +213,14 @@ export class RunAdmission {
   /** A run this replica runs or remembers. */
   local(runId: string, repeated: boolean): StartedRun {
     const done = this.#active.get(runId)?.done ?? Promise.resolve(this.#recent.get(runId)!);
-    return { runId, repeated, finished: (signal) => untilSettled(done, signal) };
+    return {
+      runId,
+      repeated,
+      async finished(signal) {
+        const outcome = await untilSettled(done, signal);
+        return "finished" in outcome ? await outcome.finished(signal) : outcome;
+      },
+    };
   }
 }
 
@@ -209,6 +234,9 @@ export function untilSettled<T>(done: Promise<T>, signal?: AbortSignal): Promise
     done.then((o) => {
       signal.removeEventListener("abort", abort);
       resolve(o);
+    }, (error) => {
+      signal.removeEventListener("abort", abort);
+      reject(error);
     });
   });
 }

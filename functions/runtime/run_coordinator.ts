@@ -24,9 +24,11 @@ import {
   requestHash,
   RunAdmission,
   runIdOf,
+  type RunOutcome,
   type RunRequest,
   RuntimeDrainingError,
   type StartedRun,
+  untilSettled,
 } from "./run_admission.ts";
 import { executeRun, type PauseHook } from "./run_execution.ts";
 import { RunRecords } from "./run_records.ts";
@@ -67,6 +69,10 @@ export class RunCoordinator {
   readonly #records: RunRecords;
   readonly #stop = new AbortController();
   readonly #pauseHooks: PauseHook[] = [];
+  readonly #followers = new Map<
+    string,
+    { readonly done: Promise<RunOutcome>; readonly stop: AbortController; waiters: number }
+  >();
   readonly #replica: string;
 
   constructor(options: RunCoordinatorOptions) {
@@ -157,17 +163,9 @@ export class RunCoordinator {
             waitsForLock: waitForLockMs > 0,
           });
           if ("existing" in claimed) {
-            reservation.cancel();
-            const remote = this.#records.follow(
-              clients.dr,
-              replication.destination.namespace,
-              claimed.existing,
-            );
-            // requests that joined this one meanwhile follow the same run (for an hour at most)
-            remote.finished(AbortSignal.timeout(3_600_000)).then(
-              reservation.resolve,
-              (error) => reservation.resolve({ record: claimed.existing, error }),
-            );
+            const remote = this.#follow(clients.dr, replication.destination.namespace, claimed.existing);
+            // requests that joined this one meanwhile follow the same run, each while it waits
+            reservation.forward(remote);
             checkRepeat(claimed.existing, hash, request);
             return remote;
           }
@@ -217,6 +215,46 @@ export class RunCoordinator {
       this.#o.metrics.runSettled();
     });
     return this.#admission.local(runId, false);
+  }
+
+  /**
+   * A run another replica runs, followed through its record: one poller per run however many
+   * requests wait for it, stopped when the last of them stops waiting.
+   */
+  #follow(dr: KubeClient, namespace: string, first: RunRecord): StartedRun {
+    const followers = this.#followers;
+    const records = this.#records;
+    return {
+      runId: first.runId,
+      repeated: true,
+      async finished(signal) {
+        let follower = followers.get(first.runId);
+        if (!follower) {
+          const stop = new AbortController();
+          const done = records.follow(dr, namespace, first).finished(stop.signal);
+          done.catch(() => {}); // a poll stopped with nobody waiting
+          follower = { done, stop, waiters: 0 };
+          followers.set(first.runId, follower);
+          const ended = follower;
+          done.finally(() => followers.get(first.runId) === ended && followers.delete(first.runId))
+            .catch(() => {});
+        }
+        follower.waiters++;
+        try {
+          return await untilSettled(follower.done, signal);
+        } finally {
+          if (--follower.waiters === 0) {
+            follower.stop.abort();
+            if (followers.get(first.runId) === follower) followers.delete(first.runId);
+          }
+        }
+      },
+    };
+  }
+
+  /** Runs of other replicas followed here now (a poller each). */
+  get followed(): number {
+    return this.#followers.size;
   }
 
   /**

@@ -8,7 +8,7 @@
  */
 import { type Config, findReplication, type Replication } from "../../shared/config/mod.ts";
 import { TokenVerifier } from "../../shared/credentials/mod.ts";
-import { errorMessage } from "../../shared/errors.ts";
+import { KubeApiError } from "../../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../../shared/kube/mod.ts";
 import { serverVersion } from "../../shared/kube/verbs.ts";
 import type { Logger } from "../../shared/log/mod.ts";
@@ -45,13 +45,26 @@ export interface RuntimeOptions {
   readonly replica?: string | undefined;
   /** How long a readiness probe of a cluster may take (default 3 s). */
   readonly readyTimeoutMs?: number | undefined;
+  /** How long a readiness answer is reused: the clusters are probed at most this often (default 5 s). */
+  readonly readyCacheMs?: number | undefined;
 }
 
-/** Whether the runtime can serve: per cluster, reachable or why not. */
+/**
+ * Whether the runtime can serve: per cluster a status word (`reachable`, `unreachable`, `timeout`,
+ * `http-<status>` for a cluster that answered with an error), nothing more: the answer is given to
+ * anyone who asks, so it carries no address, path or raw error (those go to the log).
+ */
 export interface Readiness {
   readonly ready: boolean;
   readonly reason?: string;
   readonly clusters: Readonly<Record<string, string>>;
+}
+
+/** The status word of a failed probe. */
+function probeStatus(error: unknown): string {
+  if (error instanceof KubeApiError) return `http-${error.status}`;
+  if (error instanceof DOMException && error.name === "TimeoutError") return "timeout";
+  return /timed? ?out/i.test(String(error)) ? "timeout" : "unreachable";
 }
 
 export interface Runtime {
@@ -117,6 +130,28 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const runnables: Runnable[] = [];
   let started = false;
   const readyTimeoutMs = options.readyTimeoutMs ?? 3_000;
+  const readyCacheMs = options.readyCacheMs ?? 5_000;
+  let probed: { at: number; answer: Promise<Readiness> } | undefined;
+  const lastLogged = new Map<string, string>();
+  const probe = async (): Promise<Readiness> => {
+    const names = [
+      ...new Set(config.replications.flatMap((r) => [r.source.cluster, r.destination.cluster])),
+    ];
+    const states: Record<string, string> = {};
+    await Promise.all(names.map(async (name) => {
+      try {
+        await serverVersion(await clusters.get(name), { timeoutMs: readyTimeoutMs });
+        states[name] = "reachable";
+      } catch (error) {
+        states[name] = probeStatus(error);
+        if (lastLogged.get(name) !== states[name]) {
+          logger.warn("readiness: a cluster does not answer", { cluster: name, error });
+        }
+      }
+      lastLogged.set(name, states[name]!);
+    }));
+    return { ready: Object.values(states).every((s) => s === "reachable"), clusters: states };
+  };
   return {
     config,
     logger,
@@ -135,21 +170,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       started = true;
       for (const runnable of runnables) await runnable.start();
     },
-    async readiness() {
-      if (runs.draining) return { ready: false, reason: "shutting down", clusters: {} };
-      const names = [
-        ...new Set(config.replications.flatMap((r) => [r.source.cluster, r.destination.cluster])),
-      ];
-      const states: Record<string, string> = {};
-      await Promise.all(names.map(async (name) => {
-        try {
-          await serverVersion(await clusters.get(name), { timeoutMs: readyTimeoutMs });
-          states[name] = "reachable";
-        } catch (error) {
-          states[name] = errorMessage(error);
-        }
-      }));
-      return { ready: Object.values(states).every((s) => s === "reachable"), clusters: states };
+    readiness() {
+      if (runs.draining) return Promise.resolve({ ready: false, reason: "shutting down", clusters: {} });
+      // however many requests arrive, the clusters are probed at most every readyCacheMs
+      const now = Date.now();
+      if (!probed || now - probed.at >= readyCacheMs) probed = { at: now, answer: probe() };
+      return probed.answer;
     },
     get draining() {
       return runs.draining;

@@ -13,13 +13,28 @@ import { type CredentialSource, readCredential, type ReadCredentialDeps } from "
 export interface TokenEntry {
   readonly name: string;
   readonly value: CredentialSource;
+  /** Its scopes: `read`, operations, and the scopes of options that lift a refusal. */
   readonly operations: readonly string[];
+  /** The replications it covers: names or globs with `*` (default: all). */
+  readonly replications?: readonly string[] | undefined;
 }
 
 /** Who presented a known token, and what it may do. */
 export interface Principal {
   readonly name: string;
   readonly operations: ReadonlySet<string>;
+  /** The replications it covers, as given (names or globs). */
+  readonly replications: readonly string[];
+  /** Whether it covers the replication `name`. */
+  covers(name: string): boolean;
+}
+
+/** A matcher of replication names for a list of names and globs (`*`: any run of characters). */
+export function replicationMatcher(patterns: readonly string[]): (name: string) => boolean {
+  const expressions = patterns.map((pattern) =>
+    new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`)
+  );
+  return (name) => expressions.some((expression) => expression.test(name));
 }
 
 export interface TokenVerifierOptions extends ReadCredentialDeps {
@@ -59,7 +74,13 @@ export class TokenVerifier {
     this.#loading ??= (async () => {
       try {
         this.#loaded = await Promise.all(this.#tokens.map(async (token): Promise<Loaded> => {
-          const principal = { name: token.name, operations: new Set(token.operations) };
+          const replications = token.replications ?? ["*"];
+          const principal: Principal = {
+            name: token.name,
+            operations: new Set(token.operations),
+            replications,
+            covers: replicationMatcher(replications),
+          };
           try {
             return { principal, digest: digestOf(await readCredential(token.value, this.#options)) };
           } catch (error) {

@@ -54,3 +54,42 @@ Deno.test("http function: the stage function runs alone under deno serve and mou
     }
   }, { destSuffix: "-dr" });
 });
+
+Deno.test("http function: a function that cannot start says so in its log, not to the caller", async () => {
+  const missing = `/nonexistent/secret-${crypto.randomUUID()}/config.yaml`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["serve", "-A", "--host", "127.0.0.1", "--port", "0", STAGE_FUNCTION],
+    env: { ...TOKEN_ENV, DR_SYNCER_CONFIG: missing, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let err = "";
+  try {
+    let url: string | undefined;
+    while (url === undefined) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`deno serve ended: ${err}`);
+      err += value;
+      url = /Listening on (http:\/\/[\d.:]+)/.exec(err)?.[1];
+    }
+    const r = await fetch(`${url}/v1/replications/shop/stage`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKENS.stage}` },
+    });
+    assert.equal(r.status, 503);
+    const body = await r.text();
+    assert.doesNotMatch(body, /nonexistent|secret-|config\.yaml/, body);
+    while (!err.includes(missing)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    assert.ok(err.includes(missing), "the reason is in the function's log");
+  } finally {
+    await reader.cancel().catch(() => {});
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  }
+});
