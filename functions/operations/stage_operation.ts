@@ -1,5 +1,21 @@
 /** stage: copy the source namespace to DR with workloads at zero replicas. */
+import { buildRunReport, type RunReport, type StepResult } from "../../shared/run_report.ts";
 import { defineOperation, DRY_RUN, flag } from "./operation.ts";
+
+/** `report` with `steps` added (its status follows). */
+function withSteps(report: RunReport, steps: readonly StepResult[]): RunReport {
+  return buildRunReport({
+    runId: report.runId,
+    operation: report.operation,
+    replication: report.replication,
+    dryRun: report.dryRun,
+    startedAt: new Date(report.startedAt),
+    finishedAt: new Date(report.finishedAt),
+    objects: report.objects,
+    steps: [...report.steps, ...steps],
+    ...(report.activeSide !== undefined ? { activeSide: report.activeSide } : {}),
+  });
+}
 
 export const stageOperation = defineOperation({
   name: "stage",
@@ -13,19 +29,49 @@ Refuses while the replication is cut over (it would scale the live side to zero)
       "delete DR objects dr-syncer copied whose source is gone (only those; never while the source namespace is being deleted); overrides the replication's setting",
       { negation: "no-prune", overridesSetting: true },
     ),
+    migratePvcData: flag(
+      "then copy the claims' data to DR (a pvc-sync pass; the original DR-Syncer's --migrate-pvc-data on Stage)",
+    ),
     force: flag("stage even while the replication is cut over (scales the live DR side to zero)", {
       scope: "force",
     }),
   },
-  flagGroups: ["copy", "lock"],
+  flagGroups: ["copy", "pvc", "lock"],
   createsDestNamespace: true,
   async run(deps, spec, o) {
     const { stage } = await import("../stage.ts");
-    return await stage(deps, {
+    const runId = deps.runId ?? crypto.randomUUID();
+    const staged = await stage({ ...deps, runId }, {
       replication: spec,
       dryRun: o.dryRun ?? false,
       force: o.force ?? false,
       ...(o.prune !== undefined ? { prune: o.prune } : {}),
+    });
+    if (!o.migratePvcData) return staged;
+    if (staged.status !== "succeeded") {
+      return withSteps(staged, [{
+        step: "pvc-sync-to-dr",
+        status: "skipped",
+        detail: "the stage did not succeed",
+      }]);
+    }
+    const { pvcSync } = await import("../pvc_sync.ts");
+    const data = await pvcSync({ ...deps, runId }, {
+      replication: spec,
+      dryRun: o.dryRun ?? false,
+      force: false,
+    });
+    return buildRunReport({
+      runId,
+      operation: staged.operation,
+      replication: staged.replication,
+      dryRun: staged.dryRun,
+      startedAt: new Date(staged.startedAt),
+      finishedAt: new Date(data.finishedAt),
+      objects: [...staged.objects, ...data.objects],
+      steps: [...staged.steps, ...data.steps],
+      ...(staged.activeSide !== undefined ? { activeSide: staged.activeSide } : {}),
+      ...(data.pvcData !== undefined ? { pvcData: data.pvcData } : {}),
     });
   },
 });
