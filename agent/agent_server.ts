@@ -8,10 +8,12 @@
  * - One session per connection, and in it one `exec` of `rsync --server ...`, checked by `splitCommand` and
  *   `parseRsyncCommand`, its paths confined by `resolveVolume` and `resolveTransferPaths`. Shells,
  *   subsystems (sftp), forwarding and agent forwarding are refused.
- * - At most `maxSessions` TCP connections at a time, counted before SSH starts (the agent owns the
- *   listening socket and hands connections to ssh2); a connection that has not logged in within
- *   `loginTimeoutMs`, or sent its command within `loginTimeoutMs` after that, is closed, and so is one whose
- *   command is done.
+ * - Connections are counted from their first byte (the agent owns the listening socket and hands connections
+ *   to ssh2): at most `maxUnauthenticated` that have not logged in yet, `maxUnauthenticatedPerAddress` of them
+ *   from one address, and apart from those at most `maxSessions` logged-in ones (`connection_limits.ts`), so
+ *   connections that never log in cannot take the places of transfers. A connection that has not logged in
+ *   within `loginTimeoutMs`, or sent its command within `loginTimeoutMs` after that, is closed, and so is one
+ *   whose command is done. Refusals are logged at most once per interval, then summed up.
  * - `shutdown()` stops accepting, lets running transfers finish within the grace period, then stops them.
  */
 import { Buffer } from "node:buffer";
@@ -28,6 +30,8 @@ import {
 import type { Logger } from "../shared/log/mod.ts";
 import { AgentUsageError, CommandRefusedError, VolumeNotFoundError } from "./agent_errors.ts";
 import { type AuthorizedKey, keyFingerprint, keysMatching } from "./authorized_keys.ts";
+import { addressKey, Admission, RefusalLog } from "./connection_limits.ts";
+import { checkSandbox, type Sandbox } from "./confine.ts";
 import { createAuthorizedKeysStore } from "./authorized_keys_store.ts";
 import { type HealthServer, type HealthStatus, startHealthServer } from "./health_server.ts";
 import { parseRsyncCommand, rsyncServerArgs, type TransferMode } from "./parse_rsync_command.ts";
@@ -45,6 +49,8 @@ export const REFUSED_EXIT_CODE = 126;
 const MAX_AUTH_TRIES = 6;
 /** A connection whose one command has ended is closed after this, if the client has not closed it. */
 const CLOSE_AFTER_COMMAND_MS = 5000;
+/** Refused connections are logged once per this, then summed up. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export interface AgentOptions {
   /** The kubelet root (`/var/lib/kubelet`): volumes are under `<root>/pods/<uid>/volumes`. */
@@ -59,14 +65,20 @@ export interface AgentOptions {
   readonly healthHost: string;
   /** 0 picks a free port. */
   readonly healthPort: number;
-  /** Most TCP connections at a time, counted before SSH starts (each runs at most one transfer). */
+  /** Most logged-in connections at a time (each runs at most one transfer). */
   readonly maxSessions: number;
+  /** Most connections not logged in yet, counted from their first byte. */
+  readonly maxUnauthenticated: number;
+  /** Most connections not logged in yet from one remote address. */
+  readonly maxUnauthenticatedPerAddress: number;
   /** A client must log in within this, and then send its command within this again. */
   readonly loginTimeoutMs: number;
   /** How long `shutdown()` lets running transfers finish by default. */
   readonly gracePeriodMs: number;
-  /** The rsync binary. */
+  /** The rsync binary: a name (found in the sandbox's system folders) or an absolute path. */
   readonly rsync: string;
+  /** The bubblewrap binary that confines every rsync (`confine.ts`). */
+  readonly bwrap: string;
   readonly ciphers: readonly CipherAlgorithm[];
   readonly now?: () => Date;
 }
@@ -79,8 +91,16 @@ export interface Agent {
   shutdown(gracePeriodMs?: number): Promise<void>;
 }
 
+/** One TCP connection, with the SSH state once ssh2 has read the client's header. */
+interface Link {
+  readonly socket: Socket;
+  readonly address: string;
+  state?: ClientState;
+}
+
 interface ClientState {
   readonly id: number;
+  readonly connection: Link;
   readonly client: Connection;
   readonly log: Logger;
   grants: readonly AuthorizedKey[];
@@ -123,9 +143,54 @@ function describeVolume(key: AuthorizedKey): string {
   return "path" in key.volume ? key.volume.path : `${key.volume.podUid}/${key.volume.volumeName}`;
 }
 
+/** The sandbox of the agent's rsync processes, checked to work here; throws `AgentUsageError` otherwise. */
+async function prepareSandbox(options: AgentOptions): Promise<{ sandbox: Sandbox; version: string }> {
+  let rsync = options.rsync;
+  if (rsync.includes("/")) {
+    try {
+      rsync = await Deno.realPath(rsync);
+    } catch (error) {
+      throw new AgentUsageError(
+        `Cannot use rsync ${JSON.stringify(rsync)}: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  }
+  const sandbox = { bwrap: options.bwrap, rsync };
+  const empty = await Deno.makeTempDir({ dir: "/tmp", prefix: "dr-syncer-agent-check-" });
+  try {
+    return { sandbox, version: await checkSandbox(sandbox, empty) };
+  } finally {
+    await Deno.remove(empty).catch(() => {});
+  }
+}
+
+/**
+ * Deno runs the agent with narrow permissions (shared/pvc/agent_command.ts): a path given on the command line
+ * that they do not cover is bad usage, said plainly, not a NotCapable error at the first login.
+ */
+function checkPermissions(options: AgentOptions): void {
+  const paths: [string, "read" | "write"][] = [
+    [options.root, "read"],
+    [options.authorizedKeys, "read"],
+    ...options.hostKeyFiles.map((file): [string, "read"] => [file, "read"]),
+    ["/tmp", "write"],
+  ];
+  for (const [path, name] of paths) {
+    if (Deno.permissions.querySync({ name, path }).state !== "granted") {
+      throw new AgentUsageError(
+        `Deno's permissions do not let the agent ${name} ${
+          JSON.stringify(path)
+        }: run it with --allow-${name}=${path} ` +
+          "(docs/agent.md, shared/pvc/agent_command.ts)",
+      );
+    }
+  }
+}
+
 /** Starts the SSH server and the health endpoint. */
 export async function startAgent(options: AgentOptions, logger: Logger): Promise<Agent> {
   const now = options.now ?? (() => new Date());
+  checkPermissions(options);
   const hostKeys = await readHostKeys(options.hostKeyFiles);
   try {
     const root = await Deno.stat(options.root);
@@ -135,9 +200,16 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
       `Cannot use root ${JSON.stringify(options.root)}: ${error instanceof Error ? error.message : error}`,
     );
   }
+  const sandbox = await prepareSandbox(options);
   const store = createAuthorizedKeysStore(options.authorizedKeys, logger);
   /** Open TCP connections by remote `ip:port`, with the SSH state once ssh2 has read the client's header. */
-  const connections = new Map<string, { readonly socket: Socket; state?: ClientState }>();
+  const connections = new Map<string, Link>();
+  const admission = new Admission<Link>(options);
+  const refusals = new RefusalLog(logger, REFUSAL_LOG_INTERVAL_MS);
+  const loginTimeouts = new RefusalLog(logger, REFUSAL_LOG_INTERVAL_MS, {
+    one: "closing connection",
+    summary: "connections closed",
+  });
   let draining = false;
   let transfers = 0;
   let nextId = 1;
@@ -159,7 +231,13 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     }
   };
 
-  const status = (): HealthStatus => ({ draining, connections: connections.size, transfers });
+  const status = (): HealthStatus => ({
+    draining,
+    connections: connections.size,
+    unauthenticated: admission.unauthenticated,
+    sessions: admission.sessions,
+    transfers,
+  });
 
   async function authenticate(state: ClientState, ctx: AuthContext) {
     if (ctx.method !== "publickey") {
@@ -189,6 +267,15 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     }
     if (valid[0]!.key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
       fail("bad signature", { fingerprint });
+      return;
+    }
+    if (!admission.authenticate(state.connection)) {
+      // every transfer place is taken: this connection must not wait in one of the login places
+      refusals.refused(state.connection.address, "session limit reached", {
+        maxSessions: options.maxSessions,
+      });
+      ctx.reject(["publickey"]);
+      state.client.end();
       return;
     }
     state.grants = valid;
@@ -276,7 +363,7 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     let stderr = "";
     const result = await asTransfer(state, (signal) =>
       runPull({
-        rsync: options.rsync,
+        sandbox: sandbox.sandbox,
         volumeDir,
         request,
         channel,
@@ -317,9 +404,10 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
       await asTransfer(state, async (signal) => {
         let stderr = "";
         const result = await runRsync({
-          binary: options.rsync,
+          sandbox: sandbox.sandbox,
           args: rsyncServerArgs(rsync, paths),
-          cwd: volumeDir,
+          volume: volumeDir,
+          writable: rsync.mode === "receiver",
           channel,
           signal,
           onStderr: (text) => stderr = (stderr + text).slice(-2048),
@@ -377,9 +465,15 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
   }, (client, info) => {
     const remote = `${info.ip}:${info.port}`;
     const connection = connections.get(remote);
+    if (connection === undefined || draining) {
+      client.on("error", () => {});
+      client.end();
+      return;
+    }
     const id = nextId++;
     const state: ClientState = {
       id,
+      connection,
       client,
       log: logger.child({ connection: id, remote }),
       grants: [],
@@ -391,10 +485,6 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     client.on("error", (error: Error) => state.log.debug("connection error", { error: error.message }));
     // After each key exchange: AES-GCM encryption through libcrypto rather than node:crypto (the pull path).
     client.on("handshake", () => upgradeOutboundCipher(client));
-    if (connection === undefined || draining) {
-      client.end();
-      return;
-    }
     connection.state = state;
     client.on("close", () => {
       clearTimeout(state.timer);
@@ -421,31 +511,37 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     });
   });
 
-  // The agent owns the listening socket, so the limit and the login timeout apply from the first byte:
+  // The agent owns the listening socket, so the limits and the login timeout apply from the first byte:
   // ssh2 only reports a connection once the client has sent its SSH header.
   const server = createServer((socket) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const address = addressKey(socket.remoteAddress);
     socket.on("error", () => {});
-    if (draining || connections.size >= options.maxSessions) {
-      logger.warn("connection refused", {
-        remote,
-        reason: draining ? "shutting down" : `session limit (${options.maxSessions}) reached`,
-      });
+    if (draining) {
+      refusals.refused(address, "shutting down");
       socket.destroy();
       return;
     }
-    const connection: { readonly socket: Socket; state?: ClientState } = { socket };
+    const connection: Link = { socket, address };
+    const admitted = admission.admit(address, connection);
+    if (!admitted.admitted) {
+      refusals.refused(address, admitted.reason);
+      socket.destroy();
+      return;
+    }
+    if (admitted.evicted !== undefined) {
+      refusals.refused(admitted.evicted.address, "too many unauthenticated connections", { evicted: true });
+      admitted.evicted.socket.destroy();
+    }
     connections.set(remote, connection);
     const loginTimer = setTimeout(() => {
-      if (connection.state?.grants.length) return;
-      (connection.state?.log ?? logger).info("closing connection", {
-        remote,
-        reason: "not logged in in time",
-      });
+      if (admission.isSession(connection)) return;
+      loginTimeouts.refused(address, "not logged in in time");
       socket.destroy();
     }, options.loginTimeoutMs);
     socket.on("close", () => {
       clearTimeout(loginTimer);
+      admission.release(connection);
       if (connections.get(remote) === connection) connections.delete(remote);
       changed();
     });
@@ -481,8 +577,13 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     healthPort: health.port,
     root: options.root,
     maxSessions: options.maxSessions,
+    maxUnauthenticated: options.maxUnauthenticated,
+    maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress,
+    loginTimeoutSeconds: options.loginTimeoutMs / 1000,
     ciphers: options.ciphers,
     outboundGcm: outboundGcmBackend(),
+    rsync: sandbox.version,
+    confinement: "bubblewrap",
   });
 
   let stopping: Promise<void> | undefined;
@@ -515,6 +616,8 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     );
     closeIdle();
     await health.close();
+    refusals.close();
+    loginTimeouts.close();
     logger.info("agent stopped");
   }
 

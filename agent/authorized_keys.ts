@@ -16,20 +16,29 @@
  * }
  * ```
  *
- * `volume` is either `{ podUid, volumeName }` (the agent finds `pods/<uid>/volumes/<plugin>/<name>` under its
- * root, `<name>/mount` for CSI volumes) or `{ path }`, a path relative to the root in the kubelet's layout
- * (`pods/<uid>/volumes/kubernetes.io~csi/<pv>/mount`). Pure: parsing does not touch the file system.
+ * `volume` is either `{ podUid, volumeName }` (the agent finds `pods/<uid>/volumes/<plugin>/<pv>` under its
+ * root, `<pv>/mount` for CSI volumes, for the plugins of PersistentVolumes only: `volume_plugins.ts`) or
+ * `{ path }`, such a folder relative to the root (`pods/<uid>/volumes/kubernetes.io~csi/<pv>/mount`). Pure:
+ * parsing does not touch the file system.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type ParsedKey, utils } from "ssh2";
 import { z } from "zod";
 import { AuthorizedKeysError } from "./agent_errors.ts";
 import type { TransferMode } from "./parse_rsync_command.ts";
+import { CSI_PLUGIN, PERSISTENT_VOLUME_PLUGINS } from "./volume_plugins.ts";
 
 const POD_UID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-const VOLUME_PATH =
-  /^pods\/[A-Za-z0-9][A-Za-z0-9_-]{0,63}\/volumes\/[A-Za-z0-9][A-Za-z0-9._~-]{0,252}\/[A-Za-z0-9][A-Za-z0-9._-]{0,252}(\/mount)?$/;
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** `pods/<uid>/volumes/<persistent-volume plugin>/<pv>`, with `/mount` for CSI and only for CSI. */
+const VOLUME_PATH = new RegExp(
+  `^pods/[A-Za-z0-9][A-Za-z0-9_-]{0,63}/volumes/(?:${escapeRegExp(CSI_PLUGIN)}/${
+    VOLUME_NAME.source.slice(1, -1)
+  }/mount|(?:${PERSISTENT_VOLUME_PLUGINS.filter((p) => p !== CSI_PLUGIN).map(escapeRegExp).join("|")})/${
+    VOLUME_NAME.source.slice(1, -1)
+  })$`,
+);
 
 const volumeSchema = z.union([
   z.strictObject({
@@ -42,7 +51,8 @@ const volumeSchema = z.union([
   z.strictObject({
     path: z.string().regex(
       VOLUME_PATH,
-      'Expected a path relative to the kubelet root: "pods/<pod-uid>/volumes/<plugin>/<volume>[/mount]"',
+      "Expected a PersistentVolume's folder relative to the kubelet root: \"pods/<pod-uid>/volumes/" +
+        `<plugin>/<pv>" with a plugin of ${PERSISTENT_VOLUME_PLUGINS.join(", ")} ("/mount" after a CSI one)`,
     ),
   }),
 ], { error: 'Expected {"podUid": ..., "volumeName": ...} or {"path": ...}' });

@@ -7,7 +7,10 @@
 /** What the endpoint reports. */
 export interface HealthStatus {
   readonly draining: boolean;
+  /** Open TCP connections, of which `unauthenticated` have not logged in and `sessions` have. */
   readonly connections: number;
+  readonly unauthenticated: number;
+  readonly sessions: number;
   readonly transfers: number;
 }
 

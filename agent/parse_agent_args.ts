@@ -20,12 +20,17 @@ Required:
 Options:
   --host ADDR              address to listen on for SSH (default 0.0.0.0)
   --port N                 SSH port (default 2222; 0 picks a free port, logged as "port")
-  --health-host ADDR       address of the health endpoint (default: --host)
+  --health-host ADDR       address of the health endpoint (default 127.0.0.1)
   --health-port N          HTTP port of GET /healthz and GET /readyz (default 9222; 0 picks a free port)
-  --max-sessions N         most SSH connections at a time, one transfer each (default 8)
-  --login-timeout SECONDS  disconnect clients that have not logged in by then (default 30)
+  --max-sessions N         most logged-in connections at a time, one transfer each (default 8)
+  --max-unauthenticated N  most connections not logged in yet, in all (default 32)
+  --max-unauthenticated-per-address N
+                           most connections not logged in yet from one address (default 4)
+  --login-timeout SECONDS  disconnect clients that have not logged in by then (default 10)
   --grace-period SECONDS   on SIGTERM, how long running transfers may finish (default 30)
-  --rsync PATH             the rsync binary (default rsync, from PATH)
+  --rsync PATH             the rsync binary (default rsync, from the system's folders); every rsync runs
+                           confined to its volume by bubblewrap (docs/agent.md)
+  --bwrap PATH             the bubblewrap binary (default bwrap, from PATH)
   --ciphers LIST           SSH ciphers offered, comma-separated (default ${SSH_CIPHERS.offered.join(",")};
                            also: ${
     SSH_CIPHERS.supported.filter((c) => !SSH_CIPHERS.offered.includes(c)).join(", ")
@@ -85,9 +90,12 @@ export function parseAgentArgs(args: readonly string[]): ParsedAgentArgs {
         "health-host": { type: "string" },
         "health-port": { type: "string" },
         "max-sessions": { type: "string" },
+        "max-unauthenticated": { type: "string" },
+        "max-unauthenticated-per-address": { type: "string" },
         "login-timeout": { type: "string" },
         "grace-period": { type: "string" },
         rsync: { type: "string" },
+        bwrap: { type: "string" },
         ciphers: { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -115,12 +123,21 @@ export function parseAgentArgs(args: readonly string[]): ParsedAgentArgs {
       port: integer("port", values.port, 2222, 0, 65535),
       hostKeyFiles,
       authorizedKeys: required("authorized-keys", values["authorized-keys"]),
-      healthHost: values["health-host"] ?? host,
+      healthHost: values["health-host"] ?? "127.0.0.1",
       healthPort: integer("health-port", values["health-port"], 9222, 0, 65535),
       maxSessions: integer("max-sessions", values["max-sessions"], 8, 1, 10000),
-      loginTimeoutMs: integer("login-timeout", values["login-timeout"], 30, 1, 3600) * 1000,
+      maxUnauthenticated: integer("max-unauthenticated", values["max-unauthenticated"], 32, 1, 10000),
+      maxUnauthenticatedPerAddress: integer(
+        "max-unauthenticated-per-address",
+        values["max-unauthenticated-per-address"],
+        4,
+        1,
+        10000,
+      ),
+      loginTimeoutMs: integer("login-timeout", values["login-timeout"], 10, 1, 3600) * 1000,
       gracePeriodMs: integer("grace-period", values["grace-period"], 30, 0, 86400) * 1000,
       rsync: values.rsync ?? "rsync",
+      bwrap: values.bwrap ?? "bwrap",
       ciphers: ciphers(values.ciphers),
     },
   };

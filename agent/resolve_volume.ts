@@ -1,16 +1,21 @@
 /**
  * Finds the folder of a key's volume under the node's kubelet root, the way the kubelet lays volumes out:
- * `<root>/pods/<pod-uid>/volumes/<plugin>/<volume-name>`, and for CSI volumes (`kubernetes.io~csi`) the
- * `mount` folder inside it. The agent resolves the folder itself; clients never name it.
+ * `<root>/pods/<pod-uid>/volumes/<plugin>/<pv-name>`, and for CSI volumes (`kubernetes.io~csi`) the
+ * `mount` folder inside it. The agent resolves the folder itself; clients never name it. Only the plugin
+ * folders of PersistentVolumes count (`volume_plugins.ts`): an emptyDir, a Secret or an inline CSI volume
+ * that carries a PV's name is not that PV.
  *
  * The folder must be a real folder: its real path (symlinks resolved) must be the path itself, so neither a
  * symlink in the kubelet's layout nor a renamed folder can point a key at anything else.
  */
 import type { VolumeRef } from "./authorized_keys.ts";
 import { VolumeNotFoundError } from "./agent_errors.ts";
-
-/** The plugin folder of CSI volumes; their data is in `<volume>/mount`. */
-const CSI_PLUGIN = "kubernetes.io~csi";
+import {
+  CSI_PLUGIN,
+  CSI_VOLUME_DATA,
+  isPersistentCsiVolume,
+  PERSISTENT_VOLUME_PLUGINS,
+} from "./volume_plugins.ts";
 
 function describe(ref: VolumeRef): string {
   return "path" in ref
@@ -27,22 +32,33 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-async function candidates(realRoot: string, ref: VolumeRef): Promise<string[]> {
-  if ("path" in ref) return [`${realRoot}/${ref.path}`];
-  const volumes = `${realRoot}/pods/${ref.podUid}/volumes`;
-  const found: string[] = [];
-  let plugins: Deno.DirEntry[];
+/** A CSI volume folder counts only when the kubelet's record says it is the PersistentVolume `name`. */
+async function isPersistent(folder: string, plugin: string, name: string): Promise<boolean> {
+  if (plugin !== CSI_PLUGIN) return true;
   try {
-    plugins = await Array.fromAsync(Deno.readDir(volumes));
+    return isPersistentCsiVolume(await Deno.readTextFile(`${folder}/${CSI_VOLUME_DATA}`), name);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
+    if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
+}
+
+/** `{podUid, volumeName}` or the parts of `{path}` (already in the kubelet's shape: authorized_keys.ts). */
+function parts(ref: VolumeRef): { podUid: string; plugins: readonly string[]; name: string } {
+  if (!("path" in ref)) {
+    return { podUid: ref.podUid, plugins: PERSISTENT_VOLUME_PLUGINS, name: ref.volumeName };
+  }
+  const [, podUid, , plugin, name] = ref.path.split("/");
+  return { podUid: podUid!, plugins: PERSISTENT_VOLUME_PLUGINS.filter((p) => p === plugin), name: name! };
+}
+
+async function candidates(realRoot: string, ref: VolumeRef): Promise<string[]> {
+  const { podUid, plugins, name } = parts(ref);
+  const found: string[] = [];
   for (const plugin of plugins) {
-    if (!plugin.isDirectory) continue;
-    const folder = `${volumes}/${plugin.name}/${ref.volumeName}`;
-    if (!await isDirectory(folder)) continue;
-    found.push(plugin.name === CSI_PLUGIN ? `${folder}/mount` : folder);
+    const folder = `${realRoot}/pods/${podUid}/volumes/${plugin}/${name}`;
+    if (!await isDirectory(folder) || !await isPersistent(folder, plugin, name)) continue;
+    found.push(plugin === CSI_PLUGIN ? `${folder}/mount` : folder);
   }
   return found;
 }

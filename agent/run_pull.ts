@@ -7,7 +7,9 @@
  *
  * The private key and the known-hosts line live in a folder only the agent can read, removed when the pull
  * ends. OpenSSH's `ssh` is the transport (its decryption is fast; host key pinned with
- * `StrictHostKeyChecking=yes`, nothing read from `~/.ssh` or `/etc/ssh`).
+ * `StrictHostKeyChecking=yes`, nothing read from `~/.ssh` or `/etc/ssh`). rsync and its ssh run confined
+ * (`confine.ts`): the volume at `/volume` is the only writable path and the only path of the node they see,
+ * besides the key folder (read-only, at `/run/pull`) and read-only system files.
  */
 import { Buffer } from "node:buffer";
 import type { ServerChannel } from "ssh2";
@@ -21,16 +23,16 @@ import {
   VERIFY_FAILED_EXIT_CODE,
 } from "../shared/pvc/pull_protocol.ts";
 import { CommandRefusedError } from "./agent_errors.ts";
+import { type Sandbox, SANDBOX_PULL_KEYS, SANDBOX_VOLUME, spawnConfined } from "./confine.ts";
 
 /** The alias the peer's host key is pinned under in the temporary known-hosts file. */
 const PEER_ALIAS = "dr-syncer-peer";
 /** Most files a `sample` verification compares by checksum. */
 export const SAMPLE_FILES = 64;
-/** How long rsync gets after SIGTERM before SIGKILL. */
-const KILL_AFTER_MS = 2000;
 /** Ciphers offered to the peer: AES-GCM first (fastest in the agent's ssh2). */
 const CIPHERS = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com";
-const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", LC_ALL: "C" };
+/** rsync's options for a volume copy: archive, hard links, sparse files, ACLs, extended attributes. */
+export const PULL_RSYNC_OPTIONS = ["-aHSAX", "--numeric-ids"] as const;
 
 /** Reads the request line from the channel (refused when longer than `MAX_PULL_REQUEST_BYTES` or not JSON). */
 export function readPullRequest(channel: ServerChannel, timeoutMs: number): Promise<CheckedPullRequest> {
@@ -86,7 +88,9 @@ function remoteSpec(host: string): string {
   return bare.includes(":") ? `agent@[${bare}]:./` : `agent@${bare}:./`;
 }
 
-function sshCommand(dir: string, port: number): string {
+/** The ssh transport, as seen inside the sandbox (the key folder at `SANDBOX_PULL_KEYS`). */
+function sshCommand(port: number): string {
+  const dir = SANDBOX_PULL_KEYS;
   return [
     "ssh",
     "-F /dev/null",
@@ -112,38 +116,41 @@ interface Spawned {
   readonly stdout: string;
 }
 
-/** Runs rsync with fixed arguments; stdout is handed to `onStdout` as it comes, stderr to the channel. */
+/** Where a confined rsync of the pull runs: the volume (read-write unless only listed) and the keys. */
+interface Place {
+  readonly sandbox: Sandbox;
+  readonly volume: string;
+  readonly keys: string;
+}
+
+/**
+ * Runs rsync confined with fixed arguments; stdout is handed to `onStdout` as it comes, stderr to
+ * `onStderr` (and to the channel, when given).
+ */
 async function rsync(
-  binary: string,
+  place: Place,
   args: readonly string[],
-  channel: ServerChannel,
-  signal: AbortSignal,
-  onStdout: (text: string) => void,
-  onStderr: (text: string) => void,
+  options: {
+    readonly writable: boolean;
+    readonly channel?: ServerChannel;
+    readonly signal: AbortSignal;
+    readonly onStdout: (text: string) => void;
+    readonly onStderr: (text: string) => void;
+    /** Keep all of stdout (else its last 64 KiB, where `--stats` is). */
+    readonly wholeStdout?: boolean;
+  },
 ): Promise<Spawned> {
-  const child = new Deno.Command(binary, {
-    args: [...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: ENV,
-  }).spawn();
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
-  const terminate = () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      return;
-    }
-    killTimer ??= setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-    }, KILL_AFTER_MS);
-  };
+  const { signal, onStdout, onStderr, channel } = options;
+  const confined = spawnConfined(place.sandbox, {
+    volume: place.volume,
+    writable: options.writable,
+    keys: place.keys,
+    args,
+  }, { stdin: false });
+  const child = confined.child;
+  // bubblewrap passes no signal on: the pull's rsync client (no stdin to close) is killed, and the temporary
+  // file it leaves is deleted by the next pull (--delete)
+  const terminate = () => confined.kill(0);
   signal.addEventListener("abort", terminate, { once: true });
   if (signal.aborted) terminate();
   let stdout = "";
@@ -151,43 +158,52 @@ async function rsync(
     const decoder = new TextDecoder();
     for await (const chunk of child.stdout) {
       const text = decoder.decode(chunk, { stream: true });
-      stdout = (stdout + text).slice(-65536);
+      stdout = options.wholeStdout ? stdout + text : (stdout + text).slice(-65536);
       onStdout(text);
     }
   })();
   const err = (async () => {
     const decoder = new TextDecoder();
     for await (const chunk of child.stderr) {
-      channel.stderr.write(chunk);
+      channel?.stderr.write(chunk);
       onStderr(decoder.decode(chunk, { stream: true }));
     }
   })();
   const status = await child.status;
+  confined.done();
   await Promise.allSettled([out, err]);
-  clearTimeout(killTimer);
   signal.removeEventListener("abort", terminate);
   return { code: status.signal === null ? status.code : 128 + 15, stdout };
 }
 
-/** Up to `count` regular files under `root` (relative paths), picked at random. */
-async function sampleFiles(root: string, count: number): Promise<string[]> {
+/** The regular files in rsync's `--list-only` output (`-rw-r--r--  1,234 2024/02/03 04:05:06 name`). */
+export function listedFiles(output: string): string[] {
+  return output.split("\n").flatMap((line) => {
+    const match = /^-\S{9}\S*\s+[\d,]+\s+\S+\s+\S+\s(.+)$/.exec(line);
+    return match === null || match[1]!.includes("\\#") ? [] : [match[1]!];
+  });
+}
+
+/** Up to `count` regular files of the volume (relative paths), picked at random; listed by confined rsync. */
+async function sampleFiles(place: Place, count: number, signal: AbortSignal): Promise<string[]> {
+  const listing = await rsync(place, ["-r", "--list-only", "--no-human-readable", `${SANDBOX_VOLUME}/`], {
+    writable: false,
+    signal,
+    onStdout: () => {},
+    onStderr: () => {},
+    wholeStdout: true,
+  });
   const picked: string[] = [];
   let seen = 0;
-  const walk = async (dir: string, prefix: string) => {
-    for await (const entry of Deno.readDir(dir)) {
-      const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
-      if (entry.isDirectory) await walk(`${dir}/${entry.name}`, path);
-      else if (entry.isFile) {
-        seen++;
-        if (picked.length < count) picked.push(path);
-        else {
-          const slot = Math.floor(Math.random() * seen); // reservoir sampling
-          if (slot < count) picked[slot] = path;
-        }
-      }
+  for (const line of listedFiles(listing.stdout)) {
+    const path = line.startsWith("./") ? line.slice(2) : line;
+    seen++;
+    if (picked.length < count) picked.push(path);
+    else {
+      const slot = Math.floor(Math.random() * seen); // reservoir sampling
+      if (slot < count) picked[slot] = path;
     }
-  };
-  await walk(root, "");
+  }
   return picked;
 }
 
@@ -216,7 +232,8 @@ function mismatches(output: string): string[] {
 }
 
 export interface PullOptions {
-  readonly rsync: string;
+  readonly sandbox: Sandbox;
+  /** The volume folder (real path on the node). */
   readonly volumeDir: string;
   readonly request: CheckedPullRequest;
   readonly channel: ServerChannel;
@@ -232,21 +249,21 @@ export interface PullResult {
 
 /** Runs the pull and sends its events and exit status on the channel. */
 export async function runPull(options: PullOptions): Promise<PullResult> {
-  const { channel, request } = options;
+  const { channel, request, signal, onStderr } = options;
   const send = (event: PullEvent) => channel.write(`${JSON.stringify(event)}\n`);
-  const dir = await Deno.makeTempDir({ prefix: "dr-syncer-pull-" });
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "dr-syncer-pull-" });
   try {
     await Deno.chmod(dir, 0o700);
     await Deno.writeTextFile(`${dir}/identity`, request.identity.trimEnd() + "\n", { mode: 0o600 });
     await Deno.writeTextFile(`${dir}/known_hosts`, `${PEER_ALIAS} ${request.source.hostKey}\n`, {
       mode: 0o600,
     });
+    const place: Place = { sandbox: options.sandbox, volume: options.volumeDir, keys: dir };
     const common = [
-      "-aHS",
-      "--numeric-ids",
+      ...PULL_RSYNC_OPTIONS,
       `--timeout=${request.ioTimeoutSeconds}`,
       "-e",
-      sshCommand(dir, request.source.port),
+      sshCommand(request.source.port),
     ];
     const copyArgs = [
       ...common,
@@ -256,25 +273,29 @@ export async function runPull(options: PullOptions): Promise<PullResult> {
       "--stats",
       ...(request.bandwidthLimitKiB === undefined ? [] : [`--bwlimit=${request.bandwidthLimitKiB}`]),
       remoteSpec(request.source.host),
-      `${options.volumeDir}/`,
+      `${SANDBOX_VOLUME}/`,
     ];
     send({ event: "started", volume: options.volumeDir });
     let lastProgress = 0;
-    const copy = await rsync(options.rsync, copyArgs, channel, options.signal, (text) => {
-      const progress = parseProgress(text);
-      const at = Date.now();
-      if (progress !== undefined && at - lastProgress >= 1000) {
-        lastProgress = at;
-        send({ event: "progress", ...progress });
-      }
-    }, options.onStderr);
+    const copy = await rsync(place, copyArgs, {
+      writable: true,
+      channel,
+      signal,
+      onStderr,
+      onStdout: (text) => {
+        const progress = parseProgress(text);
+        const at = Date.now();
+        if (progress !== undefined && at - lastProgress >= 1000) {
+          lastProgress = at;
+          send({ event: "progress", ...progress });
+        }
+      },
+    });
     const stats = parseStats(copy.stdout);
     let code = copy.code;
     let verify: { mode: "sample" | "full"; checked: number; mismatched: string[] } | undefined;
     if (code === 0 && request.verify !== "none") {
-      const files = request.verify === "sample"
-        ? await sampleFiles(options.volumeDir, SAMPLE_FILES)
-        : undefined;
+      const files = request.verify === "sample" ? await sampleFiles(place, SAMPLE_FILES, signal) : undefined;
       const checkArgs = [
         ...common,
         "--delete",
@@ -283,16 +304,16 @@ export async function runPull(options: PullOptions): Promise<PullResult> {
         "--out-format=%i %n",
         ...(files === undefined ? [] : includeRules(files)),
         remoteSpec(request.source.host),
-        `${options.volumeDir}/`,
+        `${SANDBOX_VOLUME}/`,
       ];
-      const check = await rsync(
-        options.rsync,
-        checkArgs,
+      // a dry run: the volume is read-only for it
+      const check = await rsync(place, checkArgs, {
+        writable: false,
         channel,
-        options.signal,
-        () => {},
-        options.onStderr,
-      );
+        signal,
+        onStderr,
+        onStdout: () => {},
+      });
       code = check.code;
       const mismatched = mismatches(check.stdout);
       verify = {

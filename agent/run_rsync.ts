@@ -1,7 +1,8 @@
 /**
- * Runs the checked rsync server and carries its data over an SSH channel. The process is started directly
- * (never through a shell), in the volume folder, with an empty environment apart from `PATH` and `LC_ALL`,
- * so no `RSYNC_*` variable can change what it does.
+ * Runs the checked rsync server and carries its data over an SSH channel. The process is started confined
+ * (`confine.ts`: the volume is the only path of the node it sees, at `/volume`, its working directory;
+ * read-only for a sending server), never through a shell, with an empty environment apart from `PATH` and
+ * `LC_ALL`, so no `RSYNC_*` variable can change what it does.
  *
  * The data path is the agent's throughput (platform notes): data from the client is queued and written to
  * rsync's stdin in batches, one write in flight at a time, with the channel paused while the queue is above
@@ -11,21 +12,23 @@
  */
 import { Buffer } from "node:buffer";
 import type { ServerChannel } from "ssh2";
+import { type Sandbox, spawnConfined } from "./confine.ts";
 
 /** Bytes queued for rsync's stdin above which the channel is paused. */
 export const INPUT_HIGH_WATER = 1024 * 1024;
+/** How long rsync gets to exit after its stdin was closed to stop it. */
+const KILL_AFTER_MS = 2000;
 /** Largest read from rsync's stdout (a pipe holds 64 KiB; two SSH packets for an OpenSSH client). */
 const OUTPUT_READ_SIZE = 64 * 1024;
-/** How long rsync gets after SIGTERM (channel closed, agent stopping) before SIGKILL. */
-const KILL_AFTER_MS = 2000;
 
 export interface RunRsyncOptions {
-  /** The rsync binary (a name on `PATH` or a path). */
-  readonly binary: string;
+  readonly sandbox: Sandbox;
   /** The server arguments, from `rsyncServerArgs`. */
   readonly args: readonly string[];
-  /** The volume folder: rsync's working directory, which the transfer paths are relative to. */
-  readonly cwd: string;
+  /** The volume folder (real path): rsync's working directory, which the transfer paths are relative to. */
+  readonly volume: string;
+  /** False for a sending server: the volume is then read-only for it. */
+  readonly writable: boolean;
   readonly channel: ServerChannel;
   /** Stops the transfer: rsync is terminated, the exit status is still sent. */
   readonly signal?: AbortSignal;
@@ -41,8 +44,6 @@ export interface RsyncResult {
   readonly bytesIn: number;
   readonly bytesOut: number;
 }
-
-const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin", LC_ALL: "C" };
 
 /** Resolves when the channel can take more data, or when it is gone. */
 function drained(channel: ServerChannel): Promise<void> {
@@ -60,33 +61,32 @@ function drained(channel: ServerChannel): Promise<void> {
 /** Runs rsync with the channel as its stdin/stdout/stderr, and sends its exit status when it ends. */
 export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   const { channel } = options;
-  const child = new Deno.Command(options.binary, {
-    args: [...options.args],
-    cwd: options.cwd,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: ENV,
-  }).spawn();
+  const confined = spawnConfined(options.sandbox, {
+    volume: options.volume,
+    writable: options.writable,
+    args: options.args,
+  }, { stdin: true });
+  const child = confined.child;
 
   let bytesIn = 0;
   let bytesOut = 0;
   let channelOpen = true;
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  // Client -> rsync stdin: batched writes, one in flight, the channel paused while the queue is full.
+  let queue: Buffer[] = [];
+  let queued = 0;
+  let writing = false;
+  let paused = false;
+  let inputEnded = false;
+  let inputClosed = false;
+  // Stopping (channel closed, agent stopping): rsync's stdin ends, so it cleans up and exits as on a lost
+  // connection (a --partial file kept); SIGKILL if it has not ended 2 s later.
+  const writer = child.stdin.getWriter();
   const terminate = () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      return; // already exited
-    }
-    killTimer ??= setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-    }, KILL_AFTER_MS);
+    inputClosed = true;
+    queue = [];
+    queued = 0;
+    writer.abort().catch(() => {});
+    confined.kill(KILL_AFTER_MS);
   };
   const onClose = () => {
     channelOpen = false;
@@ -96,14 +96,6 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   options.signal?.addEventListener("abort", terminate, { once: true });
   if (options.signal?.aborted) terminate();
 
-  // Client -> rsync stdin: batched writes, one in flight, the channel paused while the queue is full.
-  const writer = child.stdin.getWriter();
-  let queue: Buffer[] = [];
-  let queued = 0;
-  let writing = false;
-  let paused = false;
-  let inputEnded = false;
-  let inputClosed = false;
   const pump = async () => {
     writing = true;
     try {
@@ -176,8 +168,8 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   })();
 
   const status = await child.status;
+  confined.done();
   await Promise.allSettled([output, errors]);
-  if (killTimer !== undefined) clearTimeout(killTimer);
   options.signal?.removeEventListener("abort", terminate);
   channel.off("close", onClose);
   if (!inputClosed) {

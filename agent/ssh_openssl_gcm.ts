@@ -18,6 +18,7 @@
  */
 import { Buffer } from "node:buffer";
 import { randomFillSync } from "node:crypto";
+import { LIBCRYPTO_PATHS } from "../shared/pvc/agent_command.ts";
 
 const EVP_CTRL_GCM_GET_TAG = 0x10;
 const TAG_LENGTH = 16;
@@ -35,7 +36,8 @@ const SYMBOLS = {
 
 type LibCrypto = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-const LIBRARY_NAMES = ["libcrypto.so.3", "libcrypto.so"];
+/** By path first (what the agent's FFI permission names), then by name (for `-A` elsewhere). */
+const LIBRARY_NAMES = [...LIBCRYPTO_PATHS, "libcrypto.so.3", "libcrypto.so"];
 
 let loaded: { readonly lib: LibCrypto; readonly name: string } | null | undefined;
 
@@ -57,7 +59,7 @@ function libcrypto(): { readonly lib: LibCrypto; readonly name: string } | null 
 /** Which outbound AES-GCM the agent uses: `openssl (libcrypto.so.3)` or `node:crypto` (ssh2's own). */
 export function outboundGcmBackend(): string {
   const found = libcrypto();
-  return found === null ? "node:crypto" : `openssl (${found.name})`;
+  return found === null ? "node:crypto" : `openssl (${found.name.split("/").at(-1)})`;
 }
 
 const contexts = new FinalizationRegistry<Deno.PointerObject>((ctx) =>

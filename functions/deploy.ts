@@ -1,8 +1,11 @@
 /**
  * `dr-syncer deploy`: applies what `dr-syncer render` prints to every cluster of the config, plus what only a
- * deploy can make: each cluster's agent host key (generated here, once, when its Secret is missing), the
- * kubeconfigs the runtime uses to reach the other clusters (a token of its ServiceAccount there), and the
- * API tokens copied from this machine.
+ * deploy can make: each cluster's agent host key (generated here, once, when its Secret is missing) and the
+ * ConfigMap that publishes its public half (the only part the runtime may read), the kubeconfigs the runtime
+ * uses to reach the other clusters (a token of its ServiceAccount there), and the API tokens copied from
+ * this machine. The custom types the runtime's rights name where the config leaves that to the cluster
+ * (`includeCustomResources: true`, bare custom names) come from the discovery of each replication's source
+ * cluster, read here, and are listed in the report.
  *
  * Objects are written with server-side apply (field manager `dr-syncer-deploy`, forced); namespaces are
  * created when missing and never changed; the host key is never replaced. A second deploy of the same config
@@ -13,10 +16,13 @@ import { utils } from "ssh2";
 import type { Config } from "../shared/config/config_schema.ts";
 import { readCredential } from "../shared/credentials/read_credential.ts";
 import { delay } from "../shared/async/delay.ts";
+import { discoverResources } from "../shared/kube/discover_resources.ts";
 import type { KubeClient } from "../shared/kube/kube_client.ts";
 import { type KubeObject, resourcePath, type ResourceType } from "../shared/kube/types.ts";
 import { getObject } from "../shared/kube/verbs.ts";
 import type { Logger } from "../shared/log/logger.ts";
+import { HOST_KEY_PRIVATE, HOST_KEY_PUBLIC } from "../shared/pvc/agent_names.ts";
+import { agentPublicKeyConfigMap, publicKeyLine } from "../infra/agent_public_key.ts";
 import { agentHostKeySecret } from "../infra/agent_templates.ts";
 import { DEPLOY_FIELD_MANAGER, RUNTIME_TOKEN_SECRET } from "../infra/names.ts";
 import {
@@ -28,6 +34,7 @@ import {
   sortObjects,
   tokenKubeconfig,
 } from "../infra/render.ts";
+import { clustersToDiscover, isBuiltInType, replicatedTypes } from "../infra/runtime_rbac.ts";
 import { runtimeKubeconfigSecret, runtimeTokensSecret } from "../infra/runtime_templates.ts";
 
 /** The REST types of what the templates make. */
@@ -79,11 +86,21 @@ export interface DeployedObject {
   readonly reason?: string;
 }
 
+/** The custom types a replication's rights name, as its source cluster's discovery placed them. */
+export interface DiscoveredTypes {
+  readonly replication: string;
+  readonly cluster: string;
+  /** `resource.group` names. */
+  readonly types: string[];
+}
+
 export interface DeployReport {
   readonly dryRun: boolean;
   readonly runtimeCluster: string;
   readonly objects: DeployedObject[];
   readonly counts: Record<DeployAction, number>;
+  /** The replications whose custom types were read from discovery (none when the config names them all). */
+  readonly discovered: DiscoveredTypes[];
 }
 
 export interface DeployOptions {
@@ -104,6 +121,28 @@ interface Secret extends KubeObject {
 export function generateHostKey(cluster: string): { privateKey: string; publicKey: string } {
   const pair = utils.generateKeyPairSync("ed25519", { comment: `dr-syncer-agent@${cluster}` });
   return { privateKey: pair.private, publicKey: `${pair.public.trim()}\n` };
+}
+
+const decode = (value: string | undefined) => value === undefined ? undefined : atob(value);
+
+/**
+ * The public key line of a host-key Secret: its `.pub` key, else derived from its private key (a Secret made
+ * by hand with the private key only). Throws when it has neither.
+ */
+export function hostPublicKey(
+  secret: { metadata: { namespace?: string; name: string }; data?: Record<string, string> },
+): string {
+  const published = publicKeyLine(decode(secret.data?.[HOST_KEY_PUBLIC]) ?? "");
+  if (published !== undefined) return published;
+  const privateKey = decode(secret.data?.[HOST_KEY_PRIVATE]);
+  const parsed = privateKey === undefined ? undefined : utils.parseKey(privateKey);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key !== undefined && !(key instanceof Error)) {
+    return `${key.type} ${key.getPublicSSH().toString("base64")}`;
+  }
+  throw new Error(
+    `Secret "${secret.metadata.namespace}/${secret.metadata.name}" has no usable host key ("${HOST_KEY_PUBLIC}" or "${HOST_KEY_PRIVATE}"): delete it and deploy again to make a new one`,
+  );
 }
 
 class ClusterDeployer {
@@ -192,20 +231,29 @@ class ClusterDeployer {
     this.#record(object, action, { resourceVersion: rv });
   }
 
-  /** The agent's host key: generated and created only when its Secret is missing. */
+  /**
+   * The agent's host key: generated and created only when its Secret is missing; then its public key
+   * published in its own ConfigMap (applied every time: unchanged while the key is).
+   */
   async hostKey(settings: Config["agent"]): Promise<void> {
     const placeholder = agentHostKeySecret(settings, { privateKey: "", publicKey: "" });
     if (this.#pendingNamespaces.has(settings.namespace)) {
-      return this.#record(placeholder, "skipped", {
-        reason: `namespace "${settings.namespace}" would be created first`,
-      });
+      const reason = `namespace "${settings.namespace}" would be created first`;
+      this.#record(placeholder, "skipped", { reason });
+      return this.#record(agentPublicKeyConfigMap(settings, ""), "skipped", { reason });
     }
-    const existing = await this.#get(placeholder);
+    const existing = await this.#get(placeholder) as Secret | undefined;
+    let publicKey: string;
     if (existing) {
-      return this.#record(placeholder, "kept", { resourceVersion: existing.metadata.resourceVersion ?? "" });
+      this.#record(placeholder, "kept", { resourceVersion: existing.metadata.resourceVersion ?? "" });
+      publicKey = hostPublicKey(existing);
+    } else {
+      const key = generateHostKey(this.client.name);
+      const created = await this.#create(agentHostKeySecret(settings, key));
+      this.#record(placeholder, "created", { resourceVersion: created.metadata.resourceVersion ?? "" });
+      publicKey = key.publicKey;
     }
-    const created = await this.#create(agentHostKeySecret(settings, generateHostKey(this.client.name)));
-    this.#record(placeholder, "created", { resourceVersion: created.metadata.resourceVersion ?? "" });
+    await this.apply(agentPublicKeyConfigMap(settings, publicKey));
   }
 
   async objects(objects: readonly KubeObject[], settings: Config["agent"]): Promise<void> {
@@ -235,6 +283,27 @@ async function runtimeToken(
   }
 }
 
+/**
+ * What the discovery of each cluster in `clustersToDiscover` reports, and per replication that needed it the
+ * custom types its rights will name.
+ */
+export async function discoverTypes(
+  config: Config,
+  clientOf: (cluster: string) => KubeClient,
+): Promise<{ served: Map<string, ResourceType[]>; discovered: DiscoveredTypes[] }> {
+  const clusters = clustersToDiscover(config);
+  const served = new Map(
+    await Promise.all(clusters.map(async (c) => [c, await discoverResources(clientOf(c))] as const)),
+  );
+  const discovered = config.replications.filter((r) => served.has(r.source.cluster)).map((r) => ({
+    replication: r.name,
+    cluster: r.source.cluster,
+    types: replicatedTypes(r, served.get(r.source.cluster)).filter((t) => !isBuiltInType(t))
+      .map((t) => `${t.resource}.${t.group}`),
+  })).filter((d) => d.types.length > 0);
+  return { served, discovered };
+}
+
 /** Deploys the config: the agents everywhere, the runtime's accounts wherever it reaches, the runtime in its cluster. */
 export async function deployConfig(config: Config, options: DeployOptions): Promise<DeployReport> {
   const dryRun = options.dryRun ?? false;
@@ -244,6 +313,8 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
     if (!client) throw new TypeError(`deploy has no client for cluster "${name}"`);
     return client;
   };
+  // the custom types only discovery can name: read before anything is written
+  const { served, discovered } = await discoverTypes(config, clientOf);
   // values read first: a missing token fails before anything is written
   const tokens: Record<string, string> = {};
   for (const token of config.tokens) {
@@ -253,7 +324,7 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
     });
   }
   const rendered = new Map<string, RenderedCluster>(
-    config.clusters.map((c) => [c.name, renderCluster(config, c.name)]),
+    config.clusters.map((c) => [c.name, renderCluster(config, c.name, { served })]),
   );
   const results: DeployedObject[] = [];
   // the other clusters first: the runtime's kubeconfigs need their tokens
@@ -307,7 +378,7 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
     skipped: 0,
   };
   for (const r of results) counts[r.action]++;
-  return { dryRun, runtimeCluster: local, objects: results, counts };
+  return { dryRun, runtimeCluster: local, objects: results, counts, discovered };
 }
 
 /** One line per object and a summary. */
@@ -317,6 +388,13 @@ export function formatDeployReport(report: DeployReport): string {
       o.reason ? ` (${o.reason})` : ""
     }`
   );
+  for (const d of report.discovered) {
+    lines.push(
+      `replication "${d.replication}": the runtime's rights name the custom types cluster "${d.cluster}" serves: ${
+        d.types.join(", ")
+      }`,
+    );
+  }
   const c = report.counts;
   lines.push(
     `${

@@ -1,10 +1,13 @@
 /**
  * The PVC data agent's objects, one typed template function per object (pure). The agent runs on every node
- * on the host network (pvc-sync reaches it at its pod's IP, the node's address, and its port named `ssh`),
- * reads the kubelet's pod volumes, and holds only the capabilities its rsync needs.
+ * on the host network (pvc-sync reaches it at its pod's IP, the node's address, and its port named `ssh`;
+ * its health endpoint listens on the node's loopback only), reads the kubelet's pod volumes, runs every
+ * rsync confined to one volume by bubblewrap, and holds only the capabilities those need; Deno runs it with
+ * only the permissions it needs (`shared/pvc/agent_command.ts`).
  */
 import type { KubeObject } from "../shared/kube/types.ts";
 import type { AgentSettings } from "../shared/config/config_schema.ts";
+import { agentDenoPermissions } from "../shared/pvc/agent_command.ts";
 import {
   AGENT_AUTHORIZED_KEYS_DIR,
   AGENT_HEALTH_PORT,
@@ -24,21 +27,38 @@ import { base64Values } from "./names.ts";
 /** The agent's grace period for running transfers on SIGTERM (`--grace-period`). */
 export const AGENT_GRACE_SECONDS = 30;
 
+/** Where the agent's health endpoint listens by default: the node's loopback (the kubelet probes it there). */
+export const AGENT_HEALTH_HOST = "127.0.0.1";
+
 /**
  * The capabilities the agent keeps (everything else is dropped). It runs as root only to act on files of
- * any owner inside the volumes, as the volume's owner would expect from `rsync -aHS --numeric-ids`:
+ * any owner inside the volumes, as the volume's owner would expect from `rsync -aHSAX --numeric-ids`, and
+ * to confine each rsync to its volume. rsync itself keeps all but `SYS_ADMIN` (agent/confine.ts).
  */
 export const AGENT_CAPABILITIES: readonly { readonly name: string; readonly why: string }[] = [
   { name: "CHOWN", why: "set the owner and group of received files (-o -g --numeric-ids)" },
   { name: "DAC_OVERRIDE", why: "write into folders and files the agent's uid does not own" },
   { name: "DAC_READ_SEARCH", why: "read and traverse files and folders of any owner when sending" },
-  { name: "FOWNER", why: "set times and modes (-t -p) on files it does not own" },
+  { name: "FOWNER", why: "set times, modes and ACLs (-t -p -A) on files it does not own" },
   { name: "FSETID", why: "keep setuid/setgid bits when it changes a file's owner or mode" },
   { name: "MKNOD", why: "recreate device files and FIFOs found in a volume (-D, part of -a)" },
+  { name: "SETFCAP", why: "copy file capabilities (the security.capability attribute, -X)" },
+  {
+    name: "SYS_ADMIN",
+    why: "bubblewrap: a mount namespace per rsync whose root holds only the volume (not kept by rsync)",
+  },
 ];
+
+/** The agent settings the templates read. */
+type AgentTemplateSettings = AgentSettings;
 
 export function agentLabels(): Record<string, string> {
   return { "app.kubernetes.io/name": AGENT_NAME, ...commonLabels("agent") };
+}
+
+/** The probe's `host`: the health address unless it listens on every address (then the pod's IP). */
+function probeHost(healthHost: string): { host?: string } {
+  return healthHost === "0.0.0.0" || healthHost === "::" ? {} : { host: healthHost };
 }
 
 /** The namespace of the agents and their Secrets. */
@@ -92,8 +112,20 @@ export function agentAuthorizedKeysSecret(settings: AgentSettings): KubeObject {
 }
 
 /** The agent DaemonSet: one agent per node, on the host network. */
-export function agentDaemonSet(settings: AgentSettings): KubeObject {
+export function agentDaemonSet(settings: AgentTemplateSettings): KubeObject {
   const podsDir = `${KUBELET_ROOT}/pods`;
+  const healthHost = settings.healthHost ?? AGENT_HEALTH_HOST;
+  const healthPort = settings.healthPort ?? AGENT_HEALTH_PORT;
+  const hostKey = `${AGENT_HOST_KEY_DIR}/${HOST_KEY_PRIVATE}`;
+  const permissions = agentDenoPermissions({
+    root: KUBELET_ROOT,
+    hostKeyFiles: [hostKey],
+    authorizedKeys: AGENT_AUTHORIZED_KEYS_DIR,
+    host: "0.0.0.0",
+    port: settings.port,
+    healthHost,
+    healthPort,
+  });
   const capabilities = AGENT_CAPABILITIES.map((c) => c.name);
   // a port below 1024 on the host network needs the right to bind it
   if (settings.port < 1024) capabilities.push("NET_BIND_SERVICE");
@@ -126,33 +158,36 @@ export function agentDaemonSet(settings: AgentSettings): KubeObject {
             image: settings.image,
             imagePullPolicy: "IfNotPresent",
             workingDir: "/app",
-            command: ["deno", "run", "-A", "--cached-only", "--no-code-cache", "agent/main.ts"],
+            command: ["deno", "run", ...permissions, "--cached-only", "--no-code-cache", "agent/main.ts"],
             args: [
               "--root",
               KUBELET_ROOT,
               "--port",
               String(settings.port),
               "--host-key",
-              `${AGENT_HOST_KEY_DIR}/${HOST_KEY_PRIVATE}`,
+              hostKey,
               "--authorized-keys",
               AGENT_AUTHORIZED_KEYS_DIR,
+              "--health-host",
+              healthHost,
               "--health-port",
-              String(AGENT_HEALTH_PORT),
+              String(healthPort),
               "--grace-period",
               String(AGENT_GRACE_SECONDS),
             ],
             env: [{ name: "HOME", value: "/tmp" }, { name: "DENO_NO_UPDATE_CHECK", value: "1" }],
             ports: [
               { name: AGENT_SSH_PORT_NAME, containerPort: settings.port, protocol: "TCP" },
-              { name: AGENT_HEALTH_PORT_NAME, containerPort: AGENT_HEALTH_PORT, protocol: "TCP" },
+              { name: AGENT_HEALTH_PORT_NAME, containerPort: healthPort, protocol: "TCP" },
             ],
+            // on the host network the kubelet reaches the agent's loopback
             livenessProbe: {
-              httpGet: { path: "/healthz", port: AGENT_HEALTH_PORT_NAME },
+              httpGet: { ...probeHost(healthHost), path: "/healthz", port: AGENT_HEALTH_PORT_NAME },
               periodSeconds: 20,
               failureThreshold: 3,
             },
             readinessProbe: {
-              httpGet: { path: "/readyz", port: AGENT_HEALTH_PORT_NAME },
+              httpGet: { ...probeHost(healthHost), path: "/readyz", port: AGENT_HEALTH_PORT_NAME },
               periodSeconds: 10,
             },
             resources: {
@@ -161,9 +196,12 @@ export function agentDaemonSet(settings: AgentSettings): KubeObject {
             },
             securityContext: {
               privileged: false,
+              // no_new_privs: bubblewrap works under it (it sets it for every rsync anyway)
               allowPrivilegeEscalation: false,
               readOnlyRootFilesystem: true,
               capabilities: { drop: ["ALL"], add: capabilities },
+              // the runtime's default AppArmor profile denies mount(2), which bubblewrap needs
+              appArmorProfile: { type: "Unconfined" },
             },
             volumeMounts: [
               { name: "kubelet-pods", mountPath: podsDir, mountPropagation: "HostToContainer" },

@@ -15,6 +15,11 @@ export const RUNTIME_CONFIG_MAP = "dr-syncer-config";
 export const RUNTIME_TOKENS_SECRET = "dr-syncer-tokens";
 /** In every other cluster: the long-lived token Secret of the runtime's ServiceAccount there. */
 export const RUNTIME_TOKEN_SECRET = "dr-syncer-runtime-token";
+/**
+ * The continuous watcher's Lease in a DR namespace (`functions/watch/watch_lease.ts` names it; the runtime's
+ * Role grants it by name, and infra cannot import the edges: a test checks the two are the same).
+ */
+export const WATCH_LEASE_NAME = "dr-syncer-watch";
 
 /** In the runtime's namespace: the kubeconfig deploy wrote for another cluster (data key `kubeconfig`). */
 export function kubeconfigSecretName(cluster: string): string {

@@ -4,8 +4,11 @@
  * itself (config, Deployment and Service, or CronJobs) in `runtime.cluster`. Objects come in a stable order:
  * namespaces, accounts, secrets, config, RBAC, workloads.
  *
- * Left out, because they hold credentials or keys that only deploy can make: the agent's host-key Secret,
- * the kubeconfig Secrets of the other clusters and the tokens Secret (see docs/deploy.md).
+ * Left out, because they hold credentials or keys that only deploy can make: the agent's host-key Secret and
+ * the ConfigMap that publishes its public key, the kubeconfig Secrets of the other clusters and the tokens
+ * Secret (see docs/deploy.md). The runtime's rights name every type; custom types that only a cluster's
+ * discovery can name (`includeCustomResources: true`, bare custom names) need `RenderOptions.served`, which
+ * deploy reads from the clusters: without it such a config is refused (`NeedsDiscoveryError`).
  */
 import { stringify } from "yaml";
 import { InvalidInputError } from "../shared/errors.ts";
@@ -18,7 +21,7 @@ import {
   agentServiceAccount,
 } from "./agent_templates.ts";
 import { CLUSTERS_DIR, IN_CLUSTER_KUBECONFIG, SERVICE_ACCOUNT_DIR, TOKENS_DIR } from "./names.ts";
-import { runtimeRbac } from "./runtime_rbac.ts";
+import { type RbacOptions, runtimeRbac } from "./runtime_rbac.ts";
 import {
   namespace,
   runtimeClusterRole,
@@ -52,6 +55,24 @@ export function runtimeClusterOf(config: Config): string {
       destinations.map((d) => `"${d}"`).join(", ")
     }): set runtime.cluster to the one the runtime runs in`,
   );
+}
+
+/**
+ * What render and deploy refuse before anything else: a runtime cluster that cannot be decided, and a
+ * replication of the agents' namespace (the runtime's rights there would reach the agents' host private key).
+ */
+export function checkDeployable(config: Config): void {
+  runtimeClusterOf(config);
+  config.replications.forEach((r, index) => {
+    for (const side of ["source", "destination"] as const) {
+      if (r[side].namespace !== config.agent.namespace) continue;
+      throw new InvalidInputError(
+        `replications[${index}] "${r.name}": its ${side} namespace "${
+          r[side].namespace
+        }" is agent.namespace, which holds the agents' host private key: the runtime's rights to copy it would reach that key; replicate another namespace, or set agent.namespace`,
+      );
+    }
+  });
 }
 
 /** The clusters whose kubeconfig deploy writes for the runtime: every other cluster not read from a Secret. */
@@ -166,8 +187,11 @@ export interface RenderedCluster {
   readonly objects: KubeObject[];
 }
 
+/** What render knows besides the config: the types the clusters' discovery reports (deploy reads them). */
+export type RenderOptions = RbacOptions;
+
 /** The objects of one cluster. */
-export function renderCluster(config: Config, cluster: string): RenderedCluster {
+export function renderCluster(config: Config, cluster: string, options: RenderOptions = {}): RenderedCluster {
   if (!config.clusters.some((c) => c.name === cluster)) {
     throw new InvalidInputError(
       `Unknown cluster "${cluster}" (configured clusters: ${
@@ -175,6 +199,7 @@ export function renderCluster(config: Config, cluster: string): RenderedCluster 
       })`,
     );
   }
+  checkDeployable(config);
   const local = runtimeClusterOf(config);
   const isLocal = cluster === local;
   const settings = config.runtime;
@@ -200,7 +225,7 @@ export function renderCluster(config: Config, cluster: string): RenderedCluster 
   }
   objects.push(runtimeServiceAccount(settings, isLocal));
   if (!isLocal) objects.push(runtimeTokenSecret(settings));
-  const rbac = runtimeRbac(config, cluster, local);
+  const rbac = runtimeRbac(config, cluster, local, options);
   if (rbac.cluster.length > 0) {
     objects.push(runtimeClusterRole(settings, rbac.cluster), runtimeClusterRoleBinding(settings));
   }
@@ -232,9 +257,13 @@ export function renderCluster(config: Config, cluster: string): RenderedCluster 
 }
 
 /** Every cluster of the config (or only `cluster`), in the config's order. */
-export function renderConfig(config: Config, cluster?: string): RenderedCluster[] {
+export function renderConfig(
+  config: Config,
+  cluster?: string,
+  options: RenderOptions = {},
+): RenderedCluster[] {
   const names = cluster === undefined ? config.clusters.map((c) => c.name) : [cluster];
-  return names.map((name) => renderCluster(config, name));
+  return names.map((name) => renderCluster(config, name, options));
 }
 
 /** Multi-document YAML, one object per document, each headed by a comment naming its cluster. */

@@ -2,17 +2,35 @@
  * The rights the runtime's ServiceAccount gets in each cluster, derived from what the engine calls for the
  * replications of the config (pure). Two kinds of objects:
  *
- * - one Role per replicated namespace (a replication's source namespace in its source cluster, its DR
- *   namespace in its destination cluster), with the replicated types and what the operations touch there;
- * - one ClusterRole for what has no namespace: `namespaces` by name, StorageClasses, PersistentVolumes,
- *   CustomResourceDefinitions (with `syncCRDs`).
+ * - one Role per namespace the runtime acts in: a replication's source namespace in its source cluster, its
+ *   DR namespace in its destination cluster, the agents' namespace (PVC data), the namespaces of the Secrets
+ *   the config reads credentials from;
+ * - one ClusterRole for what has no namespace: `namespaces` by name, StorageClasses, the CRDs of the copied
+ *   custom types by name (with `syncCRDs`).
  *
- * Rules are collected per (group, resource) and merged into one rule per verb set, sorted, so the output
- * is stable.
+ * Nothing is granted with `*`: every type is named. Custom types are named by the config
+ * (`includeCustomResources: [...]`, `resource.group` names) or, where only the cluster knows them
+ * (`includeCustomResources: true`, a bare custom name), by the discovery of the replication's source cluster,
+ * which `deploy` reads and `render` does not (it refuses such a config: `NeedsDiscoveryError`).
+ *
+ * What the runtime runs decides what it gets: the Deployment runs every operation on every replication (its
+ * HTTP API), the watches of the continuous ones and the run records; the CronJob form runs only `stage` of
+ * the scheduled replications. No subresource is granted: the engine scales workloads by patching them (no
+ * `/scale`), and never execs, attaches or asks for tokens.
+ *
+ * Rules are collected per (group, resource, names) and merged into one rule per verb set, sorted, so the
+ * output is stable.
  */
-import { AUTHORIZED_KEYS_SECRET, HOST_KEY_SECRET } from "../shared/pvc/agent_names.ts";
-import { DEFAULT_RESOURCE_TYPES } from "../shared/plan/default_resource_types.ts";
+import { InvalidInputError } from "../shared/errors.ts";
 import type { Config, Replication } from "../shared/config/config_schema.ts";
+import { type ResourceType, typeKey } from "../shared/kube/types.ts";
+import { DEFAULT_RESOURCE_TYPES } from "../shared/plan/default_resource_types.ts";
+import { SCALED_TYPES } from "../shared/plan/kind_rules.ts";
+import { resolveResourceTypes, UnknownResourceTypeError } from "../shared/plan/resolve_resource_types.ts";
+import { AUTHORIZED_KEYS_SECRET } from "../shared/pvc/agent_names.ts";
+import { LEASE_NAME } from "../shared/state/replication_state.ts";
+import { HOST_PUBLIC_KEY_CONFIG_MAP } from "./agent_public_key.ts";
+import { WATCH_LEASE_NAME } from "./names.ts";
 
 export interface PolicyRule {
   readonly apiGroups: string[];
@@ -30,6 +48,7 @@ const BUILT_IN: readonly { group: string; resource: string; aliases: readonly st
   { group: "", resource: "persistentvolumeclaims", aliases: ["persistentvolumeclaim", "pvc"] },
   { group: "", resource: "pods", aliases: ["pod", "po"] },
   { group: "", resource: "endpoints", aliases: ["endpoint", "ep"] },
+  { group: "", resource: "events", aliases: ["event", "ev"] },
   { group: "", resource: "limitranges", aliases: ["limitrange", "limits"] },
   { group: "", resource: "resourcequotas", aliases: ["resourcequota", "quota"] },
   { group: "", resource: "podtemplates", aliases: ["podtemplate"] },
@@ -50,46 +69,130 @@ const BUILT_IN: readonly { group: string; resource: string; aliases: readonly st
   { group: "discovery.k8s.io", resource: "endpointslices", aliases: ["endpointslice"] },
   { group: "coordination.k8s.io", resource: "leases", aliases: ["lease"] },
 ];
+const BUILT_IN_GROUPS = new Set(BUILT_IN.map((t) => t.group));
 
-/** A resource type as RBAC names it; `group: "*"` when a bare name is not a built-in type. */
+/** A resource type as RBAC names it. */
 export interface RbacType {
   readonly group: string;
   readonly resource: string;
 }
 
+/** A version segment of a `resource.version.group` name. */
+const VERSION = /^v\d+((alpha|beta)\d+)?$/;
+
 /**
- * The RBAC type of a name as a config writes it. Built-in names resolve through the table above; a
- * `resource.group` name gives its group; any other bare name (a custom type's plural) matches that resource
- * in every group, since which group serves it is only known to the cluster's discovery.
+ * The RBAC type of a name as a config writes it, without a cluster: built-in names through the table above
+ * (plural, singular, kind, short name, each also with `.group`); `resource.group` and
+ * `resource.version.group` names as written (the first part is taken as the plural); `undefined` for a bare
+ * name that is not a built-in type (its group is known only to the cluster's discovery).
  */
-export function rbacType(name: string): RbacType {
-  const lower = name.toLowerCase();
-  for (const type of BUILT_IN) {
-    const qualified = type.group === "" ? type.resource : `${type.resource}.${type.group}`;
-    if (
-      lower === type.resource || lower === qualified || type.aliases.includes(lower) ||
-      lower === `${type.resource}.${type.group}`
-    ) return { group: type.group, resource: type.resource };
-  }
+export function rbacType(name: string): RbacType | undefined {
+  const lower = name.trim().toLowerCase();
   const dot = lower.indexOf(".");
-  if (dot > 0) return { group: lower.slice(dot + 1), resource: lower.slice(0, dot) };
-  return { group: "*", resource: lower };
+  const head = dot < 0 ? lower : lower.slice(0, dot);
+  let group = dot < 0 ? undefined : lower.slice(dot + 1);
+  const second = group?.indexOf(".") ?? -1;
+  if (group !== undefined && second > 0 && VERSION.test(group.slice(0, second))) {
+    group = group.slice(second + 1);
+  }
+  for (const type of BUILT_IN) {
+    if (group !== undefined && group !== type.group) continue;
+    if (head === type.resource || type.aliases.includes(head)) {
+      return { group: type.group, resource: type.resource };
+    }
+  }
+  return group === undefined || group === "" ? undefined : { group, resource: head };
 }
 
-const key = (t: RbacType) => `${t.group}|${t.resource}`;
+/** Whether `type` is one of the built-in types of the table (not a custom type). */
+export function isBuiltInType(type: RbacType): boolean {
+  return BUILT_IN.some((b) => b.group === type.group && b.resource === type.resource);
+}
 
-/** The types a replication copies: its list (or the defaults), its custom types, minus its exclusions. */
-export function replicatedTypes(replication: Replication): { types: RbacType[]; allCustom: boolean } {
-  const names = [...(replication.resourceTypes ?? DEFAULT_RESOURCE_TYPES)];
-  const custom = replication.includeCustomResources;
-  if (Array.isArray(custom)) names.push(...custom);
-  const excluded = new Set(replication.excludeResourceTypes.map((n) => key(rbacType(n))));
-  const types = new Map<string, RbacType>();
-  for (const name of names) {
-    const type = rbacType(name);
-    if (!excluded.has(key(type))) types.set(key(type), type);
+/** Whether a name is placed by the table alone (a built-in type): anything else is a custom type's name. */
+function isBuiltInName(name: string): boolean {
+  const type = rbacType(name);
+  return type !== undefined && isBuiltInType(type);
+}
+
+/** The name of the CRD of a custom type (`resource.group`). */
+export const crdName = (t: RbacType) => `${t.resource}.${t.group}`;
+
+/** A replication whose custom types only the cluster's discovery can name: `render` cannot grant them. */
+export class NeedsDiscoveryError extends InvalidInputError {
+  override readonly name = "NeedsDiscoveryError";
+}
+
+/** The source clusters whose discovery deploy reads: those of replications that name a custom type. */
+export function clustersToDiscover(config: Config): string[] {
+  const clusters = config.replications.filter((r) =>
+    r.includeCustomResources === true ||
+    [...(r.resourceTypes ?? []), ...(Array.isArray(r.includeCustomResources) ? r.includeCustomResources : [])]
+      .some((name) => !isBuiltInName(name))
+  ).map((r) => r.source.cluster);
+  return [...new Set(clusters)].sort();
+}
+
+/** What the source cluster's discovery reports of one name, or `undefined` when it serves no such type. */
+function discovered(served: readonly ResourceType[], name: string): RbacType | undefined {
+  try {
+    const [type] = resolveResourceTypes(served, { resourceTypes: [name] });
+    return type && { group: type.group, resource: type.resource };
+  } catch (error) {
+    if (error instanceof UnknownResourceTypeError) return undefined;
+    throw error;
   }
-  return { types: [...types.values()], allCustom: custom === true };
+}
+
+/**
+ * The types a replication copies, each named: its list (or the defaults), its custom types, minus its
+ * exclusions. `served`: what its source cluster's discovery reports (deploy), which names the custom types
+ * of `includeCustomResources: true` and places bare custom names; without it (render) those are refused.
+ */
+export function replicatedTypes(replication: Replication, served?: readonly ResourceType[]): RbacType[] {
+  const where = `replication "${replication.name}"`;
+  const custom = replication.includeCustomResources;
+  const excluded = replication.excludeResourceTypes.map((n) => n.trim().toLowerCase());
+  const place = (name: string): RbacType | undefined =>
+    isBuiltInName(name) ? rbacType(name) : (served && discovered(served, name)) ?? rbacType(name);
+  const types = new Map<string, RbacType>();
+  const unplaced: string[] = [];
+  const names = [
+    ...(replication.resourceTypes ?? DEFAULT_RESOURCE_TYPES),
+    ...(Array.isArray(custom) ? custom : []),
+  ];
+  for (const name of names) {
+    const type = place(name);
+    if (type) types.set(typeKey(type), type);
+    else if (!excluded.includes(name.trim().toLowerCase())) unplaced.push(name);
+  }
+  if (custom === true) {
+    if (served === undefined) {
+      throw new NeedsDiscoveryError(
+        `${where}: includeCustomResources: true names no type, and the runtime's rights name each type: which custom types cluster "${replication.source.cluster}" serves only its API server knows. List them (includeCustomResources: [widgets.example.com, ...]), or run "dr-syncer deploy", which reads them from the cluster's discovery`,
+      );
+    }
+    for (const type of resolveResourceTypes(served, { resourceTypes: [], includeCustomResources: true })) {
+      types.set(typeKey(type), { group: type.group, resource: type.resource });
+    }
+  }
+  if (unplaced.length > 0) {
+    const quoted = unplaced.map((n) => `"${n}"`).join(", ");
+    throw new NeedsDiscoveryError(
+      served === undefined
+        ? `${where}: ${quoted} ${
+          unplaced.length === 1 ? "is not a built-in type" : "are not built-in types"
+        }, and the runtime's rights name each type with its API group: write custom types as resource.group (widgets.example.com), or run "dr-syncer deploy", which finds their group through the discovery of cluster "${replication.source.cluster}"`
+        : `${where}: cluster "${replication.source.cluster}" serves no type ${quoted}`,
+    );
+  }
+  // an exclusion no table or discovery places removes that resource in every group (it only takes away)
+  for (const name of replication.excludeResourceTypes) {
+    const type = place(name);
+    const lower = name.trim().toLowerCase();
+    for (const [k, t] of types) if (type ? k === typeKey(type) : t.resource === lower) types.delete(k);
+  }
+  return [...types.values()].sort((a, b) => typeKey(a).localeCompare(typeKey(b)));
 }
 
 /** Collects verbs per (group, resource, resourceNames) and merges them into sorted rules. */
@@ -103,7 +206,7 @@ export class RuleSet {
     names?: readonly string[],
   ) {
     for (const resource of typeof resources === "string" ? [resources] : resources) {
-      const k = JSON.stringify([group, resource, names ? [...names].sort() : null]);
+      const k = JSON.stringify([group, resource, names ? [...new Set(names)].sort() : null]);
       const set = this.#verbs.get(k) ?? new Set<string>();
       for (const verb of verbs) set.add(verb);
       this.#verbs.set(k, set);
@@ -140,42 +243,71 @@ export class RuleSet {
   }
 }
 
-/** Reading and writing copies: lists and watches (continuous mode), server-side apply (create + patch), prune. */
-const COPY_VERBS = ["get", "list", "watch", "create", "patch", "delete"];
+/**
+ * What the runtime runs for a replication: `all` (the Deployment: every operation through its API, the
+ * schedules, the watch of a continuous replication, the run records), `stage` (the CronJob form: the
+ * scheduled stage only), `none` (the CronJob form has no CronJob for it).
+ */
+export type RuntimeRuns = "all" | "stage" | "none";
 
-/** What one replication needs in one of its namespaces (`side`: which end of it this namespace is). */
-function namespaceRules(rules: RuleSet, replication: Replication, side: "source" | "destination") {
-  const { types, allCustom } = replicatedTypes(replication);
-  for (const type of types) {
-    rules.add(type.group, type.resource, COPY_VERBS);
-    if (
-      type.group === "rbac.authorization.k8s.io" &&
-      (type.resource === "roles" || type.resource === "rolebindings")
-    ) {
+export function runtimeRuns(config: Config, replication: Replication): RuntimeRuns {
+  if (!config.runtime.cronJobs) return "all";
+  return replication.mode === "scheduled" && replication.schedule !== undefined ? "stage" : "none";
+}
+
+const isScaled = (t: RbacType) =>
+  SCALED_TYPES.some((s) => s.type.group === t.group && s.type.resource === t.resource);
+const isRbacCopy = (t: RbacType) =>
+  t.group === "rbac.authorization.k8s.io" && (t.resource === "roles" || t.resource === "rolebindings");
+
+/** pvc-sync on either side (it copies both ways): mounter pods, the claims (read, recorded, grown). */
+function pvcRules(rules: RuleSet) {
+  rules.add("", "pods", ["get", "list", "create", "delete"]);
+  rules.add("", "persistentvolumeclaims", ["get", "list", "patch"]);
+}
+
+/** The source namespace: read (and watched); workloads scaled down and back; pvc-sync. */
+function sourceRules(rules: RuleSet, r: Replication, types: readonly RbacType[], runs: RuntimeRuns) {
+  const watch = runs === "all" && r.mode === "continuous";
+  for (const t of types) {
+    rules.add(t.group, t.resource, watch ? ["get", "list", "watch"] : ["get", "list"]);
+    // cutover, fence (also from stage, after a cutover that skipped the source) and failback patch the
+    // workload objects themselves (merge and JSON patches: no /scale subresource)
+    if (isScaled(t)) rules.add(t.group, t.resource, ["patch"]);
+  }
+  if (runs !== "all") return;
+  // cutover --allow-source-unavailable: whether the source answers a list
+  rules.add("apps", "deployments", ["list"]);
+  if (r.pvc.enabled) pvcRules(rules);
+}
+
+/** The DR namespace: the copies, the replication's Lease, the scaling, failback's wait, run records, pvc-sync. */
+function destinationRules(rules: RuleSet, r: Replication, types: readonly RbacType[], runs: RuntimeRuns) {
+  for (const t of types) {
+    // server-side apply needs create and patch (a create checks `create` with the object's name), prune,
+    // `immutable: recreate` and a finished Job's copy delete, drift checks get
+    rules.add(t.group, t.resource, ["get", "list", "create", "patch", "delete"]);
+    if (isRbacCopy(t)) {
       // copying a Role that grants more than the runtime holds, or a binding to one, needs these
       rules.add("rbac.authorization.k8s.io", "roles", ["bind", "escalate"]);
       rules.add("rbac.authorization.k8s.io", "clusterroles", ["bind"]);
     }
   }
-  if (allCustom) rules.add("*", "*", COPY_VERBS);
-  // cutover checks that the source can be listed; scaling reads and patches the workloads it finds
-  rules.add("apps", "deployments", ["list"]);
+  const pvc = runs === "all" && r.pvc.enabled;
+  // the replication's Lease (its lock and state record), the continuous watcher's; pvc-sync locks each claim
+  // with a Lease named after it (dr-syncer-pvc-<claim>), which no list of names can hold. Created by POST,
+  // which RBAC cannot limit to names
+  rules.add("coordination.k8s.io", "leases", pvc ? ["get", "create", "update"] : ["create"]);
+  if (!pvc) {
+    const leases = runs === "all" && r.mode === "continuous" ? [LEASE_NAME, WATCH_LEASE_NAME] : [LEASE_NAME];
+    rules.add("coordination.k8s.io", "leases", ["get", "update"], leases);
+  }
+  if (runs !== "all") return;
   // failback waits until DR's pods are gone
-  rules.add("", "pods", ["get", "list"]);
-  if (side === "destination") {
-    // the replication's Lease: its lock and state record; the continuous watcher's Lease
-    rules.add("coordination.k8s.io", "leases", ["get", "create", "update"]);
-    // the runtime's run records
-    rules.add("", "configmaps", ["get", "list", "create", "patch", "delete"]);
-  }
-  if (replication.pvc.enabled) {
-    // pvc-sync: mounter pods, the claims (read, grown), per-claim locks (Leases in the DR namespace)
-    rules.add("", "pods", ["get", "list", "create", "delete"]);
-    rules.add("", "persistentvolumeclaims", ["get", "list", "patch"]);
-    if (side === "destination") {
-      rules.add("coordination.k8s.io", "leases", ["get", "create", "update", "delete"]);
-    }
-  }
+  rules.add("", "pods", ["list"]);
+  // the runtime's run records
+  rules.add("", "configmaps", ["get", "list", "create", "patch", "delete"]);
+  if (pvc) pvcRules(rules);
 }
 
 /** The runtime's rights in one cluster. */
@@ -199,11 +331,21 @@ export function replicatedNamespaces(
   return { source: [...source].sort(), destination: [...destination].sort() };
 }
 
+export interface RbacOptions {
+  /** Per cluster, the types its discovery reports (deploy reads those of `clustersToDiscover`). */
+  readonly served?: ReadonlyMap<string, readonly ResourceType[]> | undefined;
+}
+
 /**
  * The runtime's rights in `cluster`. `runtimeCluster`: the cluster it runs in, where it also reads the
  * Secrets the config names as credential sources.
  */
-export function runtimeRbac(config: Config, cluster: string, runtimeCluster: string): ClusterRbac {
+export function runtimeRbac(
+  config: Config,
+  cluster: string,
+  runtimeCluster: string,
+  options: RbacOptions = {},
+): ClusterRbac {
   const perNamespace = new Map<string, RuleSet>();
   const ns = (name: string) => {
     const set = perNamespace.get(name) ?? new RuleSet();
@@ -211,62 +353,74 @@ export function runtimeRbac(config: Config, cluster: string, runtimeCluster: str
     return set;
   };
   const clusterRules = new RuleSet();
-  const { source, destination } = replicatedNamespaces(config, cluster);
-  let pvc = false;
+  const namespaces = { read: new Set<string>(), patch: new Set<string>() };
+  let agents = false;
   for (const r of config.replications) {
-    for (const side of ["source", "destination"] as const) {
-      if (r[side].cluster !== cluster) continue;
-      namespaceRules(ns(r[side].namespace), r, side);
-      if (r.pvc.enabled) pvc = true;
-      const { types, allCustom } = replicatedTypes(r);
-      if (
-        side === "destination" && types.some((t) => t.group === "" && t.resource === "persistentvolumeclaims")
-      ) {
+    const runs = runtimeRuns(config, r);
+    if (runs === "none" || (r.source.cluster !== cluster && r.destination.cluster !== cluster)) continue;
+    const types = replicatedTypes(r, options.served?.get(r.source.cluster));
+    // the CRDs stage copies first (`syncCRDs`): those of the custom types, each by name
+    const custom = r.syncCRDs && r.includeCustomResources !== false
+      ? types.filter((t) => !BUILT_IN_GROUPS.has(t.group))
+      : [];
+    if (r.source.cluster === cluster) {
+      sourceRules(ns(r.source.namespace), r, types, runs);
+      namespaces.read.add(r.source.namespace);
+      if (custom.length > 0) {
+        clusterRules.add("apiextensions.k8s.io", "customresourcedefinitions", ["get"], custom.map(crdName));
+      }
+    }
+    if (r.destination.cluster === cluster) {
+      destinationRules(ns(r.destination.namespace), r, types, runs);
+      namespaces.read.add(r.destination.namespace);
+      // stage applies the DR namespace's labels and annotations
+      namespaces.patch.add(r.destination.namespace);
+      if (types.some((t) => t.group === "" && t.resource === "persistentvolumeclaims")) {
         // storage class mapping checks the classes DR has
         clusterRules.add("storage.k8s.io", "storageclasses", ["list"]);
       }
-      if (r.syncCRDs && r.includeCustomResources !== false) {
-        const custom = types.filter((t) => t.group !== "*" && !BUILT_IN.some((b) => b.group === t.group));
-        const crdNames = allCustom ? undefined : custom.map((t) => `${t.resource}.${t.group}`);
-        if (crdNames === undefined || crdNames.length > 0) {
-          clusterRules.add("apiextensions.k8s.io", "customresourcedefinitions", ["get"], crdNames);
-          if (side === "destination") {
-            // a CRD is created by server-side apply: create cannot be limited to names
-            clusterRules.add("apiextensions.k8s.io", "customresourcedefinitions", ["create"]);
-            clusterRules.add("apiextensions.k8s.io", "customresourcedefinitions", ["patch"], crdNames);
-            // a copied CRD is served once its type can be listed
-            if (allCustom) clusterRules.add("*", "*", ["list"]);
-            else for (const t of custom) clusterRules.add(t.group, t.resource, ["list"]);
-          }
-        }
+      if (custom.length > 0) {
+        // server-side apply of each copied CRD: `create` is checked with the CRD's name, so both are limited
+        clusterRules.add(
+          "apiextensions.k8s.io",
+          "customresourcedefinitions",
+          ["get", "create", "patch"],
+          custom.map(crdName),
+        );
+        // a copied CRD is served once its type can be listed (a list across namespaces of that type only)
+        for (const t of custom) clusterRules.add(t.group, t.resource, ["list"]);
       }
     }
+    if (runs === "all" && r.pvc.enabled) agents = true;
   }
-  if (source.length + destination.length > 0) {
+  if (namespaces.read.size > 0) {
     // the cluster's identity (the uid of kube-system) and the replicated namespaces
-    clusterRules.add("", "namespaces", ["get"], ["kube-system", ...new Set([...source, ...destination])]);
+    clusterRules.add("", "namespaces", ["get"], ["kube-system", ...namespaces.read]);
   }
-  // stage applies the DR namespace's labels and annotations
-  if (destination.length > 0) clusterRules.add("", "namespaces", ["patch"], destination);
-  if (pvc) {
-    clusterRules.add("", "persistentvolumes", ["get"]);
+  if (namespaces.patch.size > 0) clusterRules.add("", "namespaces", ["patch"], [...namespaces.patch]);
+  if (agents) {
+    // pvc-sync finds the agent on a node, pins the cluster's host key (its public half only) and authorizes
+    // each transfer's keys; the host private key stays the agents'
     const agent = ns(config.agent.namespace);
     agent.add("", "pods", ["list"]);
-    agent.add("", "secrets", ["get"], [HOST_KEY_SECRET]);
+    agent.add("", "configmaps", ["get"], [HOST_PUBLIC_KEY_CONFIG_MAP]);
     agent.add("", "secrets", ["get", "patch"], [AUTHORIZED_KEYS_SECRET]);
   }
   if (cluster === runtimeCluster) {
-    // credentials the config keeps in Secrets, read by the runtime with its ServiceAccount
+    // credentials the config keeps in Secrets, read by the runtime with its ServiceAccount (the CronJob form
+    // serves no API, so reads no token)
     const refs = [
       ...config.clusters.flatMap((c) => "secret" in c.kubeconfig ? [c.kubeconfig.secret] : []),
-      ...config.tokens.flatMap((t) => "secret" in t.value ? [t.value.secret] : []),
+      ...(config.runtime.cronJobs
+        ? []
+        : config.tokens.flatMap((t) => "secret" in t.value ? [t.value.secret] : [])),
     ];
     for (const ref of refs) ns(ref.namespace).add("", "secrets", ["get"], [ref.name]);
   }
-  const namespaces = new Map(
+  const rules = new Map(
     [...perNamespace.entries()].sort(([a], [b]) => a.localeCompare(b)).map((
       [name, set],
     ) => [name, set.rules()]),
   );
-  return { namespaces, cluster: clusterRules.rules() };
+  return { namespaces: rules, cluster: clusterRules.rules() };
 }

@@ -1,9 +1,13 @@
-/** `dr-syncer render` and `dr-syncer deploy`: the infra of a config, printed or applied. */
+/**
+ * `dr-syncer render` and `dr-syncer deploy`: the infra of a config, printed or applied. render reads no
+ * cluster: a config whose custom types only a cluster can name is refused with what to do; deploy reads them
+ * from the clusters' discovery.
+ */
 import { readConfigFile } from "../operations/mod.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import { connectCluster } from "../../shared/kube/connect_cluster.ts";
 import type { Logger } from "../../shared/log/logger.ts";
-import { renderConfig, renderYaml } from "../../infra/render.ts";
+import { checkDeployable, renderConfig, renderYaml } from "../../infra/render.ts";
 import { deployConfig, formatDeployReport } from "../deploy.ts";
 import type { CliIo } from "./cli_io.ts";
 import type { CliOptions } from "./parse_cli_args.ts";
@@ -27,8 +31,8 @@ export async function runRender(o: CliOptions, io: CliIo): Promise<number> {
 
 export async function runDeploy(o: CliOptions, io: CliIo, logger: Logger): Promise<number> {
   const config = await readConfigFile(o.config!);
-  // checked before any cluster is contacted
-  renderConfig(config);
+  // checked before any cluster is contacted (the custom types discovery names are checked once it is read)
+  checkDeployable(config);
   const clients = new Map<string, KubeClient>();
   try {
     for (const cluster of config.clusters) {

@@ -488,6 +488,14 @@ export const agentSchema = z.strictObject({
   namespace: dnsLabel("namespace name").default("dr-syncer-system"),
   /** The SSH port the agents listen on (host network: the node's port). */
   port: z.number().int().min(1).max(65535).default(2222),
+  /**
+   * Where the agent answers its health probes: an address of the node (default loopback, so only the SSH
+   * port is taken on every address) and a port (two installs on one node need two).
+   */
+  healthHost: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/, {
+    error: (issue) => `${quote(issue.input)} is not an IP address`,
+  }).default("127.0.0.1"),
+  healthPort: z.number().int().min(1).max(65535).default(9222),
   /** The agent's image. */
   image: nonEmpty.default(`ghcr.io/dr-syncer/agent:${IMAGE_VERSION}`),
   /** The image of the short-lived pods that mount a claim no running pod mounts (it only has to sleep). */

@@ -18,8 +18,14 @@ export const AGENT_HEALTH_PORT = 9222;
 export const HOST_KEY_SECRET = "dr-syncer-agent-host-key";
 /** The private host key's data key in `HOST_KEY_SECRET`. */
 export const HOST_KEY_PRIVATE = "ssh_host_ed25519_key";
-/** The public host key's data key in `HOST_KEY_SECRET` (one OpenSSH line): what pvc-sync pins. */
+/** The public host key's data key in `HOST_KEY_SECRET` and `HOST_PUBLIC_KEY_CONFIG_MAP` (one OpenSSH line). */
 export const HOST_KEY_PUBLIC = "ssh_host_ed25519_key.pub";
+/**
+ * The ConfigMap with the cluster's agent host public key (data key `HOST_KEY_PUBLIC`), which deploy publishes
+ * apart from `HOST_KEY_SECRET`: what pvc-sync pins. The runtime may read it, and not the Secret, whose private
+ * key only the agents mount.
+ */
+export const HOST_PUBLIC_KEY_CONFIG_MAP = "dr-syncer-agent-host-public-key";
 
 /**
  * The Secret the agents read their authorized keys from (mounted as a folder): pvc-sync adds one data key

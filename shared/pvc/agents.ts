@@ -6,9 +6,9 @@
  */
 import { Buffer } from "node:buffer";
 import { InvalidInputError } from "../errors.ts";
-import { isNotFound } from "../kube/kube_api_error.ts";
+import { isForbidden, isNotFound } from "../kube/kube_api_error.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
-import { type KubeObject, PODS, SECRETS } from "../kube/types.ts";
+import { CONFIG_MAPS, type KubeObject, PODS, SECRETS } from "../kube/types.ts";
 import { getObject, listObjects, patchObject } from "../kube/verbs.ts";
 import {
   AGENT_NAME,
@@ -17,6 +17,7 @@ import {
   AUTHORIZED_KEYS_SECRET,
   HOST_KEY_PUBLIC,
   HOST_KEY_SECRET,
+  HOST_PUBLIC_KEY_CONFIG_MAP,
 } from "./agent_names.ts";
 
 /** The agents are missing or not usable in a cluster (not deployed, no agent on the node, no host key). */
@@ -40,20 +41,39 @@ interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
 
-/** The cluster's agent host key (public line), from the host-key Secret. */
+/**
+ * The cluster's agent host key (public line): from the ConfigMap deploy publishes it in; a cluster deployed
+ * before there was one still has it in the host-key Secret, read if the ConfigMap is missing and the Secret
+ * may be read (the runtime's rights no longer allow it: deploying again publishes the ConfigMap).
+ */
 export async function agentHostKey(
   client: KubeClient,
   namespace: string,
   signal?: AbortSignal,
 ): Promise<string> {
-  const secret = await getObject<Secret>(client, SECRETS, namespace, HOST_KEY_SECRET, { signal });
-  const encoded = secret?.data?.[HOST_KEY_PUBLIC];
-  if (encoded === undefined) {
+  const published = await getObject<KubeObject & { data?: Record<string, string> }>(
+    client,
+    CONFIG_MAPS,
+    namespace,
+    HOST_PUBLIC_KEY_CONFIG_MAP,
+    { signal },
+  );
+  let line = published?.data?.[HOST_KEY_PUBLIC];
+  if (line === undefined) {
+    const secret = await getObject<Secret>(client, SECRETS, namespace, HOST_KEY_SECRET, { signal })
+      .catch((error) => {
+        if (isForbidden(error)) return undefined;
+        throw error;
+      });
+    const encoded = secret?.data?.[HOST_KEY_PUBLIC];
+    if (encoded !== undefined) line = Buffer.from(encoded, "base64").toString("utf8");
+  }
+  if (line === undefined || line.trim() === "") {
     throw new AgentUnavailableError(
-      `Cluster "${client.name}" has no agent host key (Secret "${namespace}/${HOST_KEY_SECRET}", key "${HOST_KEY_PUBLIC}"): run "dr-syncer deploy" to install the agents`,
+      `Cluster "${client.name}" has no agent host key (ConfigMap "${namespace}/${HOST_PUBLIC_KEY_CONFIG_MAP}", key "${HOST_KEY_PUBLIC}"): run "dr-syncer deploy" to install the agents`,
     );
   }
-  return Buffer.from(encoded, "base64").toString("utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+  return line.trim().split(/\s+/).slice(0, 2).join(" ");
 }
 
 /** The agent on `node`: its pod's IP (the node's, on the host network) and its `ssh` container port. */

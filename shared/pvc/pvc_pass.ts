@@ -103,10 +103,16 @@ function record(claim: Claim | undefined): PvcSyncRecord | undefined {
 }
 
 /** Waits until no application pod on the sending side mounts `claim`; the pods still there at the timeout. */
-async function waitQuiet(side: ClaimSide, claim: string, timeoutMs: number, signal?: AbortSignal) {
+async function waitQuiet(
+  side: ClaimSide,
+  claim: string,
+  mounterImage: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+) {
   const deadline = performance.now() + timeoutMs;
   for (let pause = 100;; pause = Math.min(pause * 2, 1000)) {
-    const pods = await appPodsMounting(side.client, side.namespace, claim, signal);
+    const pods = await appPodsMounting(side.client, side.namespace, claim, mounterImage, signal);
     if (pods.length === 0 || performance.now() >= deadline) return pods.map((p) => p.metadata.name);
     await delay(pause, { signal });
   }
@@ -172,7 +178,7 @@ export async function runPvcPass(options: PvcPassOptions): Promise<PvcPassResult
         return { claim: name, status: "skipped", reason: "already copied by this pass" };
       }
       if (options.quietWaitMs !== undefined) {
-        const busy = await waitQuiet(from, name, options.quietWaitMs, signal);
+        const busy = await waitQuiet(from, name, options.mounterImage, options.quietWaitMs, signal);
         if (busy.length > 0) {
           return {
             claim: name,

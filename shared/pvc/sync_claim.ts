@@ -3,7 +3,7 @@
  * running pod, else a mounter pod; always a mounter pod on the receiving side, which no application may be
  * using), find the agents on those nodes, authorize two keys for this transfer only (the receiving agent's
  * for pvc-sync, the sending agent's for the receiving agent), and have the receiving agent pull. Keys and
- * mounter pods are removed whatever happens.
+ * the mounter pods this run created (by UID: never another pod of their name) are removed whatever happens.
  *
  * Retries: a key not yet seen by the agent (the kubelet updates mounted Secrets within a minute or two), a
  * volume folder not yet mounted, and network failures are tried again with backoff until `keyWaitMs` and
@@ -13,7 +13,7 @@ import { delay } from "../async/delay.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
 import type { Logger } from "../log/logger.ts";
 import { agentHostKey, agentOnNode, authorizeTransferKey, revokeTransferKey } from "./agents.ts";
-import { mountClaim, unmountClaim } from "./claim_mounts.ts";
+import { type ClaimMount, mountClaim, unmountClaim } from "./claim_mounts.ts";
 import {
   generateTransferKey,
   isRetryableExit,
@@ -83,6 +83,7 @@ export async function transferClaim(
   const log = options.logger.child({ claim, from: from.client.name, to: to.client.name });
   const transferId = `pvc-${crypto.randomUUID()}`;
   const authorized: ClaimSide[] = [];
+  const mounted: { side: ClaimSide; mount: ClaimMount }[] = [];
   try {
     // the agents must be there before anything is started for them
     const [sourceHostKey, destHostKey] = await Promise.all([
@@ -94,14 +95,18 @@ export async function transferClaim(
       mountClaim(from.client, from.namespace, claim, {
         image: options.mounterImage,
         readOnly: true,
+        run: transferId,
         signal: options.signal,
       }),
       mountClaim(to.client, to.namespace, claim, {
         image: options.mounterImage,
         readOnly: false,
+        run: transferId,
         signal: options.signal,
       }),
     ]);
+    if (sourceMount.status === "fulfilled") mounted.push({ side: from, mount: sourceMount.value });
+    if (destMount.status === "fulfilled") mounted.push({ side: to, mount: destMount.value });
     if (sourceMount.status === "rejected") throw sourceMount.reason;
     if (destMount.status === "rejected") throw destMount.reason;
     const source = sourceMount.value;
@@ -212,8 +217,8 @@ export async function transferClaim(
           })
         )
       ),
-      ...[from, to].map((side) =>
-        unmountClaim(side.client, side.namespace, claim).catch((error) =>
+      ...mounted.map(({ side, mount }) =>
+        unmountClaim(side.client, side.namespace, mount).catch((error) =>
           log.warn("could not delete a mounter pod", { cluster: side.client.name, error })
         )
       ),

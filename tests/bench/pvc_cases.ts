@@ -3,11 +3,11 @@
  * files of 50 KiB, into an empty volume) and `pvc-delta` (1% of the small files changed, copied again), moved
  * the way pvc-sync moves them (the receiving node's agent pulls from the sending node's agent), beside
  * `rsync -aHS` over OpenSSH's sshd between the same folders, interleaved in the same run.
- * `agent/testing/bench_pull.ts` does the work (it needs no clusters); this reads its JSON.
+ * `tests/bench/agent/bench_pull.ts` does the work (it needs no clusters); this reads its JSON.
  */
 import { log, type Result } from "./bench_result.ts";
 
-const SCRIPT = new URL("../../agent/testing/bench_pull.ts", import.meta.url).pathname;
+const SCRIPT = new URL("./agent/bench_pull.ts", import.meta.url).pathname;
 
 interface Row {
   case: string;

@@ -16,7 +16,7 @@ import {
   snapshotTree,
   startAgentProcess,
   writeAuthorizedKeys,
-} from "../../agent/testing/mod.ts";
+} from "../support/agent/mod.ts";
 import { RSYNC_OPTIONS } from "../../agent/mod.ts";
 import { publicKeyBlob } from "../../shared/pvc/pull_client.ts";
 

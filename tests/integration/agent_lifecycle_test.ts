@@ -16,7 +16,7 @@ import {
   startAgentProcess,
   writeAuthorizedKeys,
   writeKnownHosts,
-} from "../../agent/testing/mod.ts";
+} from "../support/agent/mod.ts";
 
 const FOREVER = "2099-01-01T00:00:00Z";
 
@@ -100,7 +100,14 @@ Deno.test("agent reports health and readiness on its own port", async () => {
     await withAgent(world, [], async (agent) => {
       const health = await get(agent.healthPort, "/healthz");
       assert.equal(health.status, 200);
-      assert.deepEqual(health.body, { status: "ok", draining: false, connections: 0, transfers: 0 });
+      assert.deepEqual(health.body, {
+        status: "ok",
+        draining: false,
+        connections: 0,
+        unauthenticated: 0,
+        sessions: 0,
+        transfers: 0,
+      });
       const ready = await get(agent.healthPort, "/readyz");
       assert.equal(ready.status, 200);
       assert.equal((await get(agent.healthPort, "/other")).status, 404);

@@ -7,17 +7,16 @@
  */
 import assert from "node:assert/strict";
 import {
-  type AgentProcess,
-  generateKeyPair,
-  makeVolume,
   pseudoRandomBytes,
+  type PullPair,
+  run,
   sampleTree,
   snapshotTree,
-  startAgentProcess,
+  startPullPair,
   writeAuthorizedKeys,
-} from "../../agent/testing/mod.ts";
+} from "../support/agent/mod.ts";
 import { generateTransferKey, PullError, runPullOn } from "../../shared/pvc/pull_client.ts";
-import type { PullEvent, PullRequest } from "../../shared/pvc/pull_protocol.ts";
+import type { PullEvent } from "../../shared/pvc/pull_protocol.ts";
 
 const FOREVER = "2099-01-01T00:00:00Z";
 
@@ -30,58 +29,16 @@ async function assertSameTree(actual: string, expected: string): Promise<void> {
 
 Deno.test("agent pull: the receiving agent copies a volume from the sending agent", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "agent-pull-" });
-  const agents: AgentProcess[] = [];
+  let pair: PullPair | undefined;
   try {
-    const sourceVolume = await makeVolume(`${dir}/node-a`, "pod-a", "kubernetes.io~csi", "pv-a");
-    const drVolume = await makeVolume(`${dir}/node-b`, "pod-b", "kubernetes.io~csi", "pv-b");
+    pair = await startPullPair(dir);
+    const { sourceVolume, drVolume, target, request } = pair;
+    const hostA = pair.hostKeys.sending;
+    const hostB = pair.hostKeys.receiving;
     await sampleTree(sourceVolume, { bigFileBytes: 3 * 1024 * 1024 });
     for (let i = 0; i < 40; i++) {
       await Deno.writeFile(`${sourceVolume}/dir/small-${i}`, pseudoRandomBytes(1000 + i * 37, i));
     }
-    const [hostA, hostB] = await Promise.all([
-      generateKeyPair(dir, "host-a"),
-      generateKeyPair(dir, "host-b"),
-    ]);
-    const receiver = generateTransferKey("receiver");
-    const sender = generateTransferKey("sender");
-    await Deno.mkdir(`${dir}/keys-a`);
-    await Deno.mkdir(`${dir}/keys-b`);
-    await writeAuthorizedKeys(`${dir}/keys-a/t1.json`, [{
-      publicKey: sender.publicKey,
-      volume: { podUid: "pod-a", volumeName: "pv-a" },
-      mode: "sender",
-      expiresAt: FOREVER,
-    }]);
-    await writeAuthorizedKeys(`${dir}/keys-b/t1.json`, [{
-      publicKey: receiver.publicKey,
-      volume: { podUid: "pod-b", volumeName: "pv-b" },
-      mode: "receiver",
-      expiresAt: FOREVER,
-    }]);
-    const [a, b] = await Promise.all([
-      startAgentProcess({
-        root: `${dir}/node-a`,
-        hostKey: hostA.privateKey,
-        authorizedKeys: `${dir}/keys-a`,
-      }),
-      startAgentProcess({
-        root: `${dir}/node-b`,
-        hostKey: hostB.privateKey,
-        authorizedKeys: `${dir}/keys-b`,
-      }),
-    ]);
-    agents.push(a!, b!);
-    const target = {
-      host: "127.0.0.1",
-      port: b!.port,
-      hostKey: hostB.publicKey,
-      privateKey: receiver.privateKey,
-    };
-    const request = (extra: Partial<PullRequest> = {}): PullRequest => ({
-      source: { host: "127.0.0.1", port: a!.port, hostKey: hostA.publicKey.split(" ").slice(0, 2).join(" ") },
-      identity: sender.privateKey,
-      ...extra,
-    });
 
     await t.step("a first pull copies everything, with progress and figures", async () => {
       const events: PullEvent[] = [];
@@ -118,6 +75,39 @@ Deno.test("agent pull: the receiving agent copies a volume from the sending agen
       assert.deepEqual(outcome.result?.verify?.mismatched, [name]);
     });
 
+    await t.step("ACLs, extended attributes and file capabilities arrive (-A -X)", async () => {
+      await Deno.mkdir(`${sourceVolume}/attrs`);
+      await Deno.writeTextFile(`${sourceVolume}/attrs/acl.txt`, "acl\n");
+      await Deno.writeTextFile(`${sourceVolume}/attrs/xattr.txt`, "xattr\n");
+      await Deno.writeTextFile(`${sourceVolume}/attrs/capable`, "not really a binary\n");
+      await Deno.chmod(`${sourceVolume}/attrs/capable`, 0o755);
+      const tool = async (program: string, args: string[], cwd?: string) => {
+        const result = await run(program, args, cwd === undefined ? {} : { cwd });
+        assert.equal(result.code, 0, `${program} ${args.join(" ")}: ${result.stderr}`);
+        return result.stdout;
+      };
+      await tool("setfacl", ["-m", "u:1234:rw,g:2345:r", `${sourceVolume}/attrs/acl.txt`]);
+      await tool("setfacl", ["-d", "-m", "u:1234:rwx", `${sourceVolume}/attrs`]);
+      await tool("setfattr", ["-n", "user.dr-syncer", "-v", "kept", `${sourceVolume}/attrs/xattr.txt`]);
+      await tool("setcap", ["cap_net_bind_service,cap_net_raw+ep", `${sourceVolume}/attrs/capable`]);
+      const outcome = await runPullOn(target, request());
+      assert.equal(outcome.exitCode, 0, outcome.stderr);
+      const attrs = async (volume: string) => ({
+        acls: await tool("getfacl", ["-R", "-p", "--omit-header", "-n", "attrs"], volume),
+        xattrs: await tool("getfattr", ["-R", "-d", "-m", "-", "attrs"], volume),
+        caps: await tool("getcap", [`${volume}/attrs/capable`]),
+      });
+      const [got, want] = [await attrs(drVolume), await attrs(sourceVolume)];
+      assert.match(want.acls, /user:1234:rw-/);
+      assert.match(want.acls, /default:user:1234:rwx/);
+      assert.match(want.xattrs, /user\.dr-syncer="kept"/);
+      assert.match(want.caps, /cap_net_bind_service,cap_net_raw[=+]ep/);
+      assert.deepEqual(
+        { ...got, caps: got.caps.replace(drVolume, "") },
+        { ...want, caps: want.caps.replace(sourceVolume, "") },
+      );
+    });
+
     await t.step("a wrong pinned host key is refused before anything runs", async () => {
       await assert.rejects(
         runPullOn({ ...target, hostKey: hostA.publicKey }, request()),
@@ -136,7 +126,7 @@ Deno.test("agent pull: the receiving agent copies a volume from the sending agen
 
     await t.step("a key that may only send cannot ask for a pull; bad requests are refused", async () => {
       const sendOnly = generateTransferKey("send-only");
-      await writeAuthorizedKeys(`${dir}/keys-b/t2.json`, [{
+      await writeAuthorizedKeys(`${pair!.receivingKeys}/t2.json`, [{
         publicKey: sendOnly.publicKey,
         volume: { podUid: "pod-b", volumeName: "pv-b" },
         mode: "sender",
@@ -153,7 +143,7 @@ Deno.test("agent pull: the receiving agent copies a volume from the sending agen
       assert.match(bad.stderr, /Bad pull request: source.host/);
     });
   } finally {
-    await Promise.all(agents.map((agent) => agent.stop()));
+    await pair?.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -20,7 +20,7 @@ import {
   startAgentProcess,
   writeAuthorizedKeys,
   writeKnownHosts,
-} from "../../agent/testing/mod.ts";
+} from "../support/agent/mod.ts";
 
 const FOREVER = "2099-01-01T00:00:00Z";
 /** What the agent sends back for a refused command (a shell's "cannot execute"). */
@@ -49,7 +49,7 @@ Deno.test("agent refuses every way out of its volume", async (t) => {
   try {
     const root = `${dir}/kubelet`;
     const receiverVolume = await makeVolume(root, "pod-a", "kubernetes.io~csi", "pvc-a");
-    const senderVolume = await makeVolume(root, "pod-b", "kubernetes.io~empty-dir", "data");
+    const senderVolume = await makeVolume(root, "pod-b", "kubernetes.io~local-volume", "data");
     const otherVolume = await makeVolume(root, "pod-c", "kubernetes.io~csi", "pvc-c");
     const outside = `${dir}/outside`;
     await Deno.mkdir(outside);

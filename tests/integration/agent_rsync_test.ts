@@ -20,7 +20,7 @@ import {
   startAgentProcess,
   writeAuthorizedKeys,
   writeKnownHosts,
-} from "../../agent/testing/mod.ts";
+} from "../support/agent/mod.ts";
 
 const FOREVER = "2099-01-01T00:00:00Z";
 
@@ -56,7 +56,7 @@ Deno.test("agent carries rsync transfers with the data intact", async (t) => {
   try {
     const root = `${dir}/kubelet`;
     const receiverVolume = await makeVolume(root, "pod-receiver", "kubernetes.io~csi", "pvc-receiver");
-    const senderVolume = await makeVolume(root, "pod-sender", "kubernetes.io~empty-dir", "data");
+    const senderVolume = await makeVolume(root, "pod-sender", "kubernetes.io~local-volume", "data");
     const emptySender = await makeVolume(root, "pod-empty", "kubernetes.io~csi", "pvc-empty-sender");
     const emptyReceiver = await makeVolume(root, "pod-empty", "kubernetes.io~csi", "pvc-empty-receiver");
     const [host, receiver, sender, emptyReceiverKey, emptySenderKey] = await Promise.all(
@@ -75,7 +75,7 @@ Deno.test("agent carries rsync transfers with the data intact", async (t) => {
       {
         name: "pull",
         publicKey: sender!.publicKey,
-        volume: { path: "pods/pod-sender/volumes/kubernetes.io~empty-dir/data" },
+        volume: { path: "pods/pod-sender/volumes/kubernetes.io~local-volume/data" },
         mode: "sender",
         expiresAt: FOREVER,
       },

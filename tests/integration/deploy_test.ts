@@ -23,10 +23,12 @@ import {
   AGENT_NAME,
   AUTHORIZED_KEYS_SECRET,
   HOST_KEY_PRIVATE,
+  HOST_KEY_PUBLIC,
   HOST_KEY_SECRET,
 } from "../../shared/pvc/agent_names.ts";
 import { kubeconfigSecretName, RUNTIME_NAME } from "../../infra/names.ts";
-import { tokenKubeconfig } from "../../infra/render.ts";
+import { HOST_PUBLIC_KEY_CONFIG_MAP } from "../../infra/agent_public_key.ts";
+import { forbidden, runtimeKubeconfig } from "./runtime_rights.ts";
 import {
   createNamespace,
   deleteNamespace,
@@ -185,6 +187,17 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
         const publicLine = await agentHostKey(client, agentNs);
         assert.match(publicLine, /^ssh-ed25519 AAAA\S+$/);
         hostKeys[cluster] = publicLine;
+        // the public half published apart, for the runtime (which may not read the Secret)
+        const published = await get<KubeObject & { data?: Record<string, string> }>(client, {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: HOST_PUBLIC_KEY_CONFIG_MAP, namespace: agentNs },
+        });
+        assert.equal(
+          published?.data?.[HOST_KEY_PUBLIC],
+          Buffer.from(secret!.data![HOST_KEY_PUBLIC]!, "base64").toString(),
+        );
+        assert.ok(published!.data![HOST_KEY_PUBLIC]!.startsWith(`${publicLine} `));
       }
       assert.notEqual(hostKeys.source, hostKeys.dr, "each cluster has its own host key");
       const dr = (await rendered()).find((r) => r.cluster === "dr")!;
@@ -236,6 +249,11 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
           const objects = [
             ...r.objects,
             { apiVersion: "v1", kind: "Secret", metadata: { name: HOST_KEY_SECRET, namespace: agentNs } },
+            {
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name: HOST_PUBLIC_KEY_CONFIG_MAP, namespace: agentNs },
+            },
           ];
           for (const o of objects) {
             const live = await get(clientOf[r.cluster], o);
@@ -281,33 +299,31 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
         metadata: { name: kubeconfigSecretName("source"), namespace: runtimeNs },
       });
       const sourceText = Buffer.from(secret!.data!.kubeconfig!, "base64").toString();
-      const token = await clusters.dr.request<{ status: { token: string } }>({
-        method: "POST",
-        path: `/api/v1/namespaces/${runtimeNs}/serviceaccounts/${RUNTIME_NAME}/token`,
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: { expirationSeconds: 600 },
-        },
-      });
-      const rootCa = await clusters.dr.request<{ data: Record<string, string> }>({
-        method: "GET",
-        path: `/api/v1/namespaces/${runtimeNs}/configmaps/kube-root-ca.crt`,
-      });
-      const drText = tokenKubeconfig(
-        "dr",
-        clusters.dr.server,
-        Buffer.from(rootCa.data["ca.crt"]!).toString("base64"),
-        token.status.token,
-      );
+      const drText = await runtimeKubeconfig(clusters.dr, "dr", runtimeNs);
       const source = await connectCluster("source", { inline: sourceText });
       const dr = await connectCluster("dr", { inline: drText });
       try {
-        // what the runtime may not do: read Secrets outside its namespaces
-        await assert.rejects(
-          source.request({ method: "GET", path: "/api/v1/namespaces/kube-system/secrets" }),
-          (e: { status?: number }) => e.status === 403,
-        );
+        // what the runtime may not do: read Secrets outside its namespaces, or the agents' host private key;
+        // it reads the published public key
+        for (const client of [source, dr]) {
+          await assert.rejects(
+            client.request({ method: "GET", path: "/api/v1/namespaces/kube-system/secrets" }),
+            forbidden,
+          );
+          await assert.rejects(client.request({ method: "GET", path: "/api/v1/secrets" }), forbidden);
+          await assert.rejects(
+            client.request({
+              method: "GET",
+              path: `/api/v1/namespaces/${agentNs}/secrets/${HOST_KEY_SECRET}`,
+            }),
+            forbidden,
+          );
+          const published = await client.request<{ data: Record<string, string> }>({
+            method: "GET",
+            path: `/api/v1/namespaces/${agentNs}/configmaps/${HOST_PUBLIC_KEY_CONFIG_MAP}`,
+          });
+          assert.ok(published.data[HOST_KEY_PUBLIC]!.startsWith("ssh-ed25519 "));
+        }
         await seed(clusters.source, [
           fixtures.configMap(appNs, "settings"),
           fixtures.deployment(appNs, "web", 2),

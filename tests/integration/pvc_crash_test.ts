@@ -8,7 +8,7 @@
  *   claim waited for its lock: the re-run finishes the cutover and skips the claim already copied.
  */
 import assert from "node:assert/strict";
-import { pseudoRandomBytes } from "../../agent/testing/mod.ts";
+import { pseudoRandomBytes } from "../support/agent/mod.ts";
 import { runDeps } from "../../functions/operation_deps.ts";
 import { pvcPass } from "../../functions/pvc_sync.ts";
 import type { KubeObject } from "../../shared/kube/mod.ts";

@@ -6,7 +6,8 @@
  *   provisioners name them) pre-bound to it, which the cluster's PV controller then binds;
  * - the kubelet's volume mounts: for every pod on a fake node that mounts a bound claim, the folder
  *   `<node root>/pods/<pod uid>/volumes/kubernetes.io~csi/<pv>/mount` is a bind mount of the volume's storage
- *   folder (one per PV per cluster), unmounted when the pod is gone, as CSI's NodePublishVolume does;
+ *   folder (one per PV per cluster), with the kubelet's `vol_data.json` beside it, unmounted when the pod is
+ *   gone, as CSI's NodePublishVolume does;
  * - the kubelet's Secret volumes: the agents' authorized-keys Secret is written to every agent's keys folder
  *   (one file per data key), as a mounted Secret is;
  * - the agent DaemonSet: one real agent process per fake node (`agent/main.ts`, its own port), and a pod for it
@@ -16,20 +17,32 @@
  * The agents' namespace is unique per harness, so tests running side by side never see each other's agents.
  */
 import { Buffer } from "node:buffer";
-import { type AgentProcess, generateKeyPair, startAgentProcess } from "../../agent/testing/mod.ts";
+import {
+  type AgentProcess,
+  generateKeyPair,
+  startAgentProcess,
+  writeCsiVolumeData,
+} from "../support/agent/mod.ts";
 import type { KubeClient, KubeObject } from "../../shared/kube/mod.ts";
 import { createObject, deleteObject, getObject, listObjects } from "../../shared/kube/verbs.ts";
-import { PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, SECRETS } from "../../shared/kube/types.ts";
+import {
+  CONFIG_MAPS,
+  PERSISTENT_VOLUME_CLAIMS,
+  PERSISTENT_VOLUMES,
+  PODS,
+  SECRETS,
+} from "../../shared/kube/types.ts";
 import {
   AGENT_NAME,
   AUTHORIZED_KEYS_SECRET,
   HOST_KEY_PRIVATE,
   HOST_KEY_PUBLIC,
   HOST_KEY_SECRET,
+  HOST_PUBLIC_KEY_CONFIG_MAP,
 } from "../../shared/pvc/agent_names.ts";
 import type { Claim, Pod } from "../../shared/pvc/claim_mounts.ts";
 import assert from "node:assert/strict";
-import { snapshotTree } from "../../agent/testing/mod.ts";
+import { snapshotTree } from "../support/agent/mod.ts";
 import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
 import { createNamespace, deleteNamespace, seed, uniqueName } from "../_clusters.ts";
 
@@ -102,6 +115,13 @@ async function startCluster(client: KubeClient, dir: string, agentNamespace: str
       [HOST_KEY_PRIVATE]: Buffer.from(await Deno.readTextFile(hostKey.privateKey)).toString("base64"),
       [HOST_KEY_PUBLIC]: Buffer.from(hostKey.publicKey).toString("base64"),
     },
+  });
+  // the public key published apart, as deploy does (the runtime may read only this one)
+  await createObject(client, CONFIG_MAPS, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: HOST_PUBLIC_KEY_CONFIG_MAP, namespace: agentNamespace },
+    data: { [HOST_KEY_PUBLIC]: hostKey.publicKey },
   });
   await createObject(client, SECRETS, {
     apiVersion: "v1",
@@ -192,6 +212,7 @@ async function reconcile(
     if (mounted.has(target)) continue;
     await Deno.mkdir(storage, { recursive: true });
     await Deno.mkdir(target, { recursive: true });
+    await writeCsiVolumeData(target.replace(/\/mount$/, ""), target.split("/").at(-2)!);
     await sh("mount", ["--bind", storage, target]);
     mounted.set(target, storage);
   }

@@ -3,7 +3,8 @@
  * under here: the rendered ServiceAccount, Roles and ClusterRoles are applied to both test clusters, and
  * stage, pvc-sync, cutover with its final data pass and failback with its reverse passes run with tokens of
  * that ServiceAccount only, directly and through the HTTP runtime (its run records and status included) (the agents come from the PVC harness, in the namespace the config names). What the
- * roles do not grant is refused (reading Secrets of another namespace, listing the agents' Secrets).
+ * roles do not grant is refused (reading Secrets of another namespace, listing the agents' Secrets, reading
+ * their host private key: pvc-sync pins the public key deploy publishes in a ConfigMap, as this test does).
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -11,10 +12,11 @@ import { cutover } from "../../functions/cutover.ts";
 import { failback } from "../../functions/failback.ts";
 import { pvcSync } from "../../functions/pvc_sync.ts";
 import { stage } from "../../functions/stage.ts";
-import { RUNTIME_NAME } from "../../infra/names.ts";
-import { renderCluster, tokenKubeconfig } from "../../infra/render.ts";
+import { agentPublicKeyConfigMap } from "../../infra/agent_public_key.ts";
+import { HOST_KEY_PUBLIC, HOST_KEY_SECRET } from "../../shared/pvc/agent_names.ts";
+import { renderCluster } from "../../infra/render.ts";
 import { loadConfig, replicationSpecFromConfig } from "../../shared/config/mod.ts";
-import { connectCluster, type KubeClient } from "../../shared/kube/mod.ts";
+import { connectCluster } from "../../shared/kube/mod.ts";
 import { silentLogger } from "../../shared/log/mod.ts";
 import type { RunReport } from "../../shared/run_report.ts";
 import { json, replication, testConfig, testRuntime, TOKENS } from "./http_harness.ts";
@@ -27,6 +29,7 @@ import {
   uniqueName,
   withNamespaces,
 } from "../_clusters.ts";
+import { forbidden, installRuntimeRights, removeClusterRights, runtimeKubeconfig } from "./runtime_rights.ts";
 import {
   appObjects,
   assertSameTree,
@@ -35,31 +38,6 @@ import {
   startPvcHarness,
   storageClasses,
 } from "./pvc_harness.ts";
-
-const RBAC_KINDS = new Set(["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]);
-
-/** A kubeconfig (text) that acts as the runtime's ServiceAccount in `runtimeNs` of `admin`'s cluster. */
-async function runtimeKubeconfig(admin: KubeClient, name: string, runtimeNs: string): Promise<string> {
-  const token = await admin.request<{ status: { token: string } }>({
-    method: "POST",
-    path: `/api/v1/namespaces/${runtimeNs}/serviceaccounts/${RUNTIME_NAME}/token`,
-    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 1200 } },
-  });
-  const rootCa = await eventually(
-    "the root CA ConfigMap",
-    () =>
-      admin.request<{ data: Record<string, string> }>({
-        method: "GET",
-        path: `/api/v1/namespaces/${runtimeNs}/configmaps/kube-root-ca.crt`,
-      }).catch(() => undefined),
-  );
-  return tokenKubeconfig(
-    name,
-    admin.server,
-    Buffer.from(rootCa.data["ca.crt"]!).toString("base64"),
-    token.status.token,
-  );
-}
 
 Deno.test("PVC data under the runtime's rendered RBAC: stage, pvc-sync, cutover and failback with its tokens only", async () => {
   await using clusters = await testClusters();
@@ -88,10 +66,16 @@ Deno.test("PVC data under the runtime's rendered RBAC: stage, pvc-sync, cutover 
     );
     await createNamespace(clusters.dr, ns.dest);
     for (const [name, admin] of [["source", clusters.source], ["dr", clusters.dr]] as const) {
+      // what deploy does beside the harness's host-key Secret: publish its public key for the runtime
+      const hostKey = await admin.request<{ data: Record<string, string> }>({
+        method: "GET",
+        path: `/api/v1/namespaces/${harness.agentNamespace}/secrets/${HOST_KEY_SECRET}`,
+      });
+      const publicKey = Buffer.from(hostKey.data[HOST_KEY_PUBLIC]!, "base64").toString();
+      await seed(admin, [agentPublicKeyConfigMap(config.agent, publicKey)]);
       await createNamespace(admin, runtimeNs);
-      const objects = renderCluster(config, name).objects.filter((o) => RBAC_KINDS.has(o.kind));
+      const objects = await installRuntimeRights(admin, renderCluster(config, name).objects);
       assert.ok(objects.some((o) => o.kind === "Role"), `${name}: the render has Roles`);
-      await seed(admin, objects);
     }
     const dir = await Deno.makeTempDir({ prefix: "pvc-rbac-" });
     const files = { source: `${dir}/source.kubeconfig`, dr: `${dir}/dr.kubeconfig` };
@@ -107,12 +91,21 @@ Deno.test("PVC data under the runtime's rendered RBAC: stage, pvc-sync, cutover 
       // the roles are narrow: other namespaces' Secrets, and the agents' Secrets beyond the named two, are refused
       await assert.rejects(
         source.request({ method: "GET", path: "/api/v1/namespaces/kube-system/secrets" }),
-        (e: { status?: number }) => e.status === 403,
+        forbidden,
       );
       await assert.rejects(
         dr.request({ method: "GET", path: `/api/v1/namespaces/${harness.agentNamespace}/secrets` }),
-        (e: { status?: number }) => e.status === 403,
+        forbidden,
       );
+      for (const client of [source, dr]) {
+        await assert.rejects(
+          client.request({
+            method: "GET",
+            path: `/api/v1/namespaces/${harness.agentNamespace}/secrets/${HOST_KEY_SECRET}`,
+          }),
+          forbidden,
+        );
+      }
       await seed(clusters.source, appObjects(ns.source, "data", 1));
       const sourceData = await harness.source.claimStorage(ns.source, "data");
       await Deno.writeTextFile(`${sourceData}/orders.db`, "order 1\n");
@@ -177,16 +170,7 @@ Deno.test("PVC data under the runtime's rendered RBAC: stage, pvc-sync, cutover 
       await Deno.remove(dir, { recursive: true });
       for (const admin of [clusters.source, clusters.dr]) {
         await admin.request({ method: "DELETE", path: `/api/v1/namespaces/${runtimeNs}` }).catch(() => {});
-        for (const o of renderCluster(config, admin === clusters.source ? "source" : "dr").objects) {
-          if (o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding") {
-            await admin.request({
-              method: "DELETE",
-              path: `/apis/rbac.authorization.k8s.io/v1/${
-                o.kind === "ClusterRole" ? "clusterroles" : "clusterrolebindings"
-              }/${o.metadata.name}`,
-            }).catch(() => {});
-          }
-        }
+        await removeClusterRights(admin, runtimeNs);
       }
     }
   });

@@ -37,7 +37,7 @@ Deno.test("pvc-sync copies claim data from the source's running pod to DR", asyn
       async () => (await runningPods(clusters.source, ns.source, "app-data")).length === 1 ? true : undefined,
     );
     // data as the application wrote it: modes, links, odd names, a larger file
-    const { sampleTree } = await import("../../agent/testing/mod.ts");
+    const { sampleTree } = await import("../support/agent/mod.ts");
     await sampleTree(sourceData, { bigFileBytes: 2 * 1024 * 1024 });
     const report = await stage(deps(clusters), { replication: spec });
     assert.equal(

@@ -28,7 +28,7 @@ Deno.test("parseAuthorizedKeys reads per-transfer keys with their volume, mode a
   const parsed = parseAuthorizedKeys(
     file(
       entry(),
-      entry({ volume: { path: "pods/abc/volumes/kubernetes.io~empty-dir/cache" }, mode: "sender" }),
+      entry({ volume: { path: "pods/abc/volumes/kubernetes.io~local-volume/pv-cache" }, mode: "sender" }),
     ),
     "keys.json",
   );
@@ -41,7 +41,7 @@ Deno.test("parseAuthorizedKeys reads per-transfer keys with their volume, mode a
   assert.deepEqual(first!.volume, { podUid: "5f0c5e1e-1111-2222-3333-444455556666", volumeName: "pvc-4b7a" });
   assert.equal(first!.expiresAt.toISOString(), "2026-11-30T17:00:00.000Z");
   assert.match(first!.fingerprint, /^SHA256:[A-Za-z0-9+/]{43}$/);
-  assert.deepEqual(second!.volume, { path: "pods/abc/volumes/kubernetes.io~empty-dir/cache" });
+  assert.deepEqual(second!.volume, { path: "pods/abc/volumes/kubernetes.io~local-volume/pv-cache" });
   assert.equal(second!.mode, "sender");
 });
 
@@ -129,4 +129,26 @@ Deno.test("keyFingerprint is OpenSSH's SHA256 fingerprint", () => {
     keyFingerprint(new TextEncoder().encode("abc")),
     "SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0",
   );
+});
+
+Deno.test("parseAuthorizedKeys accepts only a PersistentVolume's folder as a path (no emptyDir, Secret...)", () => {
+  const paths = {
+    "pods/abc/volumes/kubernetes.io~csi/pv-1/mount": true,
+    "pods/abc/volumes/kubernetes.io~local-volume/pv-1": true,
+    "pods/abc/volumes/kubernetes.io~nfs/pv-1": true,
+    "pods/abc/volumes/kubernetes.io~iscsi/pv-1": true,
+    "pods/abc/volumes/kubernetes.io~fc/pv-1": true,
+    "pods/abc/volumes/kubernetes.io~csi/pv-1": false,
+    "pods/abc/volumes/kubernetes.io~nfs/pv-1/mount": false,
+    "pods/abc/volumes/kubernetes.io~empty-dir/pv-1": false,
+    "pods/abc/volumes/kubernetes.io~secret/pv-1": false,
+    "pods/abc/volumes/kubernetes.io~projected/kube-api-access-x": false,
+    "pods/abc/volumes/kubernetes.io~configmap/pv-1": false,
+    "pods/abc/volumes/kubernetes.io~host-path/pv-1": false,
+  };
+  for (const [path, accepted] of Object.entries(paths)) {
+    const parsed = parseAuthorizedKeys(file(entry({ volume: { path } })), "f");
+    assert.equal(parsed.keys.length, accepted ? 1 : 0, path);
+    if (!accepted) assert.match(parsed.problems[0] ?? "", /keys\[0\]\.volume.*PersistentVolume/, path);
+  }
 });

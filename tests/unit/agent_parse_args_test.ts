@@ -21,12 +21,15 @@ Deno.test("parseAgentArgs takes the DaemonSet's flags and fills in the defaults"
     port: 2222,
     hostKeyFiles: ["/keys/host"],
     authorizedKeys: "/keys/auth",
-    healthHost: "0.0.0.0",
+    healthHost: "127.0.0.1",
     healthPort: 9222,
     maxSessions: 8,
-    loginTimeoutMs: 30_000,
+    maxUnauthenticated: 32,
+    maxUnauthenticatedPerAddress: 4,
+    loginTimeoutMs: 10_000,
     gracePeriodMs: 30_000,
     rsync: "rsync",
+    bwrap: "bwrap",
     ciphers: [...SSH_CIPHERS.offered],
   });
 });
@@ -45,6 +48,12 @@ Deno.test("parseAgentArgs reads every option", () => {
     "::1",
     "--max-sessions",
     "2",
+    "--max-unauthenticated",
+    "7",
+    "--max-unauthenticated-per-address",
+    "3",
+    "--bwrap",
+    "/opt/bwrap",
     "--login-timeout",
     "5",
     "--grace-period",
@@ -65,6 +74,9 @@ Deno.test("parseAgentArgs reads every option", () => {
   assert.equal(parsed.options.port, 0);
   assert.equal(parsed.options.healthPort, 0);
   assert.equal(parsed.options.maxSessions, 2);
+  assert.equal(parsed.options.maxUnauthenticated, 7);
+  assert.equal(parsed.options.maxUnauthenticatedPerAddress, 3);
+  assert.equal(parsed.options.bwrap, "/opt/bwrap");
   assert.equal(parsed.options.loginTimeoutMs, 5000);
   assert.equal(parsed.options.gracePeriodMs, 0);
   assert.equal(parsed.options.rsync, "/opt/rsync");
@@ -84,9 +96,12 @@ Deno.test("parseAgentArgs answers --help, and the help names every flag", () => 
       "--health-host",
       "--health-port",
       "--max-sessions",
+      "--max-unauthenticated",
+      "--max-unauthenticated-per-address",
       "--login-timeout",
       "--grace-period",
       "--rsync",
+      "--bwrap",
       "--ciphers",
       "--log-level",
     ]
@@ -103,6 +118,10 @@ Deno.test("parseAgentArgs refuses bad usage with a message naming the flag", () 
     [[...required, "--port", "70000"], /Invalid --port "70000"/],
     [[...required, "--port", "-1"], /Invalid arguments|Invalid --port/],
     [[...required, "--max-sessions", "0"], /Invalid --max-sessions "0"/],
+    [
+      [...required, "--max-unauthenticated-per-address", "0"],
+      /Invalid --max-unauthenticated-per-address "0"/,
+    ],
     [[...required, "--grace-period", "1.5"], /Invalid --grace-period/],
     [[...required, "--ciphers", "aes128-cbc"], /Invalid --ciphers "aes128-cbc"/],
     [[...required, "--ciphers", ""], /Invalid --ciphers/],

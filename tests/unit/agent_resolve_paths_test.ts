@@ -15,48 +15,81 @@ async function withRoot(body: (root: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("resolveVolume finds a CSI volume's mount folder and other plugins' folders by pod and name", async () => {
+const CSI = "kubernetes.io~csi";
+
+/** A CSI volume folder with the kubelet's record of it (`vol_data.json`), as the kubelet writes it. */
+async function csiVolume(root: string, pod: string, name: string, data: Record<string, unknown> = {}) {
+  const base = `${root}/pods/${pod}/volumes/${CSI}/${name}`;
+  await Deno.mkdir(`${base}/mount`, { recursive: true });
+  await Deno.writeTextFile(
+    `${base}/vol_data.json`,
+    JSON.stringify({ specVolID: name, volumeLifecycleMode: "Persistent", ...data }),
+  );
+  return `${base}/mount`;
+}
+
+Deno.test("resolveVolume finds a PersistentVolume's folder: a CSI volume's mount folder, in-tree PV plugins", async () => {
   await withRoot(async (root) => {
-    await Deno.mkdir(`${root}/pods/p1/volumes/kubernetes.io~csi/pv-1/mount`, { recursive: true });
-    await Deno.writeTextFile(`${root}/pods/p1/volumes/kubernetes.io~csi/pv-1/vol_data.json`, "{}");
-    await Deno.mkdir(`${root}/pods/p1/volumes/kubernetes.io~empty-dir/cache`, { recursive: true });
+    const csi = await csiVolume(root, "p1", "pv-1");
+    await Deno.mkdir(`${root}/pods/p1/volumes/kubernetes.io~local-volume/pv-2`, { recursive: true });
+    await Deno.mkdir(`${root}/pods/p1/volumes/kubernetes.io~nfs/pv-3`, { recursive: true });
+    assert.equal(await resolveVolume(root, { podUid: "p1", volumeName: "pv-1" }), csi);
     assert.equal(
-      await resolveVolume(root, { podUid: "p1", volumeName: "pv-1" }),
-      `${root}/pods/p1/volumes/kubernetes.io~csi/pv-1/mount`,
+      await resolveVolume(root, { podUid: "p1", volumeName: "pv-2" }),
+      `${root}/pods/p1/volumes/kubernetes.io~local-volume/pv-2`,
     );
+    assert.equal(await resolveVolume(root, { path: `pods/p1/volumes/${CSI}/pv-1/mount` }), csi);
     assert.equal(
-      await resolveVolume(root, { podUid: "p1", volumeName: "cache" }),
-      `${root}/pods/p1/volumes/kubernetes.io~empty-dir/cache`,
+      await resolveVolume(root, { path: "pods/p1/volumes/kubernetes.io~nfs/pv-3" }),
+      `${root}/pods/p1/volumes/kubernetes.io~nfs/pv-3`,
     );
-    assert.equal(
-      await resolveVolume(root, { path: "pods/p1/volumes/kubernetes.io~csi/pv-1/mount" }),
-      `${root}/pods/p1/volumes/kubernetes.io~csi/pv-1/mount`,
+  });
+});
+
+Deno.test("resolveVolume finds no other kind of volume named like a PV: emptyDir, Secret, projected, inline CSI", async () => {
+  await withRoot(async (root) => {
+    for (const plugin of ["kubernetes.io~empty-dir", "kubernetes.io~secret", "kubernetes.io~projected"]) {
+      await Deno.mkdir(`${root}/pods/p1/volumes/${plugin}/pv-x`, { recursive: true });
+    }
+    await csiVolume(root, "p2", "pv-x", { volumeLifecycleMode: "Ephemeral" });
+    await csiVolume(root, "p3", "pv-x", { specVolID: "another-pv" });
+    await Deno.mkdir(`${root}/pods/p4/volumes/${CSI}/pv-x/mount`, { recursive: true }); // no record
+    await csiVolume(root, "p5", "pv-x");
+    await Deno.writeTextFile(`${root}/pods/p5/volumes/${CSI}/pv-x/vol_data.json`, "not json");
+    for (const podUid of ["p1", "p2", "p3", "p4", "p5"]) {
+      await assert.rejects(
+        resolveVolume(root, { podUid, volumeName: "pv-x" }),
+        (error: unknown) => error instanceof VolumeNotFoundError && /is not on this node/.test(error.message),
+        podUid,
+      );
+    }
+    await assert.rejects(
+      resolveVolume(root, { path: `pods/p2/volumes/${CSI}/pv-x/mount` }),
+      VolumeNotFoundError,
     );
   });
 });
 
 Deno.test("resolveVolume refuses a volume that is missing, ambiguous, not a folder or reached by a symlink", async () => {
   await withRoot(async (root) => {
-    await Deno.mkdir(`${root}/pods/p1/volumes/a~plugin/same`, { recursive: true });
-    await Deno.mkdir(`${root}/pods/p1/volumes/b~plugin/same`, { recursive: true });
-    await Deno.mkdir(`${root}/pods/p1/volumes/kubernetes.io~csi/no-mount`, { recursive: true });
-    await Deno.mkdir(`${root}/pods/p2/volumes/x~plugin`, { recursive: true });
+    await csiVolume(root, "p1", "same");
+    await Deno.mkdir(`${root}/pods/p1/volumes/kubernetes.io~nfs/same`, { recursive: true });
+    await Deno.mkdir(`${root}/pods/p2/volumes/kubernetes.io~nfs`, { recursive: true });
     await Deno.mkdir(`${root}/elsewhere`);
-    await Deno.symlink(`${root}/elsewhere`, `${root}/pods/p2/volumes/x~plugin/linked`);
-    await Deno.writeTextFile(`${root}/pods/p2/volumes/x~plugin/file`, "");
-    await Deno.mkdir(`${root}/pods/p3/volumes/x~plugin/v/mount`, { recursive: true });
+    await Deno.symlink(`${root}/elsewhere`, `${root}/pods/p2/volumes/kubernetes.io~nfs/linked`);
+    await Deno.writeTextFile(`${root}/pods/p2/volumes/kubernetes.io~nfs/file`, "");
+    await csiVolume(root, "p3", "v");
     await Deno.symlink(`${root}/pods/p3`, `${root}/pods/p4`);
     const cases: [Parameters<typeof resolveVolume>[1], RegExp][] = [
       [{ podUid: "nope", volumeName: "v" }, /is not on this node/],
       [{ podUid: "p1", volumeName: "nope" }, /is not on this node/],
       [{ podUid: "p1", volumeName: "same" }, /is ambiguous/],
-      [{ podUid: "p1", volumeName: "no-mount" }, /is not on this node/],
       [{ podUid: "p2", volumeName: "linked" }, /is not on this node/],
       [{ podUid: "p2", volumeName: "file" }, /is not on this node/],
-      [{ path: "pods/p2/volumes/x~plugin/linked" }, /through a symlink/],
-      [{ path: "pods/p2/volumes/x~plugin/file" }, /is not a folder/],
-      [{ path: "pods/p4/volumes/x~plugin/v/mount" }, /through a symlink/],
-      [{ path: "pods/p9/volumes/x~plugin/v" }, /is not on this node/],
+      [{ path: "pods/p2/volumes/kubernetes.io~nfs/linked" }, /is not on this node/],
+      [{ path: "pods/p2/volumes/kubernetes.io~nfs/file" }, /is not on this node/],
+      [{ path: `pods/p4/volumes/${CSI}/v/mount` }, /through a symlink/],
+      [{ path: "pods/p9/volumes/kubernetes.io~nfs/v" }, /is not on this node/],
     ];
     for (const [ref, message] of cases) {
       await assert.rejects(resolveVolume(root, ref), (error: unknown) => {
@@ -70,11 +103,11 @@ Deno.test("resolveVolume refuses a volume that is missing, ambiguous, not a fold
 
 Deno.test("resolveVolume works through a symlinked root (the kubelet root may be a link)", async () => {
   await withRoot(async (dir) => {
-    await Deno.mkdir(`${dir}/real/pods/p/volumes/x~y/v`, { recursive: true });
+    await Deno.mkdir(`${dir}/real/pods/p/volumes/kubernetes.io~local-volume/v`, { recursive: true });
     await Deno.symlink(`${dir}/real`, `${dir}/link`);
     assert.equal(
       await resolveVolume(`${dir}/link`, { podUid: "p", volumeName: "v" }),
-      `${dir}/real/pods/p/volumes/x~y/v`,
+      `${dir}/real/pods/p/volumes/kubernetes.io~local-volume/v`,
     );
   });
 });

@@ -69,3 +69,35 @@ Deno.test("render and deploy: bad input is exit code 2 with a clear message (and
   await Deno.remove(file);
   await Deno.remove(split);
 });
+
+Deno.test("render refuses custom types only a cluster can name, saying what to do; deploy reads them from discovery", async () => {
+  const withCustom = (custom: string) =>
+    CONFIG.replace(
+      "destination: { cluster: dr } }",
+      `destination: { cluster: dr }, includeCustomResources: ${custom}, syncCRDs: true }`,
+    );
+  const file = await configFile(withCustom("true"));
+  const out = await cli("render", "--config", file);
+  assert.equal(out.code, 2, out.stderr);
+  assert.match(out.stderr, /replication "shop": includeCustomResources: true names no type/);
+  assert.match(
+    out.stderr,
+    /includeCustomResources: \[widgets.example.com, \.\.\.\]\), or run "dr-syncer deploy"/,
+  );
+  // deploy does not refuse it before it connects (it reads the types from the source's discovery)
+  const deploy = await cli("deploy", "--config", file);
+  assert.equal(deploy.code, 2);
+  assert.match(deploy.stderr, /\/nowhere\/prod/);
+  const named = await configFile(withCustom("[widgets.example.com]"));
+  const rendered = await cli("render", "--config", named, "--cluster", "dr", "-o", "json");
+  assert.equal(rendered.code, 0, rendered.stderr);
+  const objects = JSON.parse(rendered.stdout).clusters[0].objects as { kind: string; rules?: unknown[] }[];
+  const clusterRole = objects.find((o) => o.kind === "ClusterRole")!;
+  assert.ok(
+    JSON.stringify(clusterRole.rules).includes(
+      '"resources":["customresourcedefinitions"],"resourceNames":["widgets.example.com"],"verbs":["create","get","patch"]',
+    ),
+    JSON.stringify(clusterRole.rules),
+  );
+  for (const f of [file, named]) await Deno.remove(f);
+});

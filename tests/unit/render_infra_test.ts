@@ -17,6 +17,7 @@ import {
 } from "../../infra/render.ts";
 import { rbacType, replicatedTypes } from "../../infra/runtime_rbac.ts";
 import { cronJobName } from "../../infra/names.ts";
+import { HOST_PUBLIC_KEY_CONFIG_MAP } from "../../infra/agent_public_key.ts";
 
 // deno-lint-ignore no-explicit-any
 type Loose = KubeObject & Record<string, any>;
@@ -88,6 +89,8 @@ Deno.test("render: the agent DaemonSet on the host network, kubelet pods with Ho
     "/etc/dr-syncer/host-key/ssh_host_ed25519_key",
     "--authorized-keys",
     "/etc/dr-syncer/authorized-keys",
+    "--health-host",
+    "127.0.0.1",
     "--health-port",
     String(AGENT_HEALTH_PORT),
     "--grace-period",
@@ -112,6 +115,8 @@ Deno.test("render: the agent DaemonSet on the host network, kubelet pods with Ho
     "FOWNER",
     "FSETID",
     "MKNOD",
+    "SETFCAP",
+    "SYS_ADMIN",
   ]);
   const mount = container.volumeMounts.find((m: { name: string }) => m.name === "kubelet-pods");
   assert.deepEqual(mount, {
@@ -214,19 +219,34 @@ Deno.test("render: RBAC per replicated namespace from the replicated types; clus
   const role = find(objects, "Role", "dr-syncer-runtime-dr-syncer-system", "blog");
   assert.equal(role.metadata.labels?.["dr-syncer.io/ignore"], "true");
   const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-  const verbsOf = (group: string, resource: string) =>
-    rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs)
+  const verbsOf = (group: string, resource: string, list = rules) =>
+    list.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs)
       .sort();
-  assert.deepEqual(verbsOf("apps", "deployments"), ["create", "delete", "get", "list", "patch", "watch"]);
+  // a DR namespace: the copies are written; nothing is watched there
+  assert.deepEqual(verbsOf("apps", "deployments"), ["create", "delete", "get", "list", "patch"]);
   assert.deepEqual(verbsOf("", "secrets"), [], "blog copies no Secrets");
-  assert.deepEqual(verbsOf("coordination.k8s.io", "leases"), ["create", "get", "update"]);
-  assert.deepEqual(verbsOf("", "pods"), ["get", "list"]);
-  // shop has PVC data: mounter pods, claims, the agents' Secrets by name
+  assert.deepEqual(role.rules.filter((r: { resources: string[] }) => r.resources.includes("leases")), [
+    {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      resourceNames: ["dr-syncer"],
+      verbs: ["get", "update"],
+    },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+  ]);
+  assert.deepEqual(verbsOf("", "pods"), ["list"]);
+  // shop has PVC data: mounter pods, claims, the agents' public key and authorized keys by name
   const shop = find(objects, "Role", "dr-syncer-runtime-dr-syncer-system", "shop-dr").rules as typeof rules;
   assert.ok(shop.some((r) => r.resources.includes("pods") && r.verbs.includes("create")));
   assert.ok(shop.some((r) => r.resources.includes("roles") && r.verbs.includes("escalate")));
   const agent = find(objects, "Role", "dr-syncer-runtime-dr-syncer-system", "dr-syncer-system").rules;
   assert.deepEqual(agent, [
+    {
+      apiGroups: [""],
+      resources: ["configmaps"],
+      resourceNames: [HOST_PUBLIC_KEY_CONFIG_MAP],
+      verbs: ["get"],
+    },
     { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
     {
       apiGroups: [""],
@@ -234,8 +254,9 @@ Deno.test("render: RBAC per replicated namespace from the replicated types; clus
       resourceNames: [AUTHORIZED_KEYS_SECRET],
       verbs: ["get", "patch"],
     },
-    { apiGroups: [""], resources: ["secrets"], resourceNames: [HOST_KEY_SECRET], verbs: ["get"] },
   ]);
+  const rbac = objects.filter((o) => o.kind === "Role" || o.kind === "ClusterRole");
+  assert.ok(!JSON.stringify(rbac).includes(`"${HOST_KEY_SECRET}"`), "the host private key is not granted");
   const clusterRole = find(objects, "ClusterRole", "dr-syncer-runtime-dr-syncer-system");
   assert.deepEqual(clusterRole.rules[0], {
     apiGroups: [""],
@@ -244,6 +265,16 @@ Deno.test("render: RBAC per replicated namespace from the replicated types; clus
     verbs: ["get"],
   });
   assert.ok(!JSON.stringify(clusterRole.rules).includes('"*"'));
+  // the source side reads, and patches only the workloads it scales; it creates and deletes nothing there
+  const source = find(
+    renderCluster(config(), "prod").objects,
+    "Role",
+    "dr-syncer-runtime-dr-syncer-system",
+    "blog",
+  )
+    .rules as typeof rules;
+  assert.deepEqual(verbsOf("", "configmaps", source), ["get", "list"]);
+  assert.deepEqual(verbsOf("apps", "deployments", source), ["get", "list", "patch"]);
 });
 
 Deno.test("render: type names resolve like the CLI's (short names, resource.group); exclusions win", () => {
@@ -253,13 +284,21 @@ Deno.test("render: type names resolve like the CLI's (short names, resource.grou
     group: "networking.k8s.io",
     resource: "ingresses",
   });
+  assert.deepEqual(rbacType("ingress.networking.k8s.io"), {
+    group: "networking.k8s.io",
+    resource: "ingresses",
+  });
   assert.deepEqual(rbacType("invoices.billing.example.com"), {
     group: "billing.example.com",
     resource: "invoices",
   });
-  assert.deepEqual(rbacType("widgets"), { group: "*", resource: "widgets" });
+  assert.deepEqual(rbacType("invoices.v1beta1.billing.example.com"), {
+    group: "billing.example.com",
+    resource: "invoices",
+  });
+  assert.equal(rbacType("widgets"), undefined, "a bare custom name has no group without discovery");
   const r = config().replications[0]!;
-  const { types } = replicatedTypes({ ...r, excludeResourceTypes: ["secrets", "roles"] });
+  const types = replicatedTypes({ ...r, excludeResourceTypes: ["secrets", "roles"] });
   assert.ok(!types.some((t) => t.resource === "secrets" || t.resource === "roles"));
   assert.ok(types.some((t) => t.resource === "rolebindings"));
 });

@@ -1,16 +1,19 @@
 /**
  * Test support for the agent: real processes only. It starts `agent/main.ts` as a subprocess on 127.0.0.1
- * (port 0, the port read from its "agent listening" log entry), makes keys with `ssh-keygen`, lays out
+ * (port 0, the port read from its "agent listening" log entry) with the Deno permissions it has in the
+ * DaemonSet, makes keys with `ssh-keygen`, lays out
  * volume folders as the kubelet does, and runs the OpenSSH client and rsync against the agent with the host
  * key pinned (`StrictHostKeyChecking=yes` and a known-hosts file). Used by the agent's integration tests and
  * meant for the pvc-sync tests that run one agent per simulated node.
  */
 
+import { agentDenoPermissions } from "../../../shared/pvc/agent_command.ts";
+
 /** The alias the known-hosts files of this harness pin the agent's host key under. */
 export const HOST_ALIAS = "dr-agent";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+const MAIN = new URL("../../../agent/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../../deno.json", import.meta.url).pathname;
 
 export interface RunResult {
   readonly code: number;
@@ -67,17 +70,40 @@ export async function generateKeyPair(dir: string, name: string): Promise<KeyPai
   return { privateKey, publicKey: (await Deno.readTextFile(`${privateKey}.pub`)).trim() };
 }
 
-/** Creates a volume folder the way the kubelet lays it out and returns the folder rsync works in. */
+/**
+ * Creates a volume folder the way the kubelet lays it out and returns the folder rsync works in; a CSI
+ * volume gets the kubelet's `vol_data.json` beside its `mount` folder (a PersistentVolume's, unless
+ * `lifecycle` says `Ephemeral`: an inline CSI volume).
+ */
 export async function makeVolume(
   root: string,
   podUid: string,
   plugin: string,
   name: string,
+  options: { readonly lifecycle?: "Persistent" | "Ephemeral" } = {},
 ): Promise<string> {
   const base = `${root}/pods/${podUid}/volumes/${plugin}/${name}`;
   const folder = plugin === "kubernetes.io~csi" ? `${base}/mount` : base;
   await Deno.mkdir(folder, { recursive: true });
+  if (plugin === "kubernetes.io~csi") await writeCsiVolumeData(base, name, options.lifecycle ?? "Persistent");
   return folder;
+}
+
+/** The kubelet's `vol_data.json` of a CSI volume folder (`base` holds `mount`). */
+export async function writeCsiVolumeData(
+  base: string,
+  name: string,
+  lifecycle: "Persistent" | "Ephemeral" = "Persistent",
+): Promise<void> {
+  await Deno.writeTextFile(
+    `${base}/vol_data.json`,
+    JSON.stringify({
+      driverName: "sim.csi.dr-syncer.io",
+      specVolID: name,
+      volumeHandle: name,
+      volumeLifecycleMode: lifecycle,
+    }),
+  );
 }
 
 /** Writes an authorized-keys file (`{"keys": [...]}`). */
@@ -160,14 +186,43 @@ export interface StartAgentOptions {
   readonly args?: readonly string[];
   /** Flags for `deno run` itself (`--cpu-prof`...), before the script. */
   readonly denoFlags?: readonly string[];
+  /** A program (and its arguments) that runs `deno` (`setpriv --bounding-set ...`). */
+  readonly wrapper?: readonly string[];
 }
 
-/** Starts `deno run agent/main.ts` on 127.0.0.1 with free ports; resolves when it listens. */
+/** The value of `--flag VALUE` or `--flag=VALUE` in `args`, if given. */
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  const index = args.findIndex((arg) => arg === flag || arg.startsWith(`${flag}=`));
+  if (index < 0) return undefined;
+  const arg = args[index]!;
+  return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[index + 1];
+}
+
+/**
+ * Starts `deno run agent/main.ts` on 127.0.0.1 with free ports, with the Deno permissions the DaemonSet
+ * gives it (`agentDenoPermissions`, not `-A`); resolves when it listens.
+ */
 export async function startAgentProcess(options: StartAgentOptions): Promise<AgentProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const extra = options.args ?? [];
+  const rsync = flagValue(extra, "--rsync");
+  const bwrap = flagValue(extra, "--bwrap");
+  const permissions = agentDenoPermissions({
+    root: options.root,
+    hostKeyFiles: [options.hostKey],
+    authorizedKeys: options.authorizedKeys,
+    host: "127.0.0.1",
+    port: 0,
+    healthHost: "127.0.0.1",
+    healthPort: 0,
+    ...(rsync === undefined ? {} : { rsync }),
+    ...(bwrap === undefined ? {} : { bwrap }),
+  });
+  const [program, ...wrapperArgs] = [...(options.wrapper ?? []), Deno.execPath()];
+  const child = new Deno.Command(program!, {
     args: [
+      ...wrapperArgs,
       "run",
-      "-A",
+      ...permissions,
       ...(options.denoFlags ?? []),
       "--config",
       CONFIG,

@@ -4,10 +4,9 @@
  * sshd is started by this script with a temporary config (needs `sshd`, as root); the agent is started as
  * `deno task agent` would run it. Prints a table and the median of each case.
  *
- *   deno run -A agent/testing/bench_transfer.ts [--mb 500] [--small 2000] [--runs 3] [--dir /tmp]
+ *   deno run -A tests/bench/agent/bench_transfer.ts [--mb 500] [--small 2000] [--runs 3] [--dir /tmp]
  */
 import { parseArgs } from "node:util";
-import { createServer } from "node:net";
 import {
   generateKeyPair,
   makeVolume,
@@ -17,7 +16,8 @@ import {
   startAgentProcess,
   writeAuthorizedKeys,
   writeKnownHosts,
-} from "./mod.ts";
+} from "../../support/agent/mod.ts";
+import { median, startSshd } from "./bench_support.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -36,30 +36,6 @@ const encoder = new TextEncoder();
 const say = (text: string) => Deno.stderr.writeSync(encoder.encode(`${text}\n`));
 const print = (text: string) => Deno.stdout.writeSync(encoder.encode(`${text}\n`));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`Nothing listens on port ${port}`);
-}
-
 async function writeData(folder: string): Promise<void> {
   const big = totalBytes - smallCount * smallBytes;
   using file = await Deno.open(`${folder}/big.bin`, { write: true, create: true, truncate: true });
@@ -71,11 +47,6 @@ async function writeData(folder: string): Promise<void> {
   for (let i = 0; i < smallCount; i++) {
     await Deno.writeFile(`${folder}/small/f${i}.bin`, pseudoRandomBytes(smallBytes, i + 1000));
   }
-}
-
-function median(numbers: number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 const dir = await Deno.makeTempDir({ dir: values.dir, prefix: "agent-bench-" });
@@ -119,35 +90,9 @@ try {
   });
   cleanup.push(() => agentCtr.stop());
 
-  const sshdPort = await freePort();
-  await Deno.writeTextFile(`${dir}/sshd_authorized_keys`, `${client!.publicKey}\n`);
-  await Deno.mkdir("/run/sshd", { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/sshd_config`,
-    [
-      `Port ${sshdPort}`,
-      "ListenAddress 127.0.0.1",
-      `HostKey ${sshdHost!.privateKey}`,
-      `AuthorizedKeysFile ${dir}/sshd_authorized_keys`,
-      `PidFile ${dir}/sshd.pid`,
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "PermitRootLogin prohibit-password",
-      "UsePAM no",
-      "StrictModes no",
-      "",
-    ].join("\n"),
-  );
-  const sshd = new Deno.Command("/usr/sbin/sshd", {
-    args: ["-D", "-e", "-f", `${dir}/sshd_config`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  cleanup.push(async () => {
-    sshd.kill("SIGTERM");
-    await sshd.status;
-  });
-  await waitForPort(sshdPort);
+  const sshd = await startSshd(dir, sshdHost!.privateKey, client!.publicKey);
+  const sshdPort = sshd.port;
+  cleanup.push(() => sshd.stop());
 
   const agentSsh = (port: number) => [
     "ssh",

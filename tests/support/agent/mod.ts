@@ -16,6 +16,7 @@ export {
   type StartAgentOptions,
   startAgentProcess,
   writeAuthorizedKeys,
+  writeCsiVolumeData,
   writeKnownHosts,
 } from "./agent_harness.ts";
 export {
@@ -25,3 +26,4 @@ export {
   type TreeEntry,
   type TreeSnapshot,
 } from "./tree_snapshot.ts";
+export { type PullPair, startPullPair } from "./pull_pair.ts";

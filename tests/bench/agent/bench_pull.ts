@@ -15,13 +15,12 @@
  * agent's CPU seconds from /proc, and the server side's: the agent with its rsync beside sshd's session
  * processes with theirs) and writes every figure as JSON (`--json`).
  *
- *   deno run -A agent/testing/bench_pull.ts [--runs 3] [--big-mb 512] [--small 10000] [--json FILE]
+ *   deno run -A tests/bench/agent/bench_pull.ts [--runs 3] [--big-mb 512] [--small 10000] [--json FILE]
  *     ["--agent-args=--ciphers aes128-ctr"] ["--deno-flags=--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *     [--sshd-cipher aes128-gcm@openssh.com|default] [--dir /tmp]
  */
 import { parseArgs } from "node:util";
-import { createServer } from "node:net";
-import { generateTransferKey, runPullOn } from "../../shared/pvc/pull_client.ts";
+import { generateTransferKey, runPullOn } from "../../../shared/pvc/pull_client.ts";
 import {
   generateKeyPair,
   makeVolume,
@@ -31,7 +30,8 @@ import {
   startAgentProcess,
   writeAuthorizedKeys,
   writeKnownHosts,
-} from "./mod.ts";
+} from "../../support/agent/mod.ts";
+import { median, startSshd } from "./bench_support.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -62,30 +62,6 @@ const encoder = new TextEncoder();
 const say = (text: string) => Deno.stderr.writeSync(encoder.encode(`${text}\n`));
 const print = (text: string) => Deno.stdout.writeSync(encoder.encode(`${text}\n`));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`Nothing listens on port ${port}`);
-}
-
 async function writeData(folder: string): Promise<void> {
   using file = await Deno.open(`${folder}/big.bin`, { write: true, create: true, truncate: true });
   const chunk = 8 * 1024 * 1024;
@@ -110,11 +86,6 @@ async function changeSome(folder: string, runIndex: number): Promise<number> {
     changed++;
   }
   return changed;
-}
-
-function median(numbers: readonly number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** A process's own CPU seconds, and with its children that ended (rsync for the agent, sessions for sshd). */
@@ -156,35 +127,9 @@ try {
   });
   cleanup.push(() => agent.stop());
 
-  const sshdPort = await freePort();
-  await Deno.writeTextFile(`${dir}/sshd_authorized_keys`, `${client!.publicKey}\n`);
-  await Deno.mkdir("/run/sshd", { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/sshd_config`,
-    [
-      `Port ${sshdPort}`,
-      "ListenAddress 127.0.0.1",
-      `HostKey ${sshdHost!.privateKey}`,
-      `AuthorizedKeysFile ${dir}/sshd_authorized_keys`,
-      `PidFile ${dir}/sshd.pid`,
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "PermitRootLogin prohibit-password",
-      "UsePAM no",
-      "StrictModes no",
-      "",
-    ].join("\n"),
-  );
-  const sshd = new Deno.Command("/usr/sbin/sshd", {
-    args: ["-D", "-e", "-f", `${dir}/sshd_config`],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  cleanup.push(async () => {
-    sshd.kill("SIGTERM");
-    await sshd.status;
-  });
-  await waitForPort(sshdPort);
+  const sshd = await startSshd(dir, sshdHost!.privateKey, client!.publicKey);
+  const sshdPort = sshd.port;
+  cleanup.push(() => sshd.stop());
 
   // the receiving node's agent, for pvc-sync's own path: it pulls into its volume from the agent above
   const receiverRoot = `${dir}/kubelet-dr`;
