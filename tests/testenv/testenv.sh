@@ -11,7 +11,8 @@
 # files are copied beside it), once, into a version-keyed cache outside the repository.
 #
 #   testenv.sh build    build the binaries (no-op when cached)
-#   testenv.sh build-kubectl   build kubectl too (for the benchmarks); prints its path
+#   testenv.sh build-kubectl   build kubectl too (benchmarks, the CRD tests); prints its path
+#   testenv.sh build-helm      build Helm (HELM_VERSION, v4.3.2; the Helm tests); prints its path
 #   testenv.sh up       start the clusters side by side; write .testenv/{source,dr}.kubeconfig
 #   testenv.sh down     stop exactly what `up` started and remove its state
 #   testenv.sh status   say what runs
@@ -35,6 +36,7 @@ START_TIMEOUT=${START_TIMEOUT:-120}
 read -r -a CLUSTERS <<<"${DR_SYNCER_TESTENV_CLUSTERS:-source dr}"
 read -r -a APISERVER_ARGS <<<"${DR_SYNCER_TESTENV_APISERVER_ARGS:-}"
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+HELM_VERSION=${HELM_VERSION:-v4.3.2}
 NODES_PER_CLUSTER=${DR_SYNCER_TESTENV_NODES:-2}
 # Every controller kube-controller-manager enables by default ("*", as in a kubeadm cluster) except the three
 # cloud ones, which since KEP-2395 are empty stubs here (their work is cloud-controller-manager's). Off by
@@ -461,6 +463,29 @@ cmd_build_kubectl() {
   echo "$out/kubectl"
 }
 
+# Helm, for the tests that run real Helm against the clusters; prints its path. A plain `go install` of the
+# published module (no replacements); the version is stamped so `helm version` names it.
+cmd_build_helm() {
+  local out="$CACHE_ROOT/bin/helm-$HELM_VERSION" t=$SECONDS
+  if [[ ! -x $out/helm ]]; then
+    need go "Helm is compiled from the Go module proxy; install Go 1.26"
+    mkdir -p "$CACHE_ROOT"
+    exec 9>"$CACHE_ROOT/.build.lock"
+    flock 9
+    if [[ ! -x $out/helm ]]; then
+      log "building helm $HELM_VERSION (cold: about 6 min on 2 cores)"
+      mkdir -p "$out.tmp"
+      GOBIN="$out.tmp" go install -trimpath \
+        -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+        "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" >&2 || die "building helm $HELM_VERSION failed"
+      rm -rf "$out" && mv "$out.tmp" "$out"
+      log "helm built in $((SECONDS - t))s"
+    fi
+    exec 9>&-
+  fi
+  echo "$out/helm"
+}
+
 cluster_up() { # $1=name: all its processes alive and /readyz answers
   local d="$STATE_DIR/$1" proc
   for proc in "${PROCS[@]}"; do alive "$d/${proc%%:*}.pid" "${proc#*:}" || return 1; done
@@ -561,6 +586,7 @@ usage() { # the header comment
 case ${1:-} in
 build) cmd_build ;;
 build-kubectl) cmd_build_kubectl ;;
+build-helm) cmd_build_helm ;;
 up | ensure) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
