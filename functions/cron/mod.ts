@@ -1,4 +1,4 @@
-/** The schedules: which jobs a config has, one tick of a job, and their registration with Deno.cron. */
+/** The schedules: which jobs a config has, one job's tick, and the one Deno.cron tick that runs the due jobs. */
 export * from "./scheduled_jobs.ts";
 export * from "./run_scheduled_tick.ts";
-export * from "./register_schedules.ts";
+export * from "./schedule_tick.ts";

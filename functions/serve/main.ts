@@ -1,6 +1,6 @@
 /**
  * `dr-syncer serve`: the function runtime in one process. Builds the runtime and adds its edges to
- * it (the HTTP app with Deno.serve, one Deno.cron per schedule job, the watchers of the continuous
+ * it (the HTTP app with Deno.serve, the schedules on the one Deno.cron tick, the watchers of the continuous
  * replications), and on SIGTERM (or SIGINT) drains: the schedules and watchers stop, no new run
  * starts, running ones get `--drain-seconds` to finish and are then stopped through their signal
  * (their locks released), and the server closes.
@@ -9,7 +9,7 @@
  */
 import { errorMessage, errorOutcome } from "../../shared/errors.ts";
 import { createJsonLogger } from "../../shared/log/mod.ts";
-import { schedules } from "../cron/register_schedules.ts";
+import { registerScheduleTick, schedules } from "../cron/schedule_tick.ts";
 import { scheduledJobs } from "../cron/scheduled_jobs.ts";
 import { httpServer } from "../http/http_server.ts";
 import { runtimeFromEnv } from "../runtime/mod.ts";
@@ -22,7 +22,10 @@ export interface ServeIo {
   readonly env: (name: string) => string | undefined;
   /** Settles when the process is asked to stop (the entry point listens for SIGTERM and SIGINT). */
   readonly stopRequested: Promise<string>;
-  /** Register the schedules with Deno.cron (default true; in-process tests turn it off). */
+  /**
+   * Run the schedules on the Deno.cron tick (default true; in-process tests turn it off). The tick itself
+   * is registered at the top level of the entry module (`registerScheduleTick`).
+   */
   readonly schedules?: boolean;
   readonly onListen?: (address: { hostname: string; port: number }) => void;
 }
@@ -64,7 +67,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     },
   });
   runtime.add(server);
-  if (io.schedules ?? true) runtime.add(schedules(runtime, jobs));
+  if (io.schedules ?? true) runtime.add(schedules(runtime));
   watchers(runtime);
   await runtime.start();
 
@@ -75,6 +78,10 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   logger.info("stopped");
   return 0;
 }
+
+// at the module's top level, before any await: a host that reads cron registrations from the entry
+// module sees the tick; it runs the schedules of the runtime started below
+if (import.meta.main) registerScheduleTick();
 
 if (import.meta.main) {
   const encoder = new TextEncoder();
