@@ -8,7 +8,9 @@
  * cluster, read here, and are listed in the report.
  *
  * Objects are written with server-side apply (field manager `dr-syncer-deploy`, forced); namespaces are
- * created when missing and never changed; the host key is never replaced. A second deploy of the same config
+ * created when missing and never changed; the host key is never replaced. In the runtime's cluster the CRDs
+ * of the original DR-Syncer's API come first, and deploy waits until the API server serves them before it
+ * applies the rest (the runtime watches their objects from its start). A second deploy of the same config
  * changes nothing: every object comes back with the resourceVersion it had. `dryRun` sends every write with
  * `dryRun=All`, so the API server validates and admits it and stores nothing.
  */
@@ -39,6 +41,12 @@ import { runtimeKubeconfigSecret, runtimeTokensSecret } from "../infra/runtime_t
 
 /** The REST types of what the templates make. */
 const TYPES: Record<string, Pick<ResourceType, "group" | "version" | "resource" | "namespaced">> = {
+  CustomResourceDefinition: {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    resource: "customresourcedefinitions",
+    namespaced: false,
+  },
   Namespace: { group: "", version: "v1", resource: "namespaces", namespaced: false },
   ServiceAccount: { group: "", version: "v1", resource: "serviceaccounts", namespaced: true },
   Secret: { group: "", version: "v1", resource: "secrets", namespaced: true },
@@ -111,6 +119,12 @@ export interface DeployOptions {
   readonly logger?: Logger;
   /** How long to wait for a cluster to fill the runtime's token Secret (default 60 s). */
   readonly tokenWaitMs?: number;
+  /** How long to wait for the API server to serve the CRDs deploy applied (default 60 s). */
+  readonly crdWaitMs?: number;
+}
+
+interface Crd extends KubeObject {
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 }
 
 interface Secret extends KubeObject {
@@ -150,7 +164,12 @@ class ClusterDeployer {
   /** Namespaces that exist only in this dry run (objects in them cannot be checked by the server). */
   readonly #pendingNamespaces = new Set<string>();
 
-  constructor(readonly client: KubeClient, readonly dryRun: boolean, readonly logger: Logger | undefined) {}
+  constructor(
+    readonly client: KubeClient,
+    readonly dryRun: boolean,
+    readonly logger: Logger | undefined,
+    readonly crdWaitMs = 60_000,
+  ) {}
 
   #record(
     object: KubeObject,
@@ -256,13 +275,49 @@ class ClusterDeployer {
     await this.apply(agentPublicKeyConfigMap(settings, publicKey));
   }
 
+  /**
+   * Waits until the API server serves each CRD (its condition Established); a CRD whose names it refused
+   * (NamesAccepted false: another CRD has them) fails with the API server's reason.
+   */
+  async established(crds: readonly KubeObject[]): Promise<void> {
+    const deadline = Date.now() + this.crdWaitMs;
+    for (const crd of crds) {
+      for (let pause = 100;; pause = Math.min(pause * 2, 1000)) {
+        const live = await this.#get(crd) as Crd | undefined;
+        const condition = (type: string) => live?.status?.conditions?.find((c) => c.type === type);
+        if (condition("Established")?.status === "True") break;
+        const names = condition("NamesAccepted");
+        if (names?.status === "False") {
+          throw new Error(
+            `CustomResourceDefinition "${crd.metadata.name}": the API server refused its names: ${
+              names.message ?? names.reason
+            }`,
+          );
+        }
+        if (Date.now() > deadline) {
+          throw new Error(
+            `CustomResourceDefinition "${crd.metadata.name}" was not served (condition Established) within ${
+              Math.round(this.crdWaitMs / 1000)
+            } s`,
+          );
+        }
+        await delay(pause);
+      }
+    }
+  }
+
   async objects(objects: readonly KubeObject[], settings: Config["agent"]): Promise<void> {
-    for (const object of sortObjects(objects)) {
+    const sorted = sortObjects(objects);
+    // the CRDs first, served before the runtime that watches their objects starts
+    const crds = sorted.filter((o) => o.kind === "CustomResourceDefinition");
+    for (const crd of crds) await this.apply(crd);
+    if (crds.length > 0 && !this.dryRun) await this.established(crds);
+    for (const object of sorted) {
       if (object.kind === "Namespace") await this.namespace(object);
     }
     await this.hostKey(settings);
-    for (const object of sortObjects(objects)) {
-      if (object.kind !== "Namespace") await this.apply(object);
+    for (const object of sorted) {
+      if (object.kind !== "Namespace" && object.kind !== "CustomResourceDefinition") await this.apply(object);
     }
   }
 }
@@ -334,7 +389,7 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
     results.push(...deployer.results);
   }
   const extra: KubeObject[] = [];
-  const deployer = new ClusterDeployer(clientOf(local), dryRun, options.logger);
+  const deployer = new ClusterDeployer(clientOf(local), dryRun, options.logger, options.crdWaitMs);
   for (const cluster of remoteClusters(config)) {
     const client = clientOf(cluster);
     const found = await runtimeToken(

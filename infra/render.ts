@@ -1,8 +1,9 @@
 /**
  * What `dr-syncer render` prints and `dr-syncer deploy` applies, per cluster (pure): the agents in every
  * cluster of the config; the runtime's ServiceAccount and RBAC in every cluster it reaches; the runtime
- * itself (config, Deployment and Service, or CronJobs) in `runtime.cluster`. Objects come in a stable order:
- * namespaces, accounts, secrets, config, RBAC, workloads.
+ * itself (config, Deployment and Service, or CronJobs) in `runtime.cluster`, and there, with the Deployment,
+ * the CRDs of the original DR-Syncer's API (`operator_crds.ts`), whose objects the runtime watches. Objects
+ * come in a stable order: CRDs, namespaces, accounts, secrets, config, RBAC, workloads.
  *
  * Left out, because they hold credentials or keys that only deploy can make: the agent's host-key Secret and
  * the ConfigMap that publishes its public key, the kubeconfig Secrets of the other clusters and the tokens
@@ -21,6 +22,7 @@ import {
   agentServiceAccount,
 } from "./agent_templates.ts";
 import { CLUSTERS_DIR, IN_CLUSTER_KUBECONFIG, SERVICE_ACCOUNT_DIR, TOKENS_DIR } from "./names.ts";
+import { operatorCrds } from "./operator_crds.ts";
 import { type RbacOptions, runtimeRbac } from "./runtime_rbac.ts";
 import {
   namespace,
@@ -152,6 +154,7 @@ export function runtimeConfigFile(config: Config): string {
 }
 
 const KIND_ORDER = [
+  "CustomResourceDefinition",
   "Namespace",
   "ServiceAccount",
   "Secret",
@@ -244,13 +247,14 @@ export function renderCluster(config: Config, cluster: string, options: RenderOp
       }),
     );
     if (settings.cronJobs) {
+      // the CronJob form runs stage from the config file only: nothing would act on the original API's objects
       for (const r of config.replications) {
         if (r.mode === "scheduled" && r.schedule !== undefined) {
           objects.push(runtimeCronJob(settings, r, mounts));
         }
       }
     } else {
-      objects.push(runtimeDeployment(settings, mounts), runtimeService(settings));
+      objects.push(...operatorCrds(), runtimeDeployment(settings, mounts), runtimeService(settings));
     }
   }
   return { cluster, runtime: isLocal, objects: sortObjects(objects) };

@@ -6,7 +6,11 @@
  *   DR namespace in its destination cluster, the agents' namespace (PVC data), the namespaces of the Secrets
  *   the config reads credentials from;
  * - one ClusterRole for what has no namespace: `namespaces` by name, StorageClasses, the CRDs of the copied
- *   custom types by name (with `syncCRDs`).
+ *   custom types by name (with `syncCRDs`);
+ * - in the runtime's cluster and namespace, when it runs as the Deployment: the objects of the original
+ *   DR-Syncer's API (RemoteCluster, ClusterMapping, NamespaceMapping) that it watches there, their `status`,
+ *   the trigger annotations it clears on NamespaceMappings, and the Events it records about them
+ *   (`operatorRules`).
  *
  * Nothing is granted with `*`: every type is named. Custom types are named by the config
  * (`includeCustomResources: [...]`, `resource.group` names) or, where only the cluster knows them
@@ -15,8 +19,8 @@
  *
  * What the runtime runs decides what it gets: the Deployment runs every operation on every replication (its
  * HTTP API), the watches of the continuous ones and the run records; the CronJob form runs only `stage` of
- * the scheduled replications. No subresource is granted: the engine scales workloads by patching them (no
- * `/scale`), and never execs, attaches or asks for tokens.
+ * the scheduled replications. No subresource is granted but the `status` of the original API's objects: the
+ * engine scales workloads by patching them (no `/scale`), and never execs, attaches or asks for tokens.
  *
  * Rules are collected per (group, resource, names) and merged into one rule per verb set, sorted, so the
  * output is stable.
@@ -29,6 +33,7 @@ import { SCALED_TYPES } from "../shared/plan/kind_rules.ts";
 import { resolveResourceTypes, UnknownResourceTypeError } from "../shared/plan/resolve_resource_types.ts";
 import { AUTHORIZED_KEYS_SECRET } from "../shared/pvc/agent_names.ts";
 import { LEASE_NAME } from "../shared/state/replication_state.ts";
+import { NAMESPACE_MAPPING, OPERATOR_GROUP, OPERATOR_KINDS } from "../shared/config/operator_names.ts";
 import { HOST_PUBLIC_KEY_CONFIG_MAP } from "./agent_public_key.ts";
 import { WATCH_LEASE_NAME } from "./names.ts";
 
@@ -310,6 +315,20 @@ function destinationRules(rules: RuleSet, r: Replication, types: readonly RbacTy
   if (pvc) pvcRules(rules);
 }
 
+/**
+ * The original DR-Syncer API's objects, in the runtime's namespace only (not across the cluster, as the
+ * original did: whoever may write them there directs the runtime, so they live where its own config is):
+ * listed and watched; their status written (a merge patch of the `status` subresource); a NamespaceMapping
+ * patched to remove the trigger annotation it acted on; Events about them (core `events`, created).
+ */
+function operatorRules(rules: RuleSet) {
+  const plurals = OPERATOR_KINDS.map((k) => k.plural);
+  rules.add(OPERATOR_GROUP, plurals, ["list", "watch"]);
+  rules.add(OPERATOR_GROUP, plurals.map((p) => `${p}/status`), ["patch"]);
+  rules.add(OPERATOR_GROUP, NAMESPACE_MAPPING.plural, ["patch"]);
+  rules.add("", "events", ["create"]);
+}
+
 /** The runtime's rights in one cluster. */
 export interface ClusterRbac {
   /** Per namespace, the rules of the runtime's Role there. */
@@ -406,6 +425,7 @@ export function runtimeRbac(
     agent.add("", "configmaps", ["get"], [HOST_PUBLIC_KEY_CONFIG_MAP]);
     agent.add("", "secrets", ["get", "patch"], [AUTHORIZED_KEYS_SECRET]);
   }
+  if (cluster === runtimeCluster && !config.runtime.cronJobs) operatorRules(ns(config.runtime.namespace));
   if (cluster === runtimeCluster) {
     // credentials the config keeps in Secrets, read by the runtime with its ServiceAccount (the CronJob form
     // serves no API, so reads no token)

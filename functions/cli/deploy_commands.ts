@@ -5,7 +5,7 @@
  */
 import { readConfigFile } from "../operations/mod.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
-import { connectCluster } from "../../shared/kube/connect_cluster.ts";
+import { connectConfiguredCluster } from "../../shared/credentials/mod.ts";
 import type { Logger } from "../../shared/log/logger.ts";
 import { checkDeployable, renderConfig, renderYaml } from "../../infra/render.ts";
 import { deployConfig, formatDeployReport } from "../deploy.ts";
@@ -36,7 +36,10 @@ export async function runDeploy(o: CliOptions, io: CliIo, logger: Logger): Promi
   const clients = new Map<string, KubeClient>();
   try {
     for (const cluster of config.clusters) {
-      clients.set(cluster.name, await connectCluster(cluster.name, cluster.kubeconfig, { readEnv: io.env }));
+      clients.set(
+        cluster.name,
+        await connectConfiguredCluster(cluster.name, cluster, { readEnv: io.env }),
+      );
     }
     const report = await deployConfig(config, {
       clients,

@@ -1,6 +1,6 @@
 /** The replication a command runs, from flags or from a config file, with where its credentials come from. */
 import { findReplication, replicationSpecFromConfig } from "../../shared/config/mod.ts";
-import type { KubeconfigSource } from "../../shared/kube/load_kube_config.ts";
+import type { ConfiguredCluster } from "../../shared/credentials/mod.ts";
 import {
   DEFAULT_PVC_DATA,
   type ReplicationSpec,
@@ -12,8 +12,8 @@ import { type CliOptions, UsageError } from "./parse_cli_args.ts";
 /** A replication and where its two clusters' credentials come from. */
 export interface ResolvedReplication {
   readonly spec: ReplicationSpec;
-  readonly source: KubeconfigSource;
-  readonly dest: KubeconfigSource;
+  readonly source: ConfiguredCluster;
+  readonly dest: ConfiguredCluster;
   /** The configured schedule (scheduled replications of a config file): what the RPO is measured against. */
   readonly schedule?: string | undefined;
 }
@@ -73,8 +73,8 @@ export function replicationFromFlags(o: CliOptions): ResolvedReplication {
   if (!DNS_LABEL.test(name)) throw new UsageError(`--replication: "${name}" is not a valid name`);
   return {
     spec: replicationSpec({ name, sourceNamespace, destNamespace, ...specFlags(o) }),
-    source: { path: o.sourceKubeconfig!, context: o.sourceContext },
-    dest: { path: o.destKubeconfig!, context: o.destContext },
+    source: { kubeconfig: { path: o.sourceKubeconfig!, context: o.sourceContext } },
+    dest: { kubeconfig: { path: o.destKubeconfig!, context: o.destContext } },
   };
 }
 
@@ -84,7 +84,7 @@ export async function resolveReplication(o: CliOptions): Promise<ResolvedReplica
   if (o.replication === undefined) throw new UsageError("--config needs --replication NAME");
   const config = await readConfigFile(o.config);
   const replication = findReplication(config, o.replication);
-  const cluster = (n: string) => config.clusters.find((c) => c.name === n)!.kubeconfig;
+  const cluster = (n: string) => config.clusters.find((c) => c.name === n)!;
   return {
     spec: (() => {
       const configured = replicationSpecFromConfig(replication, config.agent);

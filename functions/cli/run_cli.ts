@@ -2,7 +2,7 @@ import { ConfigError } from "../../shared/config/mod.ts";
 import { errorMessage, errorOutcome } from "../../shared/errors.ts";
 import { isUnreachable } from "../../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
-import { connectCluster } from "../../shared/kube/connect_cluster.ts";
+import { connectConfiguredCluster } from "../../shared/credentials/mod.ts";
 import { createTextLogger, type Logger } from "../../shared/log/logger.ts";
 import type { RunReport } from "../../shared/run_report.ts";
 import { replicationRpo, RunRecordStore, scheduleTimes } from "../../shared/runs/mod.ts";
@@ -68,9 +68,9 @@ async function connectBoth(
   r: ResolvedReplication,
   io: CliIo,
 ): Promise<{ source: KubeClient; dr: KubeClient }> {
-  const source = await connectCluster(r.spec.sourceCluster, r.source, { readEnv: io.env });
+  const source = await connectConfiguredCluster(r.spec.sourceCluster, r.source, { readEnv: io.env });
   try {
-    const dr = await connectCluster(r.spec.destCluster, r.dest, { readEnv: io.env });
+    const dr = await connectConfiguredCluster(r.spec.destCluster, r.dest, { readEnv: io.env });
     return { source, dr };
   } catch (error) {
     source.close();

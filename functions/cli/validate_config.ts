@@ -1,5 +1,5 @@
 import { readConfigFile } from "../operations/mod.ts";
-import { describeKubeconfigSource } from "../../shared/kube/load_kube_config.ts";
+import { describeClusterSource } from "../../shared/credentials/mod.ts";
 
 /**
  * Checks a config file; returns a summary of what it defines, as text or as a JSON document (a bad
@@ -14,7 +14,7 @@ export async function validateConfigFile(path: string, output: "text" | "json" =
         file: path,
         clusters: config.clusters.map((c) => ({
           name: c.name,
-          kubeconfig: describeKubeconfigSource(c.kubeconfig),
+          kubeconfig: describeClusterSource(c.kubeconfig),
         })),
         replications: config.replications.map((r) => ({
           name: r.name,
@@ -30,7 +30,7 @@ export async function validateConfigFile(path: string, output: "text" | "json" =
   }
   const lines = [`${path}: valid`];
   for (const c of config.clusters) {
-    lines.push(`  cluster ${c.name}: kubeconfig from ${describeKubeconfigSource(c.kubeconfig)}`);
+    lines.push(`  cluster ${c.name}: kubeconfig from ${describeClusterSource(c.kubeconfig)}`);
   }
   for (const r of config.replications) {
     const when = r.mode === "scheduled" ? `scheduled "${r.schedule}"` : r.mode;

@@ -219,7 +219,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env>
       (await runtime.status.all()).filter((s) => principal.covers(s.name));
 
     app.get("/v1/replications", authorize(tokens, READ_SCOPE), async (c) => {
-      return c.json({ replications: await covered(c.get("principal")) });
+      return c.json({ replications: await covered(c.get("principal")), config: runtime.configState.status });
     });
 
     app.get("/v1/replications/:name", authorize(tokens, READ_SCOPE, byName), async (c) => {
@@ -229,7 +229,12 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env>
     app.get("/", authorize(tokens, READ_SCOPE, { browser: true }), async (c) => {
       const statuses = await covered(c.get("principal"));
       return c.html(
-        statusPage({ statuses, now: new Date(), refreshSeconds: options.pageRefreshSeconds ?? 10 }),
+        statusPage({
+          statuses,
+          now: new Date(),
+          refreshSeconds: options.pageRefreshSeconds ?? 10,
+          configError: runtime.configState.status.error,
+        }),
       );
     });
 

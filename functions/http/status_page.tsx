@@ -13,6 +13,10 @@ export interface StatusPageProps {
   readonly statuses: readonly ReplicationStatus[];
   readonly now: Date;
   readonly refreshSeconds: number;
+  /** The last refused version of a config source, while the last good one runs. */
+  readonly configError?:
+    | { readonly origin: string; readonly message: string; readonly at: string }
+    | undefined;
 }
 
 const RPO_TEXT: Readonly<Record<ReplicationStatus["rpo"]["level"], string>> = {
@@ -111,6 +115,14 @@ export function statusPage(props: StatusPageProps) {
       </head>
       <body>
         <h1>dr-syncer</h1>
+        {props.configError
+          ? (
+            <p class="error" role="alert">
+              The last version of the {props.configError.origin} was refused at {props.configError.at}: {props
+                .configError.message}. The last good configuration keeps running.
+            </p>
+          )
+          : ""}
         <p class="sub">
           {props.statuses.length} replication(s) · as of {props.now.toISOString()} · refreshes every{" "}
           {props.refreshSeconds}s

@@ -3,8 +3,9 @@
  * its credentials (a rotated Secret or file is picked up without a restart). Secrets are read with
  * `secretClient`: in a pod, its own ServiceAccount's client.
  */
-import type { Cluster } from "../../shared/config/mod.ts";
-import { createRotatingKubeClient } from "../../shared/credentials/mod.ts";
+import { type Cluster, isInCluster } from "../../shared/config/mod.ts";
+import { KubeconfigError } from "../../shared/kube/load_kube_config.ts";
+import { createRotatingKubeClient, trustOf } from "../../shared/credentials/mod.ts";
 import { NotFoundError } from "../../shared/errors.ts";
 import type { KubeClient } from "../../shared/kube/mod.ts";
 import type { Logger } from "../../shared/log/mod.ts";
@@ -17,7 +18,7 @@ export interface ClusterPoolOptions {
 }
 
 export class ClusterPool {
-  readonly #clusters: ReadonlyMap<string, Cluster>;
+  #clusters: ReadonlyMap<string, Cluster>;
   readonly #clients = new Map<string, Promise<KubeClient>>();
   readonly #options: ClusterPoolOptions;
   #closed = false;
@@ -40,15 +41,48 @@ export class ClusterPool {
     const cluster = this.#clusters.get(name);
     if (!cluster) return Promise.reject(new NotFoundError(`Unknown cluster "${name}"`));
     const { readEnv, secretClient, refreshMs, logger } = this.#options;
+    if (isInCluster(cluster.kubeconfig)) {
+      // the cluster the runtime runs in: its own client (in a pod, the pod's ServiceAccount)
+      const home = secretClient ? Promise.resolve(secretClient) : Promise.reject(
+        new KubeconfigError(
+          `cluster "${name}" (inCluster)`,
+          "the runtime does not run in a pod and has no DR_SYNCER_SECRETS_KUBECONFIG: give the cluster a kubeconfig",
+        ),
+      );
+      home.catch(() => {});
+      return home;
+    }
     const client = createRotatingKubeClient(name, cluster.kubeconfig, {
       readEnv,
       ...(secretClient ? { secretClient } : {}),
+      // what a kubeconfig from a Secret or a variable may do: the cluster's opt-ins (both off by default)
+      trust: trustOf(name, cluster),
       ...(refreshMs !== undefined ? { refreshMs } : {}),
       logger,
     });
     this.#clients.set(name, client);
     client.catch(() => this.#clients.delete(name));
     return client;
+  }
+
+  /**
+   * Follows a new configuration: a new cluster is connected on first use, a removed one's client is
+   * closed, and a changed one's is closed and connected again on next use.
+   */
+  update(clusters: readonly Cluster[]): void {
+    const next = new Map(clusters.map((c) => [c.name, c]));
+    for (const [name, client] of this.#clients) {
+      const before = this.#clusters.get(name);
+      const after = next.get(name);
+      if (after !== undefined && JSON.stringify(after) === JSON.stringify(before)) continue;
+      this.#clients.delete(name);
+      // requests in flight (a run) finish on the old client; it closes a minute later
+      void client.then((c) => {
+        const timer = setTimeout(() => c.close(), 60_000);
+        Deno.unrefTimer(timer);
+      }, () => {});
+    }
+    this.#clusters = next;
   }
 
   /** Closes every client (and the Secret reader, when the pool owns it). */

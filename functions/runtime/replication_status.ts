@@ -44,7 +44,8 @@ export interface ReplicationStatus {
 export const CONTINUOUS_DEFAULT_INTERVAL_MS = 10 * 60_000;
 
 export interface StatusReaderOptions {
-  readonly replications: readonly Replication[];
+  /** The replications now (the configuration may change while the runtime runs). */
+  readonly replications: () => readonly Replication[];
   readonly clusters: ClusterPool;
   readonly runs: RunCoordinator;
   /** How long a status is reused (default 5 s). */
@@ -80,7 +81,7 @@ export class StatusReader {
 
   /** The status of every configured replication, in config order. */
   all(): Promise<ReplicationStatus[]> {
-    return Promise.all(this.#o.replications.map((r) => this.of(r)));
+    return Promise.all(this.#o.replications().map((r) => this.of(r)));
   }
 
   /** Forgets cached statuses (after a run ended, say). */

@@ -69,6 +69,7 @@ export class RunCoordinator {
   readonly #records: RunRecords;
   readonly #stop = new AbortController();
   readonly #pauseHooks: PauseHook[] = [];
+  readonly #settledListeners = new Set<(outcome: RunOutcome) => void>();
   readonly #followers = new Map<
     string,
     { readonly done: Promise<RunOutcome>; readonly stop: AbortController; waiters: number }
@@ -92,6 +93,12 @@ export class RunCoordinator {
   /** Adds what pauses a replication's other work (the watcher) around the runs that ask for it. */
   addPauseHook(hook: PauseHook): void {
     this.#pauseHooks.push(hook);
+  }
+
+  /** Calls `listener` when a run that ran here has ended (its record kept); returns what removes it. */
+  onRunSettled(listener: (outcome: RunOutcome) => void): () => void {
+    this.#settledListeners.add(listener);
+    return () => this.#settledListeners.delete(listener);
   }
 
   /** The replication lock's lease, in seconds. */
@@ -213,6 +220,13 @@ export class RunCoordinator {
       }
       reservation.settle(outcome);
       this.#o.metrics.runSettled();
+      for (const listener of this.#settledListeners) {
+        try {
+          listener(outcome);
+        } catch (error) {
+          this.#o.logger.warn("a run listener failed", { error });
+        }
+      }
     });
     return this.#admission.local(runId, false);
   }

@@ -38,8 +38,11 @@ export class RunRecords {
 
   /**
    * Creates the run's record in the DR namespace (creating a missing namespace first when
-   * `createsNamespace`) and checks the replication's lock unless the run waits for it; finds the
-   * record when another request created it first.
+   * `createsNamespace`) and checks the replication's lock unless the run waits for it (judged as
+   * taking it judges it: a holder whose lease has passed on the DR API server's clock holds nothing,
+   * so a retried trigger after a crash runs); finds the record when another request created it
+   * first. Only a record the runtime wrote counts as one (a ConfigMap planted under its name is
+   * replaced, see `RunRecordStore.create`).
    */
   async claim(
     dr: KubeClient,

@@ -13,7 +13,9 @@ import type { KubeClient } from "../../shared/kube/mod.ts";
 import { serverVersion } from "../../shared/kube/verbs.ts";
 import type { Logger } from "../../shared/log/mod.ts";
 import { createRuntimeMetrics, type RuntimeMetrics } from "../../shared/metrics/mod.ts";
+import { CONFIG_OPTIONS } from "../operations/mod.ts";
 import { ClusterPool } from "./cluster_pool.ts";
+import { ConfigState } from "./config_state.ts";
 import { RunCoordinator, type RunCoordinatorOptions } from "./run_coordinator.ts";
 import { StatusReader } from "./replication_status.ts";
 import { secretClientFromEnv } from "./secret_client_from_env.ts";
@@ -68,7 +70,10 @@ function probeStatus(error: unknown): string {
 }
 
 export interface Runtime {
+  /** The configuration in force (it changes when the config file or the operator's objects change). */
   readonly config: Config;
+  /** The configuration's sources and changes. */
+  readonly configState: ConfigState;
   readonly logger: Logger;
   readonly metrics: RuntimeMetrics;
   readonly tokens: TokenVerifier;
@@ -77,6 +82,8 @@ export interface Runtime {
   readonly status: StatusReader;
   /** This replica's name (run records, watch Leases). */
   readonly replica: string;
+  /** The client of the cluster the runtime runs in (its pod's ServiceAccount), when it has one. */
+  readonly home: KubeClient | undefined;
   /** The configured replication `name` (`ReplicationNotFoundError`, a 404, when there is none). */
   replication(name: string): Replication;
   /** Adds a runnable; started with `start`, or at once when the runtime has started. */
@@ -109,8 +116,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(refreshMs !== undefined ? { refreshMs } : {}),
     logger,
   });
+  const configState = new ConfigState(config, CONFIG_OPTIONS);
+  const current = () => configState.current;
   const runs = new RunCoordinator({
-    config: () => config,
+    config: current,
     clusters,
     logger,
     metrics,
@@ -121,7 +130,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     operations: options.operations,
   });
   const status = new StatusReader({
-    replications: config.replications,
+    replications: () => configState.current.replications,
     clusters,
     runs,
     ttlMs: options.statusTtlMs,
@@ -135,7 +144,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const lastLogged = new Map<string, string>();
   const probe = async (): Promise<Readiness> => {
     const names = [
-      ...new Set(config.replications.flatMap((r) => [r.source.cluster, r.destination.cluster])),
+      ...new Set(configState.current.replications.flatMap((r) => [r.source.cluster, r.destination.cluster])),
     ];
     const states: Record<string, string> = {};
     await Promise.all(names.map(async (name) => {
@@ -152,8 +161,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     }));
     return { ready: Object.values(states).every((s) => s === "reachable"), clusters: states };
   };
+  metrics.setReplications(config.replications.length);
+  configState.onChange((next) => {
+    clusters.update(next.clusters);
+    tokens.update(next.tokens);
+    metrics.setReplications(next.replications.length);
+    status.invalidate();
+    logger.info("configuration changed", { generation: configState.status.generation });
+  });
   return {
-    config,
+    get config() {
+      return configState.current;
+    },
+    configState,
     logger,
     metrics,
     tokens,
@@ -161,7 +181,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     runs,
     status,
     replica,
-    replication: (name) => findReplication(config, name),
+    home: secretClient,
+    replication: (name) => findReplication(configState.current, name),
     add(runnable) {
       runnables.push(runnable);
       if (started) void runnable.start();

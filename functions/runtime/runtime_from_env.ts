@@ -8,10 +8,11 @@
  * - `KUBERNETES_SERVICE_HOST`/`_PORT`, `DR_SYNCER_SERVICEACCOUNT_DIR`, `DR_SYNCER_SECRETS_KUBECONFIG`:
  *   how Secrets are read (see `secret_client_from_env.ts`).
  */
-import type { Config } from "../../shared/config/mod.ts";
+import { type Config, loadConfig } from "../../shared/config/mod.ts";
 import { InvalidInputError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log/mod.ts";
-import { readConfigFile } from "../operations/mod.ts";
+import { CONFIG_OPTIONS, readConfigFile } from "../operations/mod.ts";
+import { ENV_SECRETS_KUBECONFIG } from "./secret_client_from_env.ts";
 import { createRuntime, type Runtime } from "./runtime.ts";
 
 export const ENV_CONFIG = "DR_SYNCER_CONFIG";
@@ -32,18 +33,35 @@ export interface RuntimeFromEnvOptions {
   readonly logger: Logger;
 }
 
-/** The config file to use (`--config`, else `DR_SYNCER_CONFIG`). */
-export function configPathFrom(options: Pick<RuntimeFromEnvOptions, "configPath" | "readEnv">): string {
+/** The name of the cluster the runtime runs in, when it reads the dr-syncer.io objects there. */
+export const LOCAL_CLUSTER = "local";
+
+/**
+ * The config file to use (`--config`, else `DR_SYNCER_CONFIG`); without one, the runtime may still run
+ * from the dr-syncer.io objects of the cluster it runs in (in a pod, or with `DR_SYNCER_SECRETS_KUBECONFIG`).
+ */
+export function configPathFrom(
+  options: Pick<RuntimeFromEnvOptions, "configPath" | "readEnv">,
+): string | undefined {
   const path = options.configPath ?? options.readEnv(ENV_CONFIG);
-  if (!path) throw new InvalidInputError(`No config: pass --config FILE or set ${ENV_CONFIG}`);
-  return path;
+  if (path) return path;
+  if (options.readEnv("KUBERNETES_SERVICE_HOST") || options.readEnv(ENV_SECRETS_KUBECONFIG)) return undefined;
+  throw new InvalidInputError(
+    `No config: pass --config FILE or set ${ENV_CONFIG} (or run in a cluster, where the dr-syncer.io objects are read)`,
+  );
 }
 
 export async function runtimeFromEnv(
   options: RuntimeFromEnvOptions,
-): Promise<{ config: Config; runtime: Runtime }> {
+): Promise<{ config: Config; runtime: Runtime; configPath: string | undefined }> {
   const { readEnv, logger } = options;
-  const config = await readConfigFile(configPathFrom(options));
+  const configPath = configPathFrom(options);
+  // no file: the cluster the runtime runs in, the only one until the dr-syncer.io objects name others
+  const config = configPath !== undefined ? await readConfigFile(configPath) : loadConfig(
+    JSON.stringify({ clusters: [{ name: LOCAL_CLUSTER, kubeconfig: { inCluster: true } }] }),
+    "(no config file)",
+    CONFIG_OPTIONS,
+  );
   const refresh = positive(readEnv, "DR_SYNCER_CREDENTIALS_REFRESH_SECONDS");
   const lease = positive(readEnv, "DR_SYNCER_LEASE_SECONDS");
   const kept = positive(readEnv, "DR_SYNCER_RUNS_KEPT");
@@ -55,5 +73,5 @@ export async function runtimeFromEnv(
     leaseSeconds: lease === undefined ? undefined : Math.round(lease),
     runsKept: kept === undefined ? undefined : Math.round(kept),
   });
-  return { config, runtime };
+  return { config, runtime, configPath };
 }

@@ -12,7 +12,9 @@ import { createJsonLogger } from "../../shared/log/mod.ts";
 import { registerScheduleTick, schedules } from "../cron/schedule_tick.ts";
 import { scheduledJobs } from "../cron/scheduled_jobs.ts";
 import { httpServer } from "../http/http_server.ts";
-import { runtimeFromEnv } from "../runtime/mod.ts";
+import { LOCAL_CLUSTER, runtimeFromEnv } from "../runtime/mod.ts";
+import { configFileSource } from "../sources/config_file.ts";
+import { operatorResources } from "../sources/operator_resources.ts";
 import { watchers } from "../watch/watch_manager.ts";
 import { parseServeArgs, SERVE_HELP } from "./parse_serve_args.ts";
 
@@ -51,7 +53,7 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
     io.stderr(`error: ${errorMessage(error)}\n`);
     return errorOutcome(error).exitCode;
   }
-  const { config, runtime } = built;
+  const { config, runtime, configPath } = built;
   if (config.tokens.length === 0) {
     logger.warn("no API tokens are configured: every route but /healthz, /readyz and /metrics answers 401");
   }
@@ -69,6 +71,17 @@ export async function runServe(argv: readonly string[], io: ServeIo): Promise<nu
   runtime.add(server);
   if (io.schedules ?? true) runtime.add(schedules(runtime));
   watchers(runtime);
+  if (configPath !== undefined) runtime.add(configFileSource(runtime, { path: configPath }));
+  if (runtime.home && io.env("DR_SYNCER_RESOURCES") !== "off") {
+    // the original operator's objects, in the runtime's namespace of the cluster it runs in
+    const runtimeNamespace = io.env("DR_SYNCER_NAMESPACE") ?? config.runtime.namespace;
+    runtime.add(operatorResources(runtime, {
+      client: runtime.home,
+      localCluster: LOCAL_CLUSTER,
+      runtimeNamespace,
+      namespace: io.env("DR_SYNCER_RESOURCES_NAMESPACE") ?? runtimeNamespace,
+    }));
+  }
   await runtime.start();
 
   const reason = await Promise.race([io.stopRequested, server.finished.then(() => "server closed")]);

@@ -1,8 +1,11 @@
 /**
  * The watchers of a runtime's continuous replications, as a runnable of the runtime: started with
  * it, paused around a run of their replication that asks for it (a cutover or failback here waits
- * until the watcher has stopped), stopped before the runs drain. Their state shows in the status.
+ * until the watcher has stopped), stopped before the runs drain. They follow the configuration: a
+ * new continuous replication gets a watcher, a changed one a new watcher, a removed one none. Their
+ * state shows in the status.
  */
+import type { Replication } from "../../shared/config/mod.ts";
 import type { Runnable, Runtime } from "../runtime/mod.ts";
 import {
   type ContinuousOptions,
@@ -19,11 +22,11 @@ export interface WatchManagerOptions {
 
 export class WatchManager implements Runnable {
   readonly name = "watch";
-  readonly #watchers: ReadonlyMap<string, ContinuousReplication>;
+  readonly #watchers = new Map<string, ContinuousReplication>();
+  #started = false;
 
   constructor(runtime: Runtime, options: WatchManagerOptions = {}) {
     const holder = options.holder ?? `${runtime.replica}-${crypto.randomUUID().slice(0, 8)}`;
-    const continuous = runtime.config.replications.filter((r) => r.mode === "continuous");
     const shared = {
       runs: runtime.runs,
       clusters: runtime.clusters,
@@ -33,7 +36,24 @@ export class WatchManager implements Runnable {
       debounceMs: options.debounceMs,
       leaseSeconds: options.leaseSeconds,
     };
-    this.#watchers = new Map(continuous.map((r) => [r.name, new ContinuousReplication(shared, r)]));
+    const reconcile = (replications: readonly Replication[]) => {
+      const wanted = new Map(replications.filter((r) => r.mode === "continuous").map((r) => [r.name, r]));
+      for (const [name, watcher] of this.#watchers) {
+        const next = wanted.get(name);
+        if (next !== undefined && JSON.stringify(next) === JSON.stringify(watcher.replication)) continue;
+        // gone, or changed (types, namespaces, mode): this watcher stops, a new one takes over
+        this.#watchers.delete(name);
+        void watcher.stop();
+      }
+      for (const [name, replication] of wanted) {
+        if (this.#watchers.has(name)) continue;
+        const watcher = new ContinuousReplication(shared, replication);
+        this.#watchers.set(name, watcher);
+        if (this.#started) watcher.start();
+      }
+    };
+    reconcile(runtime.config.replications);
+    runtime.configState.onChange((next) => reconcile(next.replications));
     runtime.runs.addPauseHook(async (replication) => {
       const watcher = this.#watchers.get(replication);
       if (!watcher) return () => {};
@@ -49,10 +69,12 @@ export class WatchManager implements Runnable {
   }
 
   start(): void {
+    this.#started = true;
     for (const watcher of this.#watchers.values()) watcher.start();
   }
 
   async stop(): Promise<void> {
+    this.#started = false;
     await Promise.all([...this.#watchers.values()].map((w) => w.stop()));
   }
 }

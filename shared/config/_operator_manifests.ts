@@ -44,8 +44,10 @@ import type { ImmutablePolicy, ReplicationMode } from "./config_schema.ts";
 import { formatPath, type PathSegment, quote, quoteAll } from "./_text.ts";
 import { parseWith, type PathIssue } from "./_validate.ts";
 
-export const OPERATOR_API_VERSION = "dr-syncer.io/v1alpha1";
-const OPERATOR_GROUP_PREFIX = "dr-syncer.io/";
+import { OPERATOR_API_VERSION, OPERATOR_GROUP } from "./operator_names.ts";
+
+export { OPERATOR_API_VERSION };
+const OPERATOR_GROUP_PREFIX = `${OPERATOR_GROUP}/`;
 const SUPPORTED_KINDS = ["RemoteCluster", "ClusterMapping", "NamespaceMapping", "Replication"] as const;
 
 /** A manifest inside a YAML stream: its document, and where it sits in it (inside a List). */
@@ -126,7 +128,9 @@ const remoteClusterSchema = z.looseObject({
       name: z.string(),
       namespace: z.string().optional(),
       key: z.string().optional(),
-    }),
+    }).optional(),
+    /** The original README's short form: a Secret of that name, key `kubeconfig`, in the runtime's namespace. */
+    kubeconfigSecret: z.string().min(1).optional(),
     defaultSchedule: z.string().optional(),
     defaultResourceTypes: z.array(z.string()).optional(),
     pvcSync: z.looseObject({ defaultVerificationMode: z.string().optional() }).optional(),
@@ -320,6 +324,7 @@ function convertMapping(
   index: number,
   clusterMappings: readonly Parsed<ClusterMapping>[],
   remoteClusters: ReadonlyMap<string, Parsed<RemoteCluster>>,
+  local: OperatorManifestOptions["local"],
 ): Record<string, unknown> {
   const { ref, object } = mapping;
   const spec = object.spec;
@@ -366,6 +371,20 @@ function convertMapping(
     destinationCluster = spec.destinationCluster;
     at(["source", "cluster"], ["spec", "sourceCluster"]);
     at(["destination", "cluster"], ["spec", "destinationCluster"]);
+  } else if (spec.destinationCluster !== undefined && spec.sourceCluster === undefined) {
+    // the original's default: the source is the cluster the controller runs in
+    destinationCluster = spec.destinationCluster;
+    at(["destination", "cluster"], ["spec", "destinationCluster"]);
+    if (local !== undefined) {
+      sourceCluster = local.cluster;
+      at(["source", "cluster"], ["spec", "destinationCluster"]);
+    } else {
+      converter.issue(
+        ref,
+        ["spec", "sourceCluster"],
+        "Required in a file: the original DR-Syncer took the cluster it runs in; name it here, or apply the NamespaceMapping in the cluster where dr-syncer serve runs",
+      );
+    }
   } else {
     converter.issue(ref, ["spec"], "Needs clusterMappingRef, or sourceCluster and destinationCluster");
   }
@@ -473,30 +492,66 @@ function convertMapping(
   return replication;
 }
 
-function convertRemoteCluster(converter: Converter, cluster: Parsed<RemoteCluster>, index: number): unknown {
+function convertRemoteCluster(
+  converter: Converter,
+  cluster: Parsed<RemoteCluster>,
+  index: number,
+  options: OperatorManifestOptions,
+): unknown {
   const { ref, object } = cluster;
-  const secretRef = object.spec.kubeconfigSecretRef;
-  const namespace = secretRef.namespace ?? object.metadata.namespace;
-  const field = ["spec", "kubeconfigSecretRef"];
+  const { kubeconfigSecretRef: secretRef, kubeconfigSecret } = object.spec;
+  converter.map(["clusters", index], ref, []);
+  converter.map(["clusters", index, "name"], ref, ["metadata", "name"]);
+  if (object.metadata.name === options.local?.cluster) {
+    converter.issue(
+      ref,
+      ["metadata", "name"],
+      `${
+        quote(object.metadata.name)
+      } names the cluster the runtime runs in: give the RemoteCluster another name`,
+    );
+  }
+  if ((secretRef === undefined) === (kubeconfigSecret === undefined)) {
+    converter.issue(ref, ["spec"], 'Needs exactly one of "kubeconfigSecretRef" and "kubeconfigSecret"');
+    return { name: object.metadata.name };
+  }
+  const field = secretRef !== undefined ? ["spec", "kubeconfigSecretRef"] : ["spec", "kubeconfigSecret"];
+  // the short form's Secret is in the runtime's namespace (the original's), else the RemoteCluster's own
+  const namespace = secretRef?.namespace ??
+    (secretRef === undefined ? options.local?.namespace : undefined) ??
+    object.metadata.namespace;
   if (namespace === undefined) {
     converter.issue(
       ref,
-      [...field, "namespace"],
-      "Required: the RemoteCluster has no namespace to default to",
+      secretRef !== undefined ? [...field, "namespace"] : field,
+      "The Secret's namespace is unknown: the RemoteCluster has no namespace to default to",
     );
   }
-  converter.map(["clusters", index], ref, []);
-  converter.map(["clusters", index, "name"], ref, ["metadata", "name"]);
   converter.map(["clusters", index, "kubeconfig"], ref, field);
-  converter.map(["clusters", index, "kubeconfig", "secret"], ref, field, true);
+  converter.map(["clusters", index, "kubeconfig", "secret"], ref, field, secretRef !== undefined);
   return {
     name: object.metadata.name,
-    kubeconfig: { secret: { name: secretRef.name, namespace, key: secretRef.key ?? "kubeconfig" } },
+    kubeconfig: {
+      secret: { name: secretRef?.name ?? kubeconfigSecret, namespace, key: secretRef?.key ?? "kubeconfig" },
+    },
   };
 }
 
+/** What the conversion knows of where it runs. */
+export interface OperatorManifestOptions {
+  /**
+   * The cluster the runtime runs in (live objects): its name in the config, the source of a
+   * NamespaceMapping that names none (the original's default), and the namespace where a RemoteCluster's
+   * `kubeconfigSecret: NAME` is found.
+   */
+  readonly local?: { readonly cluster: string; readonly namespace: string } | undefined;
+}
+
 /** Converts operator manifests to the equivalent config input (see the mapping above). */
-export function convertOperatorManifests(documents: readonly StreamDocument[]): ConvertedManifests {
+export function convertOperatorManifests(
+  documents: readonly StreamDocument[],
+  options: OperatorManifestOptions = {},
+): ConvertedManifests {
   const converter = new Converter();
   const remoteClusters: Parsed<RemoteCluster>[] = [];
   const clusterMappings: Parsed<ClusterMapping>[] = [];
@@ -542,17 +597,22 @@ export function convertOperatorManifests(documents: readonly StreamDocument[]): 
         );
     }
   }
-  if (remoteClusters.length === 0 && converter.issues.length === 0) {
+  if (remoteClusters.length === 0 && converter.issues.length === 0 && options.local === undefined) {
     const first = namespaceMappings[0]?.ref ?? clusterMappings[0]?.ref;
     if (first !== undefined) {
       converter.issue(first, [], "No RemoteCluster is defined: every cluster needs one");
     }
   }
 
-  const clusters = remoteClusters.map((cluster, index) => convertRemoteCluster(converter, cluster, index));
+  const clusters: unknown[] = remoteClusters.map((cluster, index) =>
+    convertRemoteCluster(converter, cluster, index, options)
+  );
+  if (options.local !== undefined) {
+    clusters.push({ name: options.local.cluster, kubeconfig: { inCluster: true } });
+  }
   const byName = new Map(remoteClusters.map((cluster) => [cluster.object.metadata.name, cluster]));
   const replications = namespaceMappings.map((mapping, index) =>
-    convertMapping(converter, mapping, index, clusterMappings, byName)
+    convertMapping(converter, mapping, index, clusterMappings, byName, options.local)
   );
   return {
     input: { clusters, replications },

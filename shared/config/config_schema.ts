@@ -95,15 +95,44 @@ function sourceCountProblem(
   return `Needs exactly one of "path", "env" or "secret"${found}`;
 }
 
-/** A cluster's kubeconfig: `{path}`, `{env}` or `{secret: {name, namespace, key}}`, each with an optional `context`. */
+/** The cluster the runtime runs in, reached with its pod's ServiceAccount (`{inCluster: true}`). */
+export interface InClusterSource {
+  readonly inCluster: true;
+}
+
+/** Where a configured cluster's credentials come from. */
+export type ClusterKubeconfig = KubeconfigSource | InClusterSource;
+
+/** Whether `source` is the cluster the runtime runs in. */
+export function isInCluster(source: ClusterKubeconfig): source is InClusterSource {
+  return "inCluster" in source;
+}
+
+/**
+ * A cluster's kubeconfig: `{path}`, `{env}` or `{secret: {name, namespace, key}}`, each with an optional
+ * `context`; or `{inCluster: true}`: the cluster the runtime runs in, with its pod's ServiceAccount.
+ */
 export const kubeconfigSourceSchema = z
   .strictObject({
     path: nonEmpty.optional(),
     env: envName.optional(),
     secret: secretRefSchema("kubeconfig").optional(),
+    inCluster: z.literal(true, { error: "Must be true (or left out)" }).optional(),
     context: nonEmpty.optional(),
   })
-  .transform((value, ctx): KubeconfigSource => {
+  .transform((value, ctx): ClusterKubeconfig => {
+    if (value.inCluster === true) {
+      const others = (["path", "env", "secret", "context"] as const).filter((key) =>
+        value[key] !== undefined
+      );
+      if (others.length === 0) return { inCluster: true };
+      ctx.addIssue({
+        code: "custom",
+        message: `inCluster takes no ${quoteAll(others)}: the runtime's own ServiceAccount is used`,
+        input: value,
+      });
+      return z.NEVER;
+    }
     const problem = sourceCountProblem(value);
     if (problem !== undefined) {
       ctx.addIssue({ code: "custom", message: problem, input: value });

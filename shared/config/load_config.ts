@@ -9,7 +9,19 @@ import {
 import { formatPath, type PathSegment } from "./_text.ts";
 import { type ConfigOptions, validateConfig } from "./_validate.ts";
 
-export type { ConfigOptions } from "./_validate.ts";
+export type { ConfigOptions, PathIssue } from "./_validate.ts";
+export { validateConfig } from "./_validate.ts";
+
+/** Issues of `validateConfig` in one line: `path: message; ...` (the first `max`, and how many more). */
+export function describeIssues(
+  issues: readonly { readonly path: readonly PathSegment[]; readonly message: string }[],
+  max = 5,
+): string {
+  const shown = issues.slice(0, max).map((i) =>
+    i.path.length === 0 ? i.message : `${formatPath(i.path)}: ${i.message}`
+  );
+  return shown.join("; ") + (issues.length > max ? `; and ${issues.length - max} more` : "");
+}
 import { locate, type ParsedYaml, parseYaml } from "./_yaml.ts";
 import { checkTextSize, MAX_INPUT_BYTES, readTextInput, TextInputError } from "../input/mod.ts";
 

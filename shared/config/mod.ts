@@ -8,3 +8,5 @@ export * from "./load_config.ts";
 export * from "./find_replication.ts";
 export * from "./replication_spec_from_config.ts";
 export { parseBandwidthLimit } from "./_bandwidth.ts";
+export * from "./operator_objects.ts";
+export * from "./operator_names.ts";

@@ -6,3 +6,4 @@ export * from "./in_cluster_access.ts";
 export * from "./read_credential.ts";
 export * from "./rotating_kube_client.ts";
 export * from "./token_verifier.ts";
+export * from "./connect_configured_cluster.ts";

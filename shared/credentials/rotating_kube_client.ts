@@ -41,6 +41,7 @@ export async function createRotatingKubeClient(
       loadKubeConfig(source!, {
         ...(options.readEnv ? { readEnv: options.readEnv } : {}),
         ...(options.secretClient ? { secretClient: options.secretClient } : {}),
+        ...(options.trust ? { trust: options.trust } : {}),
       }));
   let access = await load();
   let inner = createKubeClient(access, { name });

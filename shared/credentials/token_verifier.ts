@@ -53,7 +53,7 @@ interface Loaded {
 const digestOf = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
 
 export class TokenVerifier {
-  readonly #tokens: readonly TokenEntry[];
+  #tokens: readonly TokenEntry[];
   readonly #options: TokenVerifierOptions;
   #loaded: readonly Loaded[] = [];
   #loadedAt = -Infinity;
@@ -62,6 +62,13 @@ export class TokenVerifier {
   constructor(tokens: readonly TokenEntry[], options: TokenVerifierOptions = {}) {
     this.#tokens = tokens;
     this.#options = options;
+  }
+
+  /** Replaces the configured tokens (a reloaded config); they are read again at the next request. */
+  update(tokens: readonly TokenEntry[]): void {
+    if (JSON.stringify(tokens) === JSON.stringify(this.#tokens)) return;
+    this.#tokens = tokens;
+    this.#loadedAt = -Infinity;
   }
 
   /** How many tokens are configured (none: every protected route answers 401). */

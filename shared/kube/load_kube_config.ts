@@ -4,6 +4,13 @@
  * context resolved to what a client needs, its certificates, key and token checked (a bad one is
  * an error naming its field). Exec plugins and auth providers are left to @kubernetes/client-node,
  * loaded only for them.
+ *
+ * A kubeconfig from a Secret or an environment variable is not the operator's own file: it may not
+ * run commands in the process that loads it (an exec plugin, an auth provider) nor name files that
+ * process would read and send to the server it names (`tokenFile`, `client-certificate`,
+ * `client-key`, `certificate-authority`), unless the cluster's config opts in (`allowExec`,
+ * `allowFileReferences`; see `KubeconfigTrust`). One from a file (`path`) or from text the caller
+ * built (`inline`) is trusted.
  */
 import { LineCounter } from "yaml";
 import { z } from "zod";
@@ -36,11 +43,27 @@ export type KubeconfigSource =
   | { readonly secret: SecretKeyRef; readonly context?: string | undefined }
   | { readonly inline: string; readonly context?: string | undefined };
 
+/**
+ * What a kubeconfig read from a Secret or an environment variable may do (the config's
+ * `clusters[].allowExec` and `clusters[].allowFileReferences`; both off by default). A kubeconfig
+ * from a file or inline text may do both.
+ */
+export interface KubeconfigTrust {
+  /** The configured cluster's name, for messages. */
+  readonly cluster?: string | undefined;
+  /** May run a command in this process: an exec plugin or an auth provider. */
+  readonly allowExec?: boolean | undefined;
+  /** May name files this process reads and sends on: a token file, certificate or key paths. */
+  readonly allowFileReferences?: boolean | undefined;
+}
+
 export interface LoadKubeConfigDeps {
   /** Reads an environment variable (the edge hands in `Deno.env.get`). */
   readonly readEnv?: (name: string) => string | undefined;
   /** A client of the cluster that holds kubeconfig Secrets. */
   readonly secretClient?: KubeClient;
+  /** What a kubeconfig from a Secret or an environment variable may do (default: neither). */
+  readonly trust?: KubeconfigTrust | undefined;
 }
 
 /** The kubeconfig cannot be read, parsed, or lacks the named context. Bad input: do not retry. */
@@ -240,6 +263,62 @@ function hasControlCharacter(text: string): boolean {
   return false;
 }
 
+type KubeconfigData = z.output<typeof kubeconfigSchema>;
+type ClusterEntry = NonNullable<KubeconfigData["clusters"]>[number]["cluster"];
+type UserEntry = NonNullable<NonNullable<KubeconfigData["users"]>[number]["user"]>;
+
+/** The file fields of a kubeconfig's chosen cluster and user, with the inline field to use instead. */
+const FILE_FIELDS = [
+  ["cluster", "certificate-authority", "certificate-authority-data"],
+  ["user", "client-certificate", "client-certificate-data"],
+  ["user", "client-key", "client-key-data"],
+  ["user", "tokenFile", "token"],
+] as const;
+
+/**
+ * Refuses what a kubeconfig from a Secret or an environment variable may not do unless its cluster
+ * opts in (see `KubeconfigTrust`): run a command (`exec`, `auth-provider`), name a file. A file's
+ * or inline text is trusted. The message names the field, the cluster and the option to set.
+ */
+function checkTrust(
+  source: KubeconfigSource,
+  where: string,
+  trust: KubeconfigTrust | undefined,
+  chosen: { clusterField: string; cluster: ClusterEntry; userField: string; user: UserEntry },
+): void {
+  if ("path" in source || "inline" in source) return;
+  const from = "secret" in source
+    ? "a kubeconfig from a Secret"
+    : "a kubeconfig from an environment variable";
+  const cluster = trust?.cluster === undefined ? "its cluster" : `cluster "${trust.cluster}"`;
+  if (!trust?.allowExec) {
+    for (const field of ["exec", "auth-provider"] as const) {
+      if (chosen.user[field] === undefined) continue;
+      throw new KubeconfigError(
+        where,
+        `${chosen.userField}.${field}: ${from} may not run a command in dr-syncer (${
+          field === "exec" ? "an exec plugin" : "an auth provider"
+        }); set allowExec: true on ${cluster} (clusters[].allowExec) to allow it`,
+      );
+    }
+  }
+  if (!trust?.allowFileReferences) {
+    for (const [entry, field, inline] of FILE_FIELDS) {
+      const value = entry === "cluster"
+        ? chosen.cluster[field as "certificate-authority"]
+        : chosen.user[field];
+      if (value === undefined || value === "") continue;
+      const at = entry === "cluster" ? chosen.clusterField : chosen.userField;
+      throw new KubeconfigError(
+        where,
+        `${at}.${field}: ${from} may not name a file ("${
+          short(value)
+        }"), which dr-syncer would read and send to the server it names; put its content in ${inline}, or set allowFileReferences: true on ${cluster} (clusters[].allowFileReferences) to allow it`,
+      );
+    }
+  }
+}
+
 /**
  * Loads and checks a kubeconfig and resolves its chosen context (or its current-context): the
  * context must exist and name a defined cluster and user. Certificate files are read now,
@@ -319,6 +398,7 @@ export async function loadKubeConfig(
   };
   const clusterField = `clusters[${clusterIndex}].cluster`;
   const userField = `users[${userIndex}].user`;
+  checkTrust(source, where, deps.trust, { clusterField, cluster, userField, user });
   for (const [key, value] of [["token", user.token], ["as", user.as]] as const) {
     if (value !== undefined && hasControlCharacter(value)) {
       throw new KubeconfigError(

@@ -84,6 +84,7 @@ function builtIn(group: string, resource: string, kind: string, namespaced = tru
 export const NAMESPACES = builtIn("", "namespaces", "Namespace", false);
 export const SECRETS = builtIn("", "secrets", "Secret");
 export const CONFIG_MAPS = builtIn("", "configmaps", "ConfigMap");
+export const EVENTS = builtIn("", "events", "Event");
 export const PODS = builtIn("", "pods", "Pod");
 export const PERSISTENT_VOLUME_CLAIMS = builtIn("", "persistentvolumeclaims", "PersistentVolumeClaim");
 export const PERSISTENT_VOLUMES = builtIn("", "persistentvolumes", "PersistentVolume", false);

@@ -191,6 +191,25 @@ export async function patchObject<T extends KubeObject = KubeObject>(
   });
 }
 
+/** A merge patch of one object's `status` subresource (the object's spec and metadata are left alone). */
+export async function patchStatus<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  type: TypeRef,
+  namespace: string | undefined,
+  name: string,
+  status: Record<string, unknown>,
+  options: VerbOptions = {},
+): Promise<T> {
+  return await client.request<T>({
+    method: "PATCH",
+    path: `${resourcePath(type, namespace, name)}/status`,
+    query: { fieldManager: FIELD_MANAGER },
+    contentType: "application/merge-patch+json",
+    body: { status },
+    signal: options.signal,
+  });
+}
+
 /**
  * A JSON patch (RFC 6902) of one object; a failed `test` operation is a 422 (Invalid), which the
  * scaling steps treat like a conflict: read again and decide again.

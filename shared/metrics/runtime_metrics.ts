@@ -30,6 +30,10 @@ export interface RuntimeMetrics {
   watchApplied(replication: string, lagSeconds: number): void;
   watchRelist(replication: string, reason: string): void;
   setReplication(gauges: ReplicationGauges): void;
+  /** A new version of a config source (`file`, `resources`) and whether it was taken (`applied`, `invalid`). */
+  configReload(source: string, result: "applied" | "invalid" | "unchanged", generation: number): void;
+  /** The replications the runtime has now. */
+  setReplications(count: number): void;
   /** The exposition text. */
   metrics(): Promise<string>;
   readonly contentType: string;
@@ -138,9 +142,38 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   });
   void rss;
 
+  const configReloads = new Counter({
+    name: "dr_syncer_config_reloads_total",
+    help:
+      "New versions of the configuration by source (file: the config file; resources: the dr-syncer.io objects) and result (applied; invalid: refused, the last good one kept; unchanged).",
+    labelNames: ["source", "result"] as const,
+    registers,
+  });
+  const configInvalid = new Gauge({
+    name: "dr_syncer_config_invalid",
+    help: "1 while the last version of a config source was refused (the last good one runs), else 0.",
+    labelNames: ["source"] as const,
+    registers,
+  });
+  const configGeneration = new Gauge({
+    name: "dr_syncer_config_generation",
+    help: "The generation of the configuration in force; it grows with every change taken.",
+    registers,
+  });
+  const replicationsGauge = new Gauge({
+    name: "dr_syncer_replications",
+    help: "The replications the runtime has now (config file and dr-syncer.io objects).",
+    registers,
+  });
   return {
     registry,
     contentType: registry.contentType,
+    configReload(source, result, generation) {
+      configReloads.inc({ source, result });
+      configInvalid.set({ source }, result === "invalid" ? 1 : 0);
+      configGeneration.set(generation);
+    },
+    setReplications: (count) => replicationsGauge.set(count),
     runFinished(report, trigger) {
       runs.inc({ operation: report.operation, result: report.status, trigger });
       if (report.pvcData !== undefined) {

@@ -1,11 +1,11 @@
 /**
  * Which source objects are never copied (docs/sync-rules.md, "What is never copied"), and why: the
- * rules every object goes through, then those of its kind (`KindRule`: `neverCopied`,
- * `createdByKubernetes`, `skip`).
+ * rules every object goes through (the ignore label, dr-syncer's own marks, deletion, owners), then
+ * those of its kind (`KindRule`: `neverCopied`, `createdByKubernetes`, `skip`).
  */
 import type { KubeObject, ResourceType } from "../kube/types.ts";
 import type { FilterContext } from "./contracts.ts";
-import { kindRuleFor } from "./kind_rules.ts";
+import { kindRuleFor, ownObjectRefusal } from "./kind_rules.ts";
 import { LABEL_IGNORE } from "./names.ts";
 
 export type { FilterContext } from "./contracts.ts";
@@ -36,6 +36,8 @@ export function filterObject(
 ): string | undefined {
   const meta = obj.metadata;
   if (meta.labels?.[LABEL_IGNORE]?.toLowerCase() === "true") return `labelled ${LABEL_IGNORE}`;
+  const own = ownObjectRefusal(obj); // a run record's or the lock's marks: no copy may pass for one
+  if (own !== undefined) return own;
   if (meta.deletionTimestamp) return "being deleted";
   const owned = ownerPhrase(obj);
   if (owned) return owned;

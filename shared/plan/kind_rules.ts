@@ -64,6 +64,54 @@ const skipMaintainedEndpoints: KindRule["skip"] = (endpoints, ctx) =>
     ? undefined
     : "Endpoints are maintained by Kubernetes unless their Service has no selector";
 
+/**
+ * The marks of dr-syncer's own objects in a DR namespace: its run records (ConfigMaps
+ * `dr-syncer-run-<run id>`, labelled and annotated as below) and its lock and state (the Lease
+ * `dr-syncer`, annotated `dr-syncer.io/state`). A source object that carries one is never copied,
+ * whatever its kind, so that no copy can pass for the runtime's record or lock (the runtime trusts a
+ * record only when no copy could have made it: see `shared/runs/run_record.ts`).
+ */
+export const OWN_OBJECT_LABELS: Readonly<Record<string, string | undefined>> = {
+  "dr-syncer.io/run-of": undefined, // any value
+  "app.kubernetes.io/component": "run-record",
+};
+export const OWN_OBJECT_ANNOTATIONS: readonly string[] = ["dr-syncer.io/run-summary", "dr-syncer.io/state"];
+/** The names of the run records (a run id follows). */
+export const RUN_RECORD_NAME_PREFIX = "dr-syncer-run-";
+
+/** Which of dr-syncer's own marks `obj` carries, as the report says it, or `undefined`. */
+export function ownObjectMark(obj: KubeObject): string | undefined {
+  const { labels = {}, annotations = {} } = obj.metadata;
+  for (const [key, value] of Object.entries(OWN_OBJECT_LABELS)) {
+    if (Object.hasOwn(labels, key) && (value === undefined || labels[key] === value)) {
+      return `carries dr-syncer's own label ${key}${value === undefined ? "" : `=${value}`}`;
+    }
+  }
+  const annotation = OWN_OBJECT_ANNOTATIONS.find((key) => Object.hasOwn(annotations, key));
+  return annotation && `carries dr-syncer's own annotation ${annotation}`;
+}
+
+const OWN_OBJECT_REASON =
+  "the marks of dr-syncer's run records and lock are never copied, so no copy passes for one";
+
+/** A ConfigMap named as a run record is never copied (the runtime writes those on DR itself). */
+const skipRunRecordName: KindRule["skip"] = (configMap) =>
+  configMap.metadata.name.startsWith(RUN_RECORD_NAME_PREFIX)
+    ? `named like a dr-syncer run record (${RUN_RECORD_NAME_PREFIX}...): ${OWN_OBJECT_REASON}`
+    : undefined;
+
+/** An earlier DR copy of such a ConfigMap (an older version copied it) is deleted: it could pass for a record. */
+const removeOwnObjectCopy: KindRule["removeCopy"] = (configMap) =>
+  ownObjectMark(configMap) !== undefined || configMap.metadata.name.startsWith(RUN_RECORD_NAME_PREFIX)
+    ? "its source carries dr-syncer's own marks: a copy could pass for a run record"
+    : undefined;
+
+/** Why `obj` is not copied for carrying dr-syncer's own marks (any kind), or `undefined`. */
+export function ownObjectRefusal(obj: KubeObject): string | undefined {
+  const mark = ownObjectMark(obj);
+  return mark && `${mark}: ${OWN_OBJECT_REASON}`;
+}
+
 /** A kind that is never copied (never planned either: its order is moot). */
 const never = (group: string, kind: string, neverCopied: string): KindRule => ({
   group,
@@ -94,6 +142,8 @@ export const KIND_RULES: readonly KindRule[] = [
     kind: "ConfigMap",
     order: 30,
     createdByKubernetes: ["kube-root-ca.crt"],
+    skip: skipRunRecordName,
+    removeCopy: removeOwnObjectCopy,
     contentMaps: ["data", "binaryData"],
   },
   { group: "", kind: "Secret", order: 30, skip: skipTokenSecret, contentMaps: ["data"] },

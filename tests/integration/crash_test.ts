@@ -1,7 +1,8 @@
 /**
  * Real crashes: the CLI process is killed with SIGKILL at points spread over stage, cutover and
  * failback, then run again. The end state on both clusters must hold: every workload up on exactly
- * one side with its count, nothing lost, and no lock a re-run cannot take.
+ * one side with its count, nothing lost, and no lock a re-run cannot take: once the killed run's lease
+ * has passed (on the DR API server's clock), a plain re-run takes its lock, without --wait-for-lock.
  */
 import assert from "node:assert/strict";
 import { type KubeClient, type KubeObject, listObjects } from "../../shared/kube/mod.ts";
@@ -145,5 +146,49 @@ Deno.test("crash: SIGKILL at points spread over stage, cutover and failback; eac
       assert.equal((await readReplicationState(c.dr, ns.dest)).activeSide, "source");
     }
     assert.ok(killed >= 8, `most runs were really killed mid-way (${killed} of 13)`);
+  }, { destSuffix: "-dr" });
+});
+
+Deno.test("crash: a CLI cutover SIGKILLed mid-way; run again without --wait-for-lock it is refused within the lease and succeeds once it has passed", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "crashnowait", async (ns) => {
+    await seed(c.source, workloads(ns.source));
+    const live = await counts(c.source, ns.source);
+    const leaseSeconds = 10;
+    const args = (command: string) =>
+      cliArgs(command, ns).map((a, i, all) => all[i - 1] === "--lease-seconds" ? String(leaseSeconds) : a);
+    assert.equal((await run(args("stage"))).code, 0);
+    // kill the cutover once it has begun scaling the source down (it holds the lock)
+    const child = new Deno.Command(Deno.execPath(), { args: args("cutover"), stdout: "null", stderr: "null" })
+      .spawn();
+    for (let i = 0; i < 600; i++) {
+      if (Object.values(await counts(c.source, ns.source)).some((n) => n === 0)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    const killed = await child.status;
+    const killedAt = performance.now();
+    assert.equal(killed.signal, "SIGKILL", "the cutover was killed mid-way");
+
+    const early = await run(args("cutover"));
+    assert.equal(early.code, 1, early.out);
+    assert.match(early.out, /locked by run/, "within the lease, the killed run's lock still holds");
+
+    // the lease (10 s) and the API server's one-second rounding, from the kill: no flag needed after it
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, (leaseSeconds + 2) * 1000 - (performance.now() - killedAt)))
+    );
+    const again = await run(args("cutover"));
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `measured: lease ${leaseSeconds} s; the re-run started ${
+          ((performance.now() - again.ms - killedAt) / 1000).toFixed(1)
+        } s after the kill and took ${(again.ms / 1000).toFixed(1)} s\n`,
+      ),
+    );
+    assert.equal(again.code, 0, again.out);
+    assert.deepEqual(await counts(c.dr, ns.dest), live, "DR runs every count");
+    assert.deepEqual(await counts(c.source, ns.source), zeroed(live), "the source is down");
+    assert.equal((await readReplicationState(c.dr, ns.dest)).activeSide, "dr");
   }, { destSuffix: "-dr" });
 });

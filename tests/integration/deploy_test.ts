@@ -4,7 +4,10 @@
  * pods scheduled on the KWOK nodes and found the way pvc-sync finds them) and the runtime on DR, a second
  * deploy changes no object (same resourceVersions) and keeps the host keys and pvc-sync's authorized keys,
  * and the runtime's own credentials (the kubeconfig deploy wrote, its ServiceAccount on DR) are enough to run
- * stage, cutover and failback. Every name is unique to the test, so it runs beside the other tests.
+ * stage, cutover and failback, and to watch the original DR-Syncer API's objects in its namespace (the CRDs
+ * deploy installed and waited for), write their status and record Events, and nothing more of them. Every
+ * name is unique to the test, so it runs beside the other tests (the CRDs are cluster-wide, the same for
+ * every test, and never deleted).
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -27,6 +30,11 @@ import {
   HOST_KEY_SECRET,
 } from "../../shared/pvc/agent_names.ts";
 import { kubeconfigSecretName, RUNTIME_NAME } from "../../infra/names.ts";
+import {
+  NAMESPACE_MAPPING,
+  OPERATOR_API_VERSION,
+  OPERATOR_KINDS,
+} from "../../shared/config/operator_names.ts";
 import { HOST_PUBLIC_KEY_CONFIG_MAP } from "../../infra/agent_public_key.ts";
 import { forbidden, runtimeKubeconfig } from "./runtime_rights.ts";
 import {
@@ -125,8 +133,22 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
     return (JSON.parse(out.stdout) as { clusters: { cluster: "source" | "dr"; objects: KubeObject[] }[] })
       .clusters;
   };
+  /**
+   * The CRDs are the same for every test and may exist already (never deleted): their resourceVersions,
+   * which a dry run must leave as they are.
+   */
+  const crdVersions = async () => {
+    const versions: Record<string, string | undefined> = {};
+    for (const r of await rendered()) {
+      for (const o of r.objects.filter((o) => o.kind === "CustomResourceDefinition")) {
+        versions[o.metadata.name] = (await get(clientOf[r.cluster], o))?.metadata.resourceVersion;
+      }
+    }
+    return versions;
+  };
   try {
     await t.step("deploy --dry-run writes nothing", async () => {
+      const crdsBefore = await crdVersions();
       const out = await cli("deploy", "--config", file, "--dry-run", "--output", "json");
       assert.equal(out.code, 0, out.stderr);
       const report = JSON.parse(out.stdout);
@@ -134,6 +156,7 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
       assert.ok(report.counts.created > 0);
       for (const r of await rendered()) {
         for (const o of r.objects) {
+          if (o.kind === "CustomResourceDefinition") continue;
           assert.equal(
             await get(clientOf[r.cluster], o),
             undefined,
@@ -142,9 +165,11 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
         }
         assert.equal(clientOf[r.cluster].stats.writes, 0);
       }
+      assert.deepEqual(await crdVersions(), crdsBefore);
     });
 
     await t.step("the rendered manifests pass the API servers' server-side dry run", async () => {
+      const crdsBefore = await crdVersions();
       for (const r of await rendered()) {
         const client = clientOf[r.cluster];
         // a dry run cannot look into a namespace that does not exist: create them for real
@@ -159,9 +184,11 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
             contentType: "application/apply-patch+yaml",
             body: o,
           });
+          if (o.kind === "CustomResourceDefinition") continue;
           assert.equal(await get(client, o), undefined, `${o.kind} ${o.metadata.name} was not stored`);
         }
       }
+      assert.deepEqual(await crdVersions(), crdsBefore, "the CRDs as they were");
     });
 
     const hostKeys: Record<string, string> = {};
@@ -208,6 +235,34 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
         metadata: { name: kubeconfigSecretName("source"), namespace: runtimeNs },
       });
       assert.ok(kubeconfig?.data?.kubeconfig, "the runtime's kubeconfig of the source cluster");
+      // the original DR-Syncer API's CRDs, served in the runtime's cluster before its Deployment was applied
+      const crds = report.objects.filter((o: { kind: string }) => o.kind === "CustomResourceDefinition");
+      assert.deepEqual(crds.map((o: { cluster: string }) => o.cluster), ["dr", "dr", "dr"]);
+      const deployed = report.objects.map((o: { kind: string; name: string }) => `${o.kind}/${o.name}`);
+      assert.ok(
+        deployed.indexOf(`Deployment/${RUNTIME_NAME}`) >
+          deployed.indexOf("CustomResourceDefinition/remoteclusters.dr-syncer.io"),
+      );
+      for (const kind of OPERATOR_KINDS) {
+        const crd = await get<KubeObject & { status: { conditions: { type: string; status: string }[] } }>(
+          clusters.dr,
+          {
+            apiVersion: "apiextensions.k8s.io/v1",
+            kind: "CustomResourceDefinition",
+            metadata: { name: `${kind.plural}.dr-syncer.io` },
+          },
+        );
+        assert.ok(
+          crd?.status.conditions.some((c) => c.type === "Established" && c.status === "True"),
+          kind.kind,
+        );
+      }
+      assert.ok(
+        !(await rendered()).find((r) => r.cluster === "source")!.objects.some((o) =>
+          o.kind === "CustomResourceDefinition"
+        ),
+        "only where the runtime runs",
+      );
     });
 
     await t.step("the agent DaemonSet's pods run on the KWOK nodes and pvc-sync finds them", async () => {
@@ -324,6 +379,85 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
           });
           assert.ok(published.data[HOST_KEY_PUBLIC]!.startsWith("ssh-ed25519 "));
         }
+        // the original API's objects: in its namespace, listed, status written, trigger annotation removed,
+        // Events recorded; not created, deleted, nor read in another namespace or across the cluster
+        const api = `/apis/${OPERATOR_API_VERSION}`;
+        const mappings = `${api}/namespaces/${runtimeNs}/${NAMESPACE_MAPPING.plural}`;
+        await clusters.dr.request({
+          method: "POST",
+          path: mappings,
+          body: {
+            apiVersion: OPERATOR_API_VERSION,
+            kind: NAMESPACE_MAPPING.kind,
+            metadata: { name: "app", annotations: { "dr-syncer.io/sync-now": "1" } },
+            spec: { sourceCluster: "source", destinationCluster: "dr", sourceNamespace: appNs },
+          },
+        });
+        for (const kind of OPERATOR_KINDS) {
+          await dr.request({ method: "GET", path: `${api}/namespaces/${runtimeNs}/${kind.plural}` });
+          await assert.rejects(dr.request({ method: "GET", path: `${api}/${kind.plural}` }), forbidden);
+          await assert.rejects(
+            dr.request({ method: "GET", path: `${api}/namespaces/${appNs}/${kind.plural}` }),
+            forbidden,
+          );
+        }
+        await dr.request({
+          method: "PATCH",
+          path: `${mappings}/app/status`,
+          query: { fieldValidation: "Strict" },
+          contentType: "application/merge-patch+json",
+          body: { status: { phase: "Synced", source: `source/${appNs}` } },
+        });
+        await dr.request({
+          method: "PATCH",
+          path: `${mappings}/app`,
+          contentType: "application/json-patch+json",
+          body: [{ op: "remove", path: "/metadata/annotations/dr-syncer.io~1sync-now" }],
+        });
+        await dr.request({
+          method: "POST",
+          path: `/api/v1/namespaces/${runtimeNs}/events`,
+          body: {
+            apiVersion: "v1",
+            kind: "Event",
+            metadata: { name: "app.test", namespace: runtimeNs },
+            involvedObject: {
+              apiVersion: OPERATOR_API_VERSION,
+              kind: NAMESPACE_MAPPING.kind,
+              name: "app",
+              namespace: runtimeNs,
+            },
+            type: "Normal",
+            reason: "Synced",
+            message: "test",
+            source: { component: "dr-syncer" },
+          },
+        });
+        await assert.rejects(
+          dr.request({ method: "POST", path: `/api/v1/namespaces/${appNs}/events`, body: {} }),
+          forbidden,
+        );
+        await assert.rejects(dr.request({ method: "DELETE", path: `${mappings}/app` }), forbidden);
+        await assert.rejects(
+          dr.request({
+            method: "POST",
+            path: mappings,
+            body: {
+              apiVersion: OPERATOR_API_VERSION,
+              kind: NAMESPACE_MAPPING.kind,
+              metadata: { name: "x" },
+              spec: {},
+            },
+          }),
+          forbidden,
+        );
+        const mapping = await clusters.dr.request<KubeObject & { status: { phase: string } }>({
+          method: "GET",
+          path: `${mappings}/app`,
+        });
+        assert.equal(mapping.status.phase, "Synced");
+        assert.equal(mapping.metadata.annotations?.["dr-syncer.io/sync-now"], undefined);
+
         await seed(clusters.source, [
           fixtures.configMap(appNs, "settings"),
           fixtures.deployment(appNs, "web", 2),

@@ -1,8 +1,19 @@
-/** The replication lock as a fence: expiry judged by what the taker observes, never by comparing clocks. */
+/**
+ * The replication lock as a fence: expiry judged on the API server's clock (the server-stamped time
+ * of the Lease's last write against the server's current time), never by comparing two machines'
+ * clocks; a holder stops writing at its renew deadline, well before its lease can pass.
+ */
 import assert from "node:assert/strict";
-import { type KubeObject, LEASES, replaceObject } from "../../shared/kube/mod.ts";
-import { acquireReplicationLock, LockHeldError } from "../../shared/state/mod.ts";
-import { createNamespace, testClusters, uniqueName } from "../_clusters.ts";
+import { connectCluster, type KubeObject, LEASES, replaceObject } from "../../shared/kube/mod.ts";
+import {
+  acquireReplicationLock,
+  lastServerWrite,
+  LockHeldError,
+  LockLostError,
+  readLockHolder,
+  RENEW_DEADLINE_FRACTION,
+} from "../../shared/state/mod.ts";
+import { createNamespace, extraCluster, testClusters, uniqueName } from "../_clusters.ts";
 
 type Lease = KubeObject & { spec: Record<string, unknown> };
 const micro = (d: Date) => d.toISOString().replace("Z", "000Z");
@@ -73,5 +84,94 @@ Deno.test("lock: a lease its holder keeps renewing is never taken, however old i
     renewing = false;
     await renewals;
     await c.dr.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => {});
+  }
+});
+
+Deno.test("lock: a crashed holder's lock is free to a single attempt once its lease has passed on the API server's clock, not before", async () => {
+  await using c = await testClusters();
+  const ns = uniqueName("lockserver");
+  await createNamespace(c.dr, ns);
+  try {
+    // the holder crashed right after this write; its clock ran an hour behind (its renewTime looks ancient)
+    const written = await leaseHeldBy(c.dr, ns, new Date(Date.now() - 3_600_000));
+    const writtenAt = performance.now();
+    assert.ok(lastServerWrite(written) !== undefined, "the API server stamped the write");
+    await assert.rejects(
+      acquireReplicationLock(c.dr, { namespace: ns, replication: "r", holder: "early" }),
+      (e: unknown) => e instanceof LockHeldError && e.holder === "other-run",
+      "within its lease the lock is held, however old its renewTime",
+    );
+    assert.equal((await readLockHolder(c.dr, ns))?.holder, "other-run", "the runtime's pre-check agrees");
+    // its 2 s lease plus the API server's one-second rounding, and a little more: no attempt watched it
+    await new Promise((r) => setTimeout(r, Math.max(0, 3_300 - (performance.now() - writtenAt))));
+    assert.equal(await readLockHolder(c.dr, ns), undefined, "the pre-check sees it free");
+    const t0 = performance.now();
+    const lock = await acquireReplicationLock(c.dr, { namespace: ns, replication: "r", holder: "late" });
+    assert.ok(performance.now() - t0 < 1_500, "taken at once, by one attempt that waits for nothing");
+    assert.equal(lock.signal.aborted, false);
+    await lock.release(lock.state);
+  } finally {
+    await c.dr.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => {});
+  }
+});
+
+Deno.test("lock: a holder whose API server stalls stops writing by its renew deadline, well before its lease can pass; a healthy holder keeps it", async () => {
+  await using stalled = await extraCluster("lockstall");
+  const client = await connectCluster("dr", { path: stalled.kubeconfig });
+  const observer = await connectCluster("dr", { path: stalled.kubeconfig });
+  const ns = uniqueName("lockstall");
+  try {
+    await createNamespace(client, ns);
+    const leaseSeconds = 6;
+    const lock = await acquireReplicationLock(client, {
+      namespace: ns,
+      replication: "r",
+      holder: "me",
+      leaseSeconds,
+    });
+    // the allowed case: with the API server answering, the lock is held across several leases
+    await new Promise((r) => setTimeout(r, 2 * leaseSeconds * 1000));
+    assert.equal(lock.signal.aborted, false, "a holder that renews keeps its lock");
+
+    // freeze the API server right after a renewal was accepted: the holder cannot renew any more
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/dr-syncer`;
+    const version = async () =>
+      (await observer.request<Lease>({ method: "GET", path, timeoutMs: 2_000 })).metadata.resourceVersion;
+    const before = await version();
+    while (await version() === before) await new Promise((r) => setTimeout(r, 20));
+    await stalled.freeze();
+    const frozenAt = performance.now();
+    while (!lock.signal.aborted && performance.now() - frozenAt < 3 * leaseSeconds * 1000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const stoppedAfter = performance.now() - frozenAt;
+    await stalled.thaw();
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `measured: the holder stopped ${Math.round(stoppedAfter)} ms after the freeze\n`,
+      ),
+    );
+    assert.ok(lock.signal.aborted, "the holder gave its lock up");
+    assert.ok(lock.signal.reason instanceof LockLostError, String(lock.signal.reason));
+    // the last accepted renewal came just before the freeze: the lease (server clock) runs out at the
+    // earliest 6 s after it; the holder must have stopped a good margin before (2/3 of it: 4 s)
+    assert.ok(
+      stoppedAfter <= leaseSeconds * 1000 * RENEW_DEADLINE_FRACTION + 500,
+      `stopped ${Math.round(stoppedAfter)} ms after the last renewal, by the 4 s deadline`,
+    );
+    assert.match(String(lock.signal.reason.message), /renew deadline/);
+    await assert.rejects(lock.update(lock.state), LockLostError, "no write after the deadline");
+    // once the lease has passed, another run takes the lock
+    const next = await acquireReplicationLock(observer, {
+      namespace: ns,
+      replication: "r",
+      holder: "next",
+      waitMs: 30_000,
+    });
+    await next.release(next.state);
+  } finally {
+    await stalled.thaw().catch(() => {});
+    client.close();
+    observer.close();
   }
 });

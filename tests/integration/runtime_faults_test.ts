@@ -4,7 +4,9 @@
  * - etcd restarted under a running continuous sync: the next source change still reaches DR;
  * - two replicas triggered for the same replication at once: one runs, the other answers 409;
  * - the runtime killed with SIGKILL in the middle of a cutover, then started again: the repeated trigger
- *   finishes the cutover (every workload up on exactly one side, at its count);
+ *   finishes the cutover (every workload up on exactly one side, at its count); retried every 5 s without
+ *   waiting for the lock, it gets 200 within the lease plus 10 s (the lock's expiry is judged on the API
+ *   server's clock, not watched for a whole lease within one attempt);
  * - a replica cut off from the DR cluster while it holds the lock: its run stops (lock lost), another replica
  *   takes the lock once it expires and finishes, and nothing the cut-off replica had in flight lands later.
  */
@@ -124,26 +126,54 @@ Deno.test("fault: two replicas triggered for the same replication at once; one r
   }, { destSuffix: "-dr" });
 });
 
+/**
+ * 30 Deployments staged by `serve` (a real process, `env` its environment), then a cutover triggered
+ * and the process killed with SIGKILL as soon as the source starts going down: in the middle of it.
+ */
+async function killMidCutover(
+  c: { source: KubeClient; dr: KubeClient },
+  ns: { source: string; dest: string },
+  env: Record<string, string>,
+) {
+  const names = Array.from({ length: 30 }, (_, i) => `web-${i}`);
+  await seed(c.source, names.map((name, i) => fixtures.deployment(ns.source, name, 1 + (i % 3))));
+  const serveArgs = [
+    "--config",
+    await writeConfig(testConfigInput([replication("shop", ns.source, ns.dest)])),
+  ];
+  const first = await serveProcess(serveArgs, env);
+  const staged = await json(post(`${first.url}/v1/replications/shop/stage`, { wait: 60 }));
+  assert.equal(staged.status, 200, JSON.stringify(staged.body));
+  const started = await json(post(`${first.url}/v1/replications/shop/cutover`, { wait: 0 }));
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  await until(
+    "the source scaling down",
+    async () => Object.values(await replicas(c.source, ns.source)).some((n) => n === 0) ? true : undefined,
+    60_000,
+  );
+  await first.stop("SIGKILL");
+  return { names, serveArgs, killedAt: performance.now() };
+}
+
+/** Every workload down on the source and up on DR at its count, DR the active side. */
+async function assertCutOver(
+  c: { source: KubeClient; dr: KubeClient },
+  ns: { source: string; dest: string },
+  names: readonly string[],
+) {
+  const [source, dr] = [await replicas(c.source, ns.source), await replicas(c.dr, ns.dest)];
+  for (const [i, name] of names.entries()) {
+    assert.equal(source[name], 0, `${name} down on the source`);
+    assert.equal(dr[name], 1 + (i % 3), `${name} up on DR at its count`);
+  }
+  assert.equal((await readReplicationState(c.dr, ns.dest)).activeSide, "dr");
+}
+
 Deno.test("fault: the runtime killed (SIGKILL) during a cutover; started again, the repeated trigger finishes it", async () => {
   await using c = await testClusters();
   await withNamespaces(c, "servekill", async (ns) => {
-    const names = Array.from({ length: 30 }, (_, i) => `web-${i}`);
-    await seed(c.source, names.map((name, i) => fixtures.deployment(ns.source, name, 1 + (i % 3))));
-    const config = await writeConfig(testConfigInput([replication("shop", ns.source, ns.dest)]));
-    const serveArgs = ["--config", config];
     const env = { DR_SYNCER_LEASE_SECONDS: "3" };
-    const first = await serveProcess(serveArgs, env);
-    const staged = await json(post(`${first.url}/v1/replications/shop/stage`, { wait: 60 }));
-    assert.equal(staged.status, 200, JSON.stringify(staged.body));
-    const started = await json(post(`${first.url}/v1/replications/shop/cutover`, { wait: 0 }));
-    assert.equal(started.status, 202, JSON.stringify(started.body));
-    // kill it as soon as the source starts going down: in the middle of the cutover
-    await until(
-      "the source scaling down",
-      async () => Object.values(await replicas(c.source, ns.source)).some((n) => n === 0) ? true : undefined,
-      60_000,
-    );
-    await first.stop("SIGKILL");
+    const { names, serveArgs } = await killMidCutover(c, ns, env);
     const atKill = { source: await replicas(c.source, ns.source), dr: await replicas(c.dr, ns.dest) };
 
     await using second = await serveProcess(serveArgs, env);
@@ -152,16 +182,57 @@ Deno.test("fault: the runtime killed (SIGKILL) during a cutover; started again, 
     );
     assert.equal(finished.status, 200, JSON.stringify(finished.body));
     assert.equal(finished.body.status, "succeeded", JSON.stringify(finished.body.steps));
-    const [source, dr] = [await replicas(c.source, ns.source), await replicas(c.dr, ns.dest)];
-    for (const [i, name] of names.entries()) {
-      assert.equal(source[name], 0, `${name} down on the source`);
-      assert.equal(dr[name], 1 + (i % 3), `${name} up on DR at its count`);
-    }
-    assert.equal((await readReplicationState(c.dr, ns.dest)).activeSide, "dr");
+    await assertCutOver(c, ns, names);
     assert.ok(
       Object.values(atKill.source).some((n) => n === 0),
       "the kill came after the source began going down",
     );
+  }, { destSuffix: "-dr" });
+});
+
+Deno.test("fault: the runtime SIGKILLed mid-cutover and started again; a client retrying every 5 s without waitForLock gets 200 within the lease plus 10 s", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "killretry", async (ns) => {
+    const leaseSeconds = 15;
+    const env = { DR_SYNCER_LEASE_SECONDS: String(leaseSeconds) };
+    const { names, serveArgs, killedAt } = await killMidCutover(c, ns, env);
+    await using second = await serveProcess(serveArgs, env);
+    const restartedAt = performance.now();
+
+    // what automation does: the same trigger every 5 s, no waitForLock
+    const answers: { status: number; at: number; error?: string }[] = [];
+    let finished: { status: number; body: Record<string, unknown> } | undefined;
+    while (performance.now() - restartedAt < (leaseSeconds + 40) * 1000) {
+      const sentAt = performance.now();
+      const answer = await json(post(`${second.url}/v1/replications/shop/cutover`, { wait: 60 }));
+      answers.push({ status: answer.status, at: performance.now(), error: String(answer.body.error ?? "") });
+      if (answer.status === 200) {
+        finished = answer;
+        break;
+      }
+      assert.equal(answer.status, 409, JSON.stringify(answer.body));
+      assert.match(String(answer.body.error), /locked by run/);
+      await new Promise((r) => setTimeout(r, Math.max(0, 5_000 - (performance.now() - sentAt))));
+    }
+    assert.ok(finished, `no 200 in ${leaseSeconds + 40} s: ${JSON.stringify(answers)}`);
+    const fromRestart = answers.at(-1)!.at - restartedAt;
+    const fromKill = answers.at(-1)!.at - killedAt;
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `measured: lease ${leaseSeconds} s; 200 after ${
+          (fromRestart / 1000).toFixed(1)
+        } s from the restart, ${(fromKill / 1000).toFixed(1)} s from the kill; answers ${
+          answers.map((a) => a.status).join(",")
+        }\n`,
+      ),
+    );
+    assert.ok(
+      fromRestart <= (leaseSeconds + 10) * 1000,
+      `200 within the lease plus 10 s of the restart (${Math.round(fromRestart)} ms)`,
+    );
+    assert.equal(answers[0]?.status, 409, "within its lease, the killed run's lock still holds");
+    assert.equal(finished.body.status, "succeeded", JSON.stringify(finished.body.steps));
+    await assertCutOver(c, ns, names);
   }, { destSuffix: "-dr" });
 });
 

@@ -27,7 +27,8 @@ export async function serveInProcess(
   let stop!: (reason: string) => void;
   const stopRequested = new Promise<string>((resolve) => stop = resolve);
   const listening = Promise.withResolvers<string>();
-  const allEnv: Record<string, string> = { ...TOKEN_ENV, ...env };
+  // the dr-syncer.io objects are read only by the tests about them (their own namespace)
+  const allEnv: Record<string, string> = { ...TOKEN_ENV, DR_SYNCER_RESOURCES: "off", ...env };
   const exit = runServe(["--port", "0", ...argv], {
     stdout: (t) => out += t,
     stderr: (t) => err += t,
@@ -72,7 +73,7 @@ export async function serveProcess(
 ): Promise<ServeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "--port", "0", ...argv],
-    env: { ...TOKEN_ENV, ...env, NO_COLOR: "1" },
+    env: { ...TOKEN_ENV, DR_SYNCER_RESOURCES: "off", ...env, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

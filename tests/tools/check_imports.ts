@@ -32,7 +32,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["tests/"],
   ["functions/cli/"],
   ["functions/serve/"],
-  ["functions/http/", "functions/cron/", "functions/watch/"],
+  ["functions/http/", "functions/cron/", "functions/watch/", "functions/sources/"],
   ["functions/runtime/"],
   ["functions/operations/"],
   ["functions/*"],

@@ -87,7 +87,7 @@ Deno.test("cli parsing: flags become a replication with defaults, the DR namespa
   assert.equal(resolved.spec.destNamespace, "shop");
   assert.equal(resolved.spec.scaleToZero, false);
   assert.equal(resolved.spec.prune, false);
-  assert.deepEqual(resolved.dest, { path: "d.kubeconfig", context: "dr-admin" });
+  assert.deepEqual(resolved.dest.kubeconfig, { path: "d.kubeconfig", context: "dr-admin" });
   assert.deepEqual(
     specFlags(run(["stage"]).options),
     {},

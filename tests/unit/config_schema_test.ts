@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TOKEN_SCOPES } from "../../functions/operations/mod.ts";
-import type { KubeconfigSource } from "../../shared/kube/mod.ts";
+import type { ClusterKubeconfig } from "../../shared/config/mod.ts";
 import {
   bandwidthLimitSchema,
   clusterSchema,
@@ -32,7 +32,7 @@ function paths(
 }
 
 Deno.test("each kubeconfig source parses to a KubeconfigSource the cluster loader accepts", () => {
-  const sources: KubeconfigSource[] = [
+  const sources: ClusterKubeconfig[] = [
     clusterSchema.parse({ name: "a", kubeconfig: { path: "/a", context: "admin" } }).kubeconfig,
     clusterSchema.parse({ name: "b", kubeconfig: { env: "B_KUBECONFIG" } }).kubeconfig,
     clusterSchema.parse({ name: "c", kubeconfig: { secret: { name: "c-kc", namespace: "ops" } } }).kubeconfig,

@@ -2,6 +2,14 @@ import assert from "node:assert/strict";
 import type { KubeObject } from "../../shared/kube/types.ts";
 import { filterObject, hasNoSelector, isOwned } from "../../shared/plan/filter_object.ts";
 import {
+  kindRuleFor,
+  OWN_OBJECT_ANNOTATIONS,
+  OWN_OBJECT_LABELS,
+  RUN_RECORD_NAME_PREFIX,
+} from "../../shared/plan/kind_rules.ts";
+import { runRecordObject } from "../../shared/runs/run_record.ts";
+import { ANNOTATION_STATE } from "../../shared/state/replication_state.ts";
+import {
   configMap,
   customResource,
   deployment,
@@ -157,4 +165,74 @@ Deno.test("skips a Deployment's ReplicaSet but copies an unowned one", () => {
   }];
   assert.equal(filterObject(rs, TYPES.replicasets), 'owned by Deployment "web"');
   assert.equal(isOwned(rs), true);
+});
+
+Deno.test("never copies an object with dr-syncer's own record or lock marks, whatever its kind or name", () => {
+  const recordLabels = {
+    "app.kubernetes.io/managed-by": "dr-syncer",
+    "app.kubernetes.io/component": "run-record",
+    "dr-syncer.io/run-of": "shop",
+  };
+  assert.match(
+    filterObject(labelled(configMap("innocent"), recordLabels), TYPES.configmaps) ?? "",
+    /^carries dr-syncer's own label dr-syncer\.io\/run-of: .*never copied/,
+  );
+  assert.match(
+    filterObject(
+      labelled(secret("s", "Opaque"), { "app.kubernetes.io/component": "run-record" }),
+      TYPES.secrets,
+    ) ?? "",
+    /own label app\.kubernetes\.io\/component=run-record/,
+  );
+  for (const annotation of ["dr-syncer.io/run-summary", "dr-syncer.io/state"]) {
+    const cm = configMap("x");
+    cm.metadata.annotations = { [annotation]: "{}" };
+    assert.match(filterObject(cm, TYPES.configmaps) ?? "", new RegExp(`own annotation ${annotation}`));
+  }
+  assert.match(
+    filterObject(configMap(`dr-syncer-run-${crypto.randomUUID()}`), TYPES.configmaps) ?? "",
+    /^named like a dr-syncer run record \(dr-syncer-run-\.\.\.\)/,
+  );
+  // the allowed cases: other components, a copy's managed-by label, an ordinary name
+  assert.equal(
+    filterObject(labelled(configMap(), { "app.kubernetes.io/component": "frontend" }), TYPES.configmaps),
+    undefined,
+  );
+  assert.equal(
+    filterObject(labelled(deployment(), { "app.kubernetes.io/managed-by": "dr-syncer" }), TYPES.deployments),
+    undefined,
+    "a copy of a copy (a chained replication) is still copied",
+  );
+  assert.equal(filterObject(configMap("dr-syncer-runbook"), TYPES.configmaps), undefined);
+});
+
+Deno.test("the earlier DR copy of an object with dr-syncer's own marks is deleted by stage", () => {
+  const rule = kindRuleFor(TYPES.configmaps);
+  const marked = labelled(configMap("innocent"), { "dr-syncer.io/run-of": "shop" });
+  assert.match(rule.removeCopy?.(marked) ?? "", /could pass for a run record/);
+  assert.match(rule.removeCopy?.(configMap(`dr-syncer-run-${crypto.randomUUID()}`)) ?? "", /run record/);
+  assert.equal(rule.removeCopy?.(configMap()), undefined);
+});
+
+Deno.test("the marks stage refuses are those the run records and the lock's Lease carry", () => {
+  const record = runRecordObject("dr", {
+    runId: crypto.randomUUID(),
+    replication: "shop",
+    operation: "stage",
+    trigger: "http",
+    dryRun: false,
+    status: "running",
+    startedAt: new Date().toISOString(),
+  });
+  assert.ok(record.metadata.name.startsWith(RUN_RECORD_NAME_PREFIX));
+  for (const [key, value] of Object.entries(record.metadata.labels ?? {})) {
+    if (key === "app.kubernetes.io/managed-by") continue; // every copy carries it too
+    assert.ok(key in OWN_OBJECT_LABELS, key);
+    assert.ok([undefined, value].includes(OWN_OBJECT_LABELS[key]), key);
+  }
+  for (const key of Object.keys(record.metadata.annotations ?? {})) {
+    assert.ok(OWN_OBJECT_ANNOTATIONS.includes(key));
+  }
+  assert.ok(OWN_OBJECT_ANNOTATIONS.includes(ANNOTATION_STATE));
+  assert.equal(filterObject(record, TYPES.configmaps) !== undefined, true);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createKubeClient, KubeconfigError, loadKubeConfig } from "../../shared/kube/mod.ts";
+import { errorOutcome } from "../../shared/errors.ts";
+import { createKubeClient, type KubeClient, KubeconfigError, loadKubeConfig } from "../../shared/kube/mod.ts";
 
 const VALID = `apiVersion: v1
 kind: Config
@@ -148,4 +149,152 @@ Deno.test("an exec plugin user is handed to client-node, not parsed here", async
   });
   assert.equal(access.token, undefined);
   assert.equal(access.pluginAuth?.context, "prod-admin");
+});
+
+/** A client that answers every GET with one Secret holding `text` under `kubeconfig`. */
+function secretHolding(text: string): KubeClient {
+  return {
+    name: "secrets",
+    server: "https://127.0.0.1:1",
+    contextNamespace: undefined,
+    stats: { total: 0, writes: 0, byMethod: { GET: 0, POST: 0, PUT: 0, PATCH: 0, DELETE: 0 } },
+    request: <T>() =>
+      Promise.resolve({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "prod-kubeconfig", namespace: "ops" },
+        data: { kubeconfig: btoa(text) },
+      } as T),
+    stream: () => Promise.reject(new Error("no streams")),
+    close() {},
+  };
+}
+
+const EXEC = VALID.replace(
+  "user: {token: s3cret}",
+  "user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/touch, args: [/tmp/pwned]}}",
+);
+const AUTH_PROVIDER = VALID.replace(
+  "user: {token: s3cret}",
+  "user: {auth-provider: {name: gcp, config: {cmd-path: /bin/touch, cmd-args: /tmp/pwned}}}",
+);
+const FILES: [field: string, text: string][] = [
+  [
+    "users[0].user.tokenFile",
+    VALID.replace("user: {token: s3cret}", "user: {tokenFile: /var/run/secrets/token}"),
+  ],
+  [
+    "users[0].user.client-certificate",
+    VALID.replace(
+      "user: {token: s3cret}",
+      "user: {client-certificate: /etc/ssl/c.pem, client-key-data: eA==}",
+    ),
+  ],
+  [
+    "users[0].user.client-key",
+    VALID.replace(
+      "user: {token: s3cret}",
+      "user: {client-certificate-data: eA==, client-key: /etc/ssl/k.pem}",
+    ),
+  ],
+  [
+    "clusters[0].cluster.certificate-authority",
+    VALID.replace(
+      'server: "https://127.0.0.1:6443"',
+      'server: "https://127.0.0.1:6443", certificate-authority: /ca.pem',
+    ),
+  ],
+];
+const secretSource = { secret: { name: "prod-kubeconfig", namespace: "ops", key: "kubeconfig" } };
+
+Deno.test("a kubeconfig from a Secret or a variable may not run a command unless its cluster sets allowExec", async () => {
+  for (const [text, field] of [[EXEC, "exec"], [AUTH_PROVIDER, "auth-provider"]] as const) {
+    let e = await loadError(() =>
+      loadKubeConfig(secretSource, { secretClient: secretHolding(text), trust: { cluster: "prod" } })
+    );
+    assert.equal(
+      e.message,
+      `Cannot load kubeconfig from Secret "prod-kubeconfig" key "kubeconfig" in namespace "ops": users[0].user.${field}: a kubeconfig from a Secret may not run a command in dr-syncer (${
+        field === "exec" ? "an exec plugin" : "an auth provider"
+      }); set allowExec: true on cluster "prod" (clusters[].allowExec) to allow it`,
+    );
+    e = await loadError(() =>
+      loadKubeConfig({ env: "PROD_KUBECONFIG" }, {
+        readEnv: () => text,
+        trust: { cluster: "prod", allowFileReferences: true },
+      })
+    );
+    assert.match(
+      e.message,
+      /from environment variable "PROD_KUBECONFIG": .*a kubeconfig from an environment variable/,
+    );
+    assert.match(e.message, /set allowExec: true on cluster "prod" \(clusters\[\]\.allowExec\)/);
+    assert.equal(errorOutcome(e).httpStatus, 400);
+    // the allowed cases: the cluster opts in; a file of the operator's
+    const allowed = await loadKubeConfig(secretSource, {
+      secretClient: secretHolding(text),
+      trust: { cluster: "prod", allowExec: true },
+    });
+    assert.equal(allowed.pluginAuth?.context, "prod-admin");
+    assert.equal(
+      (await loadKubeConfig({ env: "K" }, { readEnv: () => text, trust: { allowExec: true } })).pluginAuth
+        ?.context,
+      "prod-admin",
+    );
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/kc`, EXEC);
+    assert.equal(
+      (await loadKubeConfig({ path: `${dir}/kc` })).pluginAuth?.context,
+      "prod-admin",
+      "a file is trusted",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a kubeconfig from a Secret or a variable may not name files unless its cluster sets allowFileReferences", async () => {
+  for (const [field, text] of FILES) {
+    const e = await loadError(() =>
+      loadKubeConfig(secretSource, {
+        secretClient: secretHolding(text),
+        trust: { cluster: "prod", allowExec: true },
+      })
+    );
+    assert.match(
+      e.message,
+      new RegExp(
+        `: ${
+          field.replaceAll(/[[\].]/g, "\\$&")
+        }: a kubeconfig from a Secret may not name a file \\("/.+"\\), which dr-syncer would read and send to the server it names; put its content in .+, or set allowFileReferences: true on cluster "prod" \\(clusters\\[\\]\\.allowFileReferences\\) to allow it$`,
+      ),
+      field,
+    );
+    const fromEnv = await loadError(() => loadKubeConfig({ env: "K" }, { readEnv: () => text }));
+    assert.match(fromEnv.message, /an environment variable may not name a file/, field);
+    assert.match(fromEnv.message, /on its cluster \(clusters\[\]\.allowFileReferences\)/, field);
+  }
+  // the allowed cases: the cluster opts in (the file is then read as from a file); a file of the operator's
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/token`, "file-token\n");
+    const text = VALID.replace("user: {token: s3cret}", `user: {tokenFile: ${dir}/token}`);
+    const allowed = await loadKubeConfig(secretSource, {
+      secretClient: secretHolding(text),
+      trust: { cluster: "prod", allowFileReferences: true },
+    });
+    assert.equal(allowed.tokenFile, `${dir}/token`);
+    await Deno.writeTextFile(`${dir}/kc`, text);
+    assert.equal(
+      (await loadKubeConfig({ path: `${dir}/kc` })).tokenFile,
+      `${dir}/token`,
+      "a file is trusted",
+    );
+    // data fields name no file: nothing to allow
+    assert.equal((await loadKubeConfig({ env: "K" }, { readEnv: () => VALID })).token, "s3cret");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

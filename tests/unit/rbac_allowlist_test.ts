@@ -11,7 +11,9 @@
  * subresource, only verbs the code calls on that resource, copied types only where a replication copies
  * them, Secrets only where the code reads them (the copied Secrets of a replicated namespace, the agents'
  * authorized keys, the credentials the config names; by name; never the agents' host private key, never a
- * list across the cluster), CRD writes only by the names of the copied CRDs.
+ * list across the cluster), CRD writes only by the names of the copied CRDs, the original DR-Syncer API's
+ * objects (RemoteCluster, ClusterMapping, NamespaceMapping: `functions/sources/`, whose types are built from
+ * the kinds) only in the runtime's namespace of its cluster, their `status` the only subresource.
  */
 import assert from "node:assert/strict";
 import { type ConfigInput, configSchema } from "../../shared/config/mod.ts";
@@ -31,6 +33,7 @@ import { HOST_PUBLIC_KEY_CONFIG_MAP } from "../../infra/agent_public_key.ts";
 import { WATCH_LEASE_NAME } from "../../infra/names.ts";
 import { WATCH_LEASE_NAME as WATCHER_LEASE } from "../../functions/watch/watch_lease.ts";
 import { hostPublicKey } from "../../functions/deploy.ts";
+import { OPERATOR_GROUP, OPERATOR_KINDS } from "../../shared/config/operator_names.ts";
 import { generateHostKey } from "../../functions/deploy.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -58,16 +61,38 @@ const VERBS: Record<string, readonly string[]> = {
   createObject: ["create"],
   replaceObject: ["update"],
   deleteObject: ["delete"],
+  // a merge patch of the `status` subresource
+  patchStatus: ["patch"],
 };
+
+/** The typed verbs that act on a subresource of the object, and which. */
+const SUBRESOURCE: Record<string, string> = { patchStatus: "status" };
+
+/**
+ * Where a type that is not fixed is one of the original DR-Syncer API's kinds (built from the kind:
+ * `typeOf(kind)`), not a copied type: the runtime's watch of those objects, their status and annotations.
+ */
+const OPERATOR_OBJECT_FILES = "functions/sources/";
+const OPERATOR_TYPES = OPERATOR_KINDS.map((k) => `${k.plural}.${OPERATOR_GROUP}`);
+const OPERATOR_STATUS = OPERATOR_KINDS.map((k) => `${k.plural}/status.${OPERATOR_GROUP}`);
 
 /** The raw requests of the engine, per file: how many, and what each needs (`copied`: a copied type). */
 const RAW_REQUESTS: Record<string, { count: number; needs: readonly (readonly [string, string])[] }> = {
   // discovery: /api and /apis, which every authenticated user may read
   "shared/kube/discover_resources.ts": { count: 1, needs: [] },
-  // the run records: listed (metadata only)
-  "shared/runs/run_record_store.ts": { count: 1, needs: [["configmaps.", "list"]] },
+  // the run records: created (POST), written again (server-side apply), listed (metadata only)
+  "shared/runs/run_record_store.ts": {
+    count: 3,
+    needs: [["configmaps.", "create"], ["configmaps.", "patch"], ["configmaps.", "list"]],
+  },
   // the watcher's first list of each copied type (limit 1: the resourceVersion to watch from)
   "functions/watch/continuous_replication.ts": { count: 1, needs: [["copied", "list"]] },
+  // the API server's clock: a dry-run create of a Lease
+  "shared/state/replication_lock.ts": { count: 1, needs: [["leases.coordination.k8s.io", "create"]] },
+  // the original API's objects: each kind listed (then watched) in the runtime's namespace
+  "functions/sources/_object_store.ts": { count: 1, needs: OPERATOR_TYPES.map((t) => [t, "list"] as const) },
+  // whether the original API is served: discovery of dr-syncer.io/v1alpha1, which every user may read
+  "functions/sources/operator_resources.ts": { count: 1, needs: [] },
   // passes other calls through
   "shared/credentials/rotating_kube_client.ts": { count: 4, needs: [] },
 };
@@ -112,7 +137,14 @@ async function engineCalls(): Promise<{ calls: Map<string, Set<string>>; raw: Re
       }
       for (const m of text.matchAll(call)) {
         if (text.slice(Math.max(0, m.index - 16), m.index).includes("function ")) continue; // a definition
-        for (const verb of VERBS[m[1]!]!) add(typeArgument(m[3]!, local), verb);
+        const type = typeArgument(m[3]!, local);
+        const types = type === "copied" && file.startsWith(OPERATOR_OBJECT_FILES) ? OPERATOR_TYPES : [type];
+        const sub = SUBRESOURCE[m[1]!];
+        for (const t of types) {
+          // `resource/sub.group` for a call on a subresource
+          const key = sub === undefined ? t : t.replace(/^([^.]*)/, `$1/${sub}`);
+          for (const verb of VERBS[m[1]!]!) add(key, verb);
+        }
       }
       const requests = [...text.matchAll(raw)].length;
       if (requests > 0) rawFound[file] = requests;
@@ -145,7 +177,15 @@ Deno.test("the engine's calls, read from its code: the verbs per type the allowl
   );
   assert.deepEqual(of("namespaces."), ["create", "get", "patch"]);
   assert.deepEqual(of("customresourcedefinitions.apiextensions.k8s.io"), ["create", "get", "patch"]);
-  assert.ok(![...CALLS.keys()].some((k) => k.includes("/")), "no subresource is called");
+  assert.deepEqual(
+    [...CALLS.keys()].filter((k) => k.includes("/")).sort(),
+    [...OPERATOR_STATUS].sort(),
+    "no subresource is called but the status of the original API's objects",
+  );
+  for (const status of OPERATOR_STATUS) assert.deepEqual(of(status), ["patch"], status);
+  // the original API's objects: listed and watched, a NamespaceMapping's trigger annotation removed
+  for (const t of OPERATOR_TYPES) assert.deepEqual(of(t), ["list", "patch", "watch"], t);
+  assert.deepEqual(of("events."), ["create"], "Events about those objects, created");
 });
 
 // deno-lint-ignore no-explicit-any
@@ -355,21 +395,34 @@ function checkShape(shape: Shape): number {
         ...(c.runtime.cronJobs ? [] : c.tokens.flatMap((t) => "secret" in t.value ? [t.value.secret] : [])),
       ]
       : [];
+    // the runtime (the Deployment) watches the original API's objects in its own namespace
+    const operatorNs = rendered.runtime && !c.runtime.cronJobs ? c.runtime.namespace : undefined;
     for (const o of rendered.objects as Loose[]) {
       if (o.kind !== "Role" && o.kind !== "ClusterRole") continue;
       const ns = o.metadata.namespace as string | undefined;
       const where = `${shape.name}: ${cluster} ${o.kind} ${ns ?? ""}`;
       if (o.kind === "Role") {
         const known = copiedIn.has(ns!) || ns === c.agent.namespace ||
-          credentials.some((r) => r.namespace === ns);
+          credentials.some((r) => r.namespace === ns) || ns === operatorNs;
         assert.ok(known, `${where}: a Role where the runtime does nothing`);
       }
       for (const rule of o.rules as PolicyRule[]) {
         checked++;
         const text = JSON.stringify(rule);
         assert.ok(!text.includes("*"), `${where}: a wildcard in ${text}`);
-        assert.ok(rule.resources.every((r) => !r.includes("/")), `${where}: a subresource in ${text}`);
+        assert.ok(
+          rule.resources.every((r) =>
+            !r.includes("/") || OPERATOR_STATUS.includes(`${r}.${rule.apiGroups[0]}`)
+          ),
+          `${where}: a subresource in ${text}`,
+        );
         assert.equal(rule.apiGroups.length, 1, text);
+        if (rule.apiGroups[0] === OPERATOR_GROUP) {
+          assert.ok(
+            ns !== undefined && ns === operatorNs,
+            `${where}: the original API's objects outside the runtime's namespace`,
+          );
+        }
         for (const resource of rule.resources) {
           const k = `${resource}.${rule.apiGroups[0]}`;
           // a copied type: in a Role, of a replication acting in that namespace; in the ClusterRole, a copied
@@ -418,11 +471,16 @@ function checkShape(shape: Shape): number {
               if (!names.includes(AUTHORIZED_KEYS_SECRET)) assert.deepEqual(rule.verbs, ["get"], where);
             }
           }
+          if (k === "events." && !copied) {
+            assert.equal(ns, operatorNs, `${where}: Events outside the runtime's namespace`);
+            assert.deepEqual(rule.verbs, ["create"], where);
+          }
           if (k === "configmaps." && rule.resourceNames) {
             assert.deepEqual(rule.resourceNames, [HOST_PUBLIC_KEY_CONFIG_MAP], where);
             assert.deepEqual(rule.verbs, ["get"], where);
           }
-          if (ns === c.agent.namespace && !copied) {
+          const operatorRule = ns === operatorNs && (rule.apiGroups[0] === OPERATOR_GROUP || k === "events.");
+          if (ns === c.agent.namespace && !copied && !operatorRule) {
             assert.ok(pvc, `${where}: rights in the agents' namespace without PVC data`);
           }
           if (k === "namespaces.") {

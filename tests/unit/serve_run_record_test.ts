@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import type { KubeObject } from "../../shared/kube/types.ts";
 import {
   derivedRunId,
   MAX_STORED_OBJECTS,
   RUN_ID,
+  RUN_RECORD_FIELD_MANAGER,
   type RunRecord,
+  runRecordDistrust,
   runRecordObject,
   runRecordOf,
   runRecordSummaryOf,
@@ -76,4 +79,68 @@ Deno.test("run records: a ConfigMap per run, labelled, with the summary apart an
     }),
     undefined,
   );
+});
+
+Deno.test("run records: only a ConfigMap the runtime wrote is trusted as a record; a copy or another writer's is not", () => {
+  const record: RunRecord = {
+    runId: crypto.randomUUID(),
+    replication: "shop",
+    operation: "stage",
+    trigger: "schedule",
+    dryRun: false,
+    status: "succeeded",
+    startedAt: "2026-01-01T00:00:00.000Z",
+  };
+  const owned = (manager: string, fields: Record<string, unknown>) => ({
+    manager,
+    operation: "Apply",
+    time: "2026-01-01T00:00:01Z",
+    fieldsType: "FieldsV1",
+    fieldsV1: fields,
+  });
+  const summaryField = { "f:metadata": { "f:annotations": { "f:dr-syncer.io/run-summary": {} } } };
+  const written = (managers: string[], extra: Record<string, string> = {}) => {
+    const cm = runRecordObject("shop-dr", record);
+    cm.metadata.annotations = { ...cm.metadata.annotations, ...extra };
+    cm.metadata.managedFields = managers.map((m) => owned(m, summaryField));
+    return cm;
+  };
+  assert.equal(runRecordDistrust(written([RUN_RECORD_FIELD_MANAGER])), undefined, "the runtime's own");
+  const annotated = written([RUN_RECORD_FIELD_MANAGER]);
+  annotated.metadata.managedFields = [
+    ...(annotated.metadata.managedFields as unknown[]),
+    owned("kubectl-annotate", { "f:metadata": { "f:annotations": { "f:note": {} } } }),
+  ];
+  assert.equal(
+    runRecordDistrust(annotated),
+    undefined,
+    "another writer's annotation beside it changes nothing",
+  );
+  assert.match(runRecordDistrust(written([])) ?? "", /not written by dr-syncer-run-records/);
+  assert.match(runRecordDistrust(written(["dr-syncer"])) ?? "", /not written by dr-syncer-run-records/);
+  assert.match(
+    runRecordDistrust(written([RUN_RECORD_FIELD_MANAGER, "someone"])) ?? "",
+    /also written by someone/,
+    "an edit by another writer",
+  );
+  assert.match(
+    runRecordDistrust(written([RUN_RECORD_FIELD_MANAGER], { "dr-syncer.io/source-namespace": "shop" })) ?? "",
+    /a copy made by stage/,
+  );
+  const renamed = written([RUN_RECORD_FIELD_MANAGER]);
+  renamed.metadata.name = "dr-syncer-run-other";
+  assert.match(runRecordDistrust(renamed) ?? "", /name and run id do not match/);
+  const relabelled = written([RUN_RECORD_FIELD_MANAGER]);
+  relabelled.metadata.labels = { ...relabelled.metadata.labels, "dr-syncer.io/run-of": "billing" };
+  assert.match(runRecordDistrust(relabelled) ?? "", /not labelled as a record of its replication/);
+  // a report written by another field manager than the summary's
+  const withReport = runRecordObject("shop-dr", { ...record, report: undefined }) as KubeObject & {
+    data: Record<string, string>;
+  };
+  withReport.data = { "report.json": "{}" };
+  withReport.metadata.managedFields = [
+    owned(RUN_RECORD_FIELD_MANAGER, summaryField),
+    owned("forger", { "f:data": { "f:report.json": {} } }),
+  ];
+  assert.match(runRecordDistrust(withReport) ?? "", /its report\.json was not written by/);
 });
