@@ -111,6 +111,7 @@ function mainHelp(): string {
     row("dr-syncer status   [flags]", OTHER_COMMANDS.status.summary),
     `  dr-syncer serve    [--config FILE] [--host H] [--port P]   the function runtime: HTTP API, schedules,
                                continuous sync, status page and metrics ("dr-syncer serve --help")`,
+    row("dr-syncer run-job    --job NAME", "run one schedule job once (the runtime's CronJob form)"),
     row("dr-syncer validate --config FILE", OTHER_COMMANDS.validate.summary),
     row("dr-syncer render   --config FILE", OTHER_COMMANDS.render.summary),
     row("dr-syncer deploy   --config FILE", OTHER_COMMANDS.deploy.summary),

@@ -179,6 +179,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       stopRequested: io.stopRequested?.() ?? new Promise<string>(() => {}),
     });
   }
+  if (argv[0] === "run-job") {
+    // the CronJob form of the runtime: one schedule job, once
+    const { runJob } = await import("../serve/run_job.ts");
+    return await runJob(argv.slice(1), io);
+  }
   let parsed;
   try {
     parsed = parseCliArgs(argv);

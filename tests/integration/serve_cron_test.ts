@@ -51,3 +51,38 @@ Deno.test("serve process: a real Deno.cron tick stages the replication; SIGTERM 
     assert.equal(logs.at(-1)?.msg, "stopped");
   }, { destSuffix: "-dr" });
 });
+
+Deno.test("run-job: one schedule job run once, as a CronJob runs it; its record kept; one run per slot", async () => {
+  const { main } = await import("../../functions/cli/run_cli.ts");
+  const { RunRecordStore } = await import("../../shared/runs/mod.ts");
+  await using c = await testClusters();
+  await withNamespaces(c, "runjob", async (ns) => {
+    await seed(c.source, [fixtures.configMap(ns.source, "from-job")]);
+    const config = await writeConfig(testConfigInput([
+      replication("shop", ns.source, ns.dest, { mode: "scheduled", schedule: "*/5 * * * *" }),
+    ]));
+    let out = "", err = "";
+    const io = {
+      stdout: (t: string) => out += t,
+      stderr: (t: string) => err += t,
+      env: (name: string) => name === "DR_SYNCER_SECRETS_KUBECONFIG" ? undefined : Deno.env.get(name),
+      stderrIsTerminal: false,
+    };
+    assert.equal(await main(["run-job", "--config", config, "--job", "stage-shop"], io), 0, err);
+    const result = JSON.parse(out.trim().split("\n").at(-1)!) as { runId: string; status: string };
+    assert.equal(result.status, "succeeded");
+    assert.ok((await names(c.dr, "v1", "ConfigMap", ns.dest)).includes("from-job"));
+    const records = await new RunRecordStore(c.dr).list(ns.dest, "shop");
+    assert.deepEqual(records.map((r) => [r.runId, r.trigger, r.status]), [[
+      result.runId,
+      "schedule",
+      "succeeded",
+    ]]);
+    // a second Job of the same slot finds the run taken and reports it: still one run
+    out = "";
+    assert.equal(await main(["run-job", "--config", config, "--job", "stage-shop"], io), 0, err);
+    assert.equal((await new RunRecordStore(c.dr).list(ns.dest, "shop")).length, 1);
+    assert.equal(await main(["run-job", "--config", config, "--job", "stage-nope"], io), 2);
+    assert.match(err, /no job "stage-nope" \(jobs of this config: stage-shop\)/);
+  }, { destSuffix: "-dr" });
+});
