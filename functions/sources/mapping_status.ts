@@ -93,8 +93,36 @@ export interface MappingStatusInput {
   readonly now: Date;
 }
 
-/** A NamespaceMapping's status. */
+/** The status fields a NamespaceMapping may show; one a status leaves out is cleared (`null` in a merge patch). */
+const MAPPING_FIELDS = [
+  "observedGeneration",
+  "phase",
+  "message",
+  "conditions",
+  "source",
+  "destination",
+  "mode",
+  "activeSide",
+  "lastSyncTime",
+  "nextSyncTime",
+  "rpo",
+  "lastRun",
+  "pvcData",
+  "syncStats",
+  "lastError",
+] as const;
+
+/** `status` with every field it leaves out set to `null`, so that a merge patch clears it. */
+function clearing(status: Record<string, unknown>): Record<string, unknown> {
+  return { ...Object.fromEntries(MAPPING_FIELDS.map((f) => [f, null])), ...status };
+}
+
+/** A NamespaceMapping's status, as a merge patch of the whole status (fields it does not set are cleared). */
 export function mappingStatus(input: MappingStatusInput): Record<string, unknown> {
+  return clearing(mappingStatusFields(input));
+}
+
+function mappingStatusFields(input: MappingStatusInput): Record<string, unknown> {
   const { object, replication, status, lastRun } = input;
   const now = input.now.toISOString();
   const generation = object.metadata.generation;

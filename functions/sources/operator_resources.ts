@@ -74,7 +74,12 @@ function essence(status: Record<string, unknown>): string {
   const conditions = (rest.conditions as { lastTransitionTime?: string }[] | undefined)?.map((
     { lastTransitionTime: _t, ...c },
   ) => c);
-  return JSON.stringify({ ...rest, conditions, rpo: undefined });
+  // the RPO's age is written again as its level changes or it grows by a minute, not every second
+  const rpo = rest.rpo as { level?: string; seconds?: number } | null | undefined;
+  const age = rpo?.seconds === undefined
+    ? undefined
+    : Math.floor(rpo.seconds / (rpo.seconds < 3600 ? 60 : 600));
+  return JSON.stringify({ ...rest, conditions, rpo: rpo ? { level: rpo.level, age } : rpo });
 }
 
 export interface OperatorResources extends Runnable {

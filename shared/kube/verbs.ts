@@ -203,7 +203,8 @@ export async function patchStatus<T extends KubeObject = KubeObject>(
   return await client.request<T>({
     method: "PATCH",
     path: `${resourcePath(type, namespace, name)}/status`,
-    query: { fieldManager: FIELD_MANAGER },
+    // a field the schema does not know is refused, not dropped with only a warning
+    query: { fieldManager: FIELD_MANAGER, fieldValidation: "Strict" },
     contentType: "application/merge-patch+json",
     body: { status },
     signal: options.signal,
