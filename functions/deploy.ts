@@ -13,6 +13,11 @@
  * applies the rest (the runtime watches their objects from its start). A second deploy of the same config
  * changes nothing: every object comes back with the resourceVersion it had. `dryRun` sends every write with
  * `dryRun=All`, so the API server validates and admits it and stores nothing.
+ *
+ * `deployCredentials` (`dr-syncer deploy --keys-only`) makes only what a deploy makes imperatively, for
+ * installs that apply the rest another way (the Helm chart, `infra/chart/`, or render's output by hand): the
+ * agents' host keys and their published public keys in every cluster, and in the runtime's cluster the
+ * kubeconfigs of the other clusters and the tokens Secret (their namespaces created when missing).
  */
 import { utils } from "ssh2";
 import type { Config } from "../shared/config/config_schema.ts";
@@ -25,19 +30,20 @@ import { getObject } from "../shared/kube/verbs.ts";
 import type { Logger } from "../shared/log/logger.ts";
 import { HOST_KEY_PRIVATE, HOST_KEY_PUBLIC } from "../shared/pvc/agent_names.ts";
 import { agentPublicKeyConfigMap, publicKeyLine } from "../infra/agent_public_key.ts";
-import { agentHostKeySecret } from "../infra/agent_templates.ts";
+import { agentHostKeySecret, agentNamespace } from "../infra/agent_templates.ts";
 import { DEPLOY_FIELD_MANAGER, RUNTIME_TOKEN_SECRET } from "../infra/names.ts";
 import {
   copiedTokens,
   remoteClusters,
   renderCluster,
   type RenderedCluster,
+  renderNotes,
   runtimeClusterOf,
   sortObjects,
   tokenKubeconfig,
 } from "../infra/render.ts";
 import { clustersToDiscover, isBuiltInType, replicatedTypes } from "../infra/runtime_rbac.ts";
-import { runtimeKubeconfigSecret, runtimeTokensSecret } from "../infra/runtime_templates.ts";
+import { namespace, runtimeKubeconfigSecret, runtimeTokensSecret } from "../infra/runtime_templates.ts";
 
 /** The REST types of what the templates make. */
 const TYPES: Record<string, Pick<ResourceType, "group" | "version" | "resource" | "namespaced">> = {
@@ -109,6 +115,8 @@ export interface DeployReport {
   readonly counts: Record<DeployAction, number>;
   /** The replications whose custom types were read from discovery (none when the config names them all). */
   readonly discovered: DiscoveredTypes[];
+  /** What the user should know besides the objects (`renderNotes`: the CronJob form's limits). */
+  readonly notes: string[];
 }
 
 export interface DeployOptions {
@@ -359,18 +367,8 @@ export async function discoverTypes(
   return { served, discovered };
 }
 
-/** Deploys the config: the agents everywhere, the runtime's accounts wherever it reaches, the runtime in its cluster. */
-export async function deployConfig(config: Config, options: DeployOptions): Promise<DeployReport> {
-  const dryRun = options.dryRun ?? false;
-  const local = runtimeClusterOf(config);
-  const clientOf = (name: string) => {
-    const client = options.clients.get(name);
-    if (!client) throw new TypeError(`deploy has no client for cluster "${name}"`);
-    return client;
-  };
-  // the custom types only discovery can name: read before anything is written
-  const { served, discovered } = await discoverTypes(config, clientOf);
-  // values read first: a missing token fails before anything is written
+/** The values of the tokens deploy copies (read first: a missing one fails before anything is written). */
+async function copiedTokenValues(config: Config, options: DeployOptions): Promise<Record<string, string>> {
   const tokens: Record<string, string> = {};
   for (const token of config.tokens) {
     if (!copiedTokens(config).includes(token.name)) continue;
@@ -378,18 +376,23 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
       readEnv: options.readEnv,
     });
   }
-  const rendered = new Map<string, RenderedCluster>(
-    config.clusters.map((c) => [c.name, renderCluster(config, c.name, { served })]),
-  );
-  const results: DeployedObject[] = [];
-  // the other clusters first: the runtime's kubeconfigs need their tokens
-  for (const cluster of config.clusters.map((c) => c.name).filter((c) => c !== local)) {
-    const deployer = new ClusterDeployer(clientOf(cluster), dryRun, options.logger);
-    await deployer.objects(rendered.get(cluster)!.objects, config.agent);
-    results.push(...deployer.results);
-  }
-  const extra: KubeObject[] = [];
-  const deployer = new ClusterDeployer(clientOf(local), dryRun, options.logger, options.crdWaitMs);
+  return tokens;
+}
+
+/**
+ * The Secrets of the runtime's cluster that hold credentials: a kubeconfig per other cluster (a token of the
+ * runtime's ServiceAccount there, which that cluster fills in once the account's token Secret exists) and the
+ * copied tokens. In a dry run, a kubeconfig whose token does not exist yet is reported as skipped.
+ */
+async function runtimeSecrets(
+  config: Config,
+  tokens: Record<string, string>,
+  clientOf: (cluster: string) => KubeClient,
+  options: DeployOptions,
+): Promise<{ objects: KubeObject[]; skipped: DeployedObject[] }> {
+  const dryRun = options.dryRun ?? false;
+  const local = runtimeClusterOf(config);
+  const objects: KubeObject[] = [], skipped: DeployedObject[] = [];
   for (const cluster of remoteClusters(config)) {
     const client = clientOf(cluster);
     const found = await runtimeToken(
@@ -399,7 +402,7 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
     );
     if (!found) {
       if (dryRun) {
-        results.push({
+        skipped.push({
           cluster: local,
           kind: "Secret",
           namespace: config.runtime.namespace,
@@ -411,10 +414,10 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
         continue;
       }
       throw new Error(
-        `Cluster "${cluster}" did not fill Secret "${config.runtime.namespace}/${RUNTIME_TOKEN_SECRET}" with a token in time: is its token controller running?`,
+        `Cluster "${cluster}" did not fill Secret "${config.runtime.namespace}/${RUNTIME_TOKEN_SECRET}" with a token in time: is its token controller running (and the runtime's objects installed there)?`,
       );
     }
-    extra.push(
+    objects.push(
       runtimeKubeconfigSecret(
         config.runtime,
         cluster,
@@ -422,9 +425,24 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
       ),
     );
   }
-  if (Object.keys(tokens).length > 0) extra.push(runtimeTokensSecret(config.runtime, tokens));
-  await deployer.objects([...rendered.get(local)!.objects, ...extra], config.agent);
-  results.push(...deployer.results);
+  if (Object.keys(tokens).length > 0) objects.push(runtimeTokensSecret(config.runtime, tokens));
+  return { objects, skipped };
+}
+
+function clientsOf(options: DeployOptions): (name: string) => KubeClient {
+  return (name) => {
+    const client = options.clients.get(name);
+    if (!client) throw new TypeError(`deploy has no client for cluster "${name}"`);
+    return client;
+  };
+}
+
+function report(
+  config: Config,
+  dryRun: boolean,
+  results: DeployedObject[],
+  discovered: DiscoveredTypes[],
+): DeployReport {
   const counts: Record<DeployAction, number> = {
     created: 0,
     configured: 0,
@@ -433,7 +451,72 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
     skipped: 0,
   };
   for (const r of results) counts[r.action]++;
-  return { dryRun, runtimeCluster: local, objects: results, counts, discovered };
+  return {
+    dryRun,
+    runtimeCluster: runtimeClusterOf(config),
+    objects: results,
+    counts,
+    discovered,
+    notes: renderNotes(config),
+  };
+}
+
+/** Deploys the config: the agents everywhere, the runtime's accounts wherever it reaches, the runtime in its cluster. */
+export async function deployConfig(config: Config, options: DeployOptions): Promise<DeployReport> {
+  const dryRun = options.dryRun ?? false;
+  const local = runtimeClusterOf(config);
+  const clientOf = clientsOf(options);
+  // the custom types only discovery can name: read before anything is written
+  const { served, discovered } = await discoverTypes(config, clientOf);
+  const tokens = await copiedTokenValues(config, options);
+  const rendered = new Map<string, RenderedCluster>(
+    config.clusters.map((c) => [c.name, renderCluster(config, c.name, { served })]),
+  );
+  const results: DeployedObject[] = [];
+  // the other clusters first: the runtime's kubeconfigs need their tokens
+  for (const cluster of config.clusters.map((c) => c.name).filter((c) => c !== local)) {
+    const deployer = new ClusterDeployer(clientOf(cluster), dryRun, options.logger);
+    await deployer.objects(rendered.get(cluster)!.objects, config.agent);
+    results.push(...deployer.results);
+  }
+  const deployer = new ClusterDeployer(clientOf(local), dryRun, options.logger, options.crdWaitMs);
+  const secrets = await runtimeSecrets(config, tokens, clientOf, options);
+  results.push(...secrets.skipped);
+  await deployer.objects([...rendered.get(local)!.objects, ...secrets.objects], config.agent);
+  results.push(...deployer.results);
+  return report(config, dryRun, results, discovered);
+}
+
+/**
+ * Only what deploy makes imperatively (`dr-syncer deploy --keys-only`), for an install that applies the
+ * rest another way (the Helm chart): in every cluster the agents' namespace (when missing) and their host
+ * key (generated once, never replaced) with its published public key; in the runtime's cluster its
+ * namespace (when missing), the kubeconfigs of the other clusters (once the runtime's objects are installed
+ * there: their token Secret) and the tokens Secret. Written the way deploy writes them, so a later deploy
+ * finds them unchanged.
+ */
+export async function deployCredentials(config: Config, options: DeployOptions): Promise<DeployReport> {
+  const dryRun = options.dryRun ?? false;
+  const local = runtimeClusterOf(config);
+  const clientOf = clientsOf(options);
+  const tokens = await copiedTokenValues(config, options);
+  const results: DeployedObject[] = [];
+  for (const cluster of [...config.clusters.map((c) => c.name).filter((c) => c !== local), local]) {
+    const deployer = new ClusterDeployer(clientOf(cluster), dryRun, options.logger);
+    const namespaces = [agentNamespace(config.agent)];
+    if (cluster === local && config.runtime.namespace !== config.agent.namespace) {
+      namespaces.push(namespace(config.runtime.namespace, "runtime"));
+    }
+    for (const ns of namespaces) await deployer.namespace(ns);
+    await deployer.hostKey(config.agent);
+    if (cluster === local) {
+      const secrets = await runtimeSecrets(config, tokens, clientOf, options);
+      results.push(...secrets.skipped);
+      for (const secret of secrets.objects) await deployer.apply(secret);
+    }
+    results.push(...deployer.results);
+  }
+  return report(config, dryRun, results, []);
 }
 
 /** One line per object and a summary. */
@@ -443,6 +526,7 @@ export function formatDeployReport(report: DeployReport): string {
       o.reason ? ` (${o.reason})` : ""
     }`
   );
+  for (const note of report.notes) lines.push(`note: ${note}`);
   for (const d of report.discovered) {
     lines.push(
       `replication "${d.replication}": the runtime's rights name the custom types cluster "${d.cluster}" serves: ${

@@ -3,6 +3,7 @@
  * (`shared/pvc/agent_names.ts`); the runtime's are only the templates'. Pure.
  */
 import { LABEL_IGNORE } from "../shared/plan/names.ts";
+import { derivedRunId } from "../shared/runs/derived_run_id.ts";
 
 /** The field manager of every object deploy applies (server-side apply, forced). */
 export const DEPLOY_FIELD_MANAGER = "dr-syncer-deploy";
@@ -29,8 +30,6 @@ export function kubeconfigSecretName(cluster: string): string {
 /** Where the runtime's pod finds its files. */
 export const CONFIG_DIR = "/etc/dr-syncer/config";
 export const CONFIG_FILE = `${CONFIG_DIR}/config.yaml`;
-/** The kubeconfig of the runtime's own cluster (its ServiceAccount), a key of the config ConfigMap. */
-export const IN_CLUSTER_KUBECONFIG = `${CONFIG_DIR}/in-cluster.kubeconfig`;
 export const CLUSTERS_DIR = "/etc/dr-syncer/clusters";
 export const TOKENS_DIR = "/etc/dr-syncer/tokens";
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -57,13 +56,14 @@ export function runtimeRbacName(runtimeNamespace: string): string {
   return `${RUNTIME_NAME}-${runtimeNamespace}`;
 }
 
-/** A CronJob's name (at most 52 characters) for a replication. */
-export function cronJobName(replication: string): string {
-  const name = `dr-syncer-stage-${replication}`;
+/**
+ * The CronJob of a schedule job (`stage-<replication>`, `pvc-sync-<replication>`): `dr-syncer-<job>`, at most
+ * 52 characters (the controller adds 11 to name each Job), shortened with a hash of the whole name.
+ */
+export function cronJobName(job: string): string {
+  const name = `dr-syncer-${job}`;
   if (name.length <= 52) return name;
-  let hash = 0;
-  for (const char of replication) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return `${name.slice(0, 45).replace(/-+$/, "")}-${hash.toString(36).slice(0, 6)}`;
+  return `${name.slice(0, 43).replace(/-+$/, "")}-${derivedRunId(name).slice(0, 8)}`;
 }
 
 /** A Secret's `data`: each value base64-encoded (UTF-8). */

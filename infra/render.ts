@@ -1,9 +1,9 @@
 /**
  * What `dr-syncer render` prints and `dr-syncer deploy` applies, per cluster (pure): the agents in every
  * cluster of the config; the runtime's ServiceAccount and RBAC in every cluster it reaches; the runtime
- * itself (config, Deployment and Service, or CronJobs) in `runtime.cluster`, and there, with the Deployment,
- * the CRDs of the original DR-Syncer's API (`operator_crds.ts`), whose objects the runtime watches. Objects
- * come in a stable order: CRDs, namespaces, accounts, secrets, config, RBAC, workloads.
+ * itself (config, Deployment and Service, or a CronJob per schedule job) in `runtime.cluster`, and there, with
+ * the Deployment, the CRDs of the original DR-Syncer's API (`operator_crds.ts`), whose objects the runtime
+ * watches. Objects come in a stable order: CRDs, namespaces, accounts, secrets, config, RBAC, workloads.
  *
  * Left out, because they hold credentials or keys that only deploy can make: the agent's host-key Secret and
  * the ConfigMap that publishes its public key, the kubeconfig Secrets of the other clusters and the tokens
@@ -21,9 +21,10 @@ import {
   agentNamespace,
   agentServiceAccount,
 } from "./agent_templates.ts";
-import { CLUSTERS_DIR, IN_CLUSTER_KUBECONFIG, SERVICE_ACCOUNT_DIR, TOKENS_DIR } from "./names.ts";
+import { CLUSTERS_DIR, TOKENS_DIR } from "./names.ts";
 import { operatorCrds } from "./operator_crds.ts";
 import { type RbacOptions, runtimeRbac } from "./runtime_rbac.ts";
+import { scheduleJobs } from "./schedule_jobs.ts";
 import {
   namespace,
   runtimeClusterRole,
@@ -60,11 +61,18 @@ export function runtimeClusterOf(config: Config): string {
 }
 
 /**
- * What render and deploy refuse before anything else: a runtime cluster that cannot be decided, and a
- * replication of the agents' namespace (the runtime's rights there would reach the agents' host private key).
+ * What render and deploy refuse before anything else: a runtime cluster that cannot be decided, another
+ * cluster read `inCluster` (that is the runtime's own), and a replication of the agents' namespace (the
+ * runtime's rights there would reach the agents' host private key).
  */
 export function checkDeployable(config: Config): void {
-  runtimeClusterOf(config);
+  const local = runtimeClusterOf(config);
+  for (const c of config.clusters) {
+    if (c.name === local || !("inCluster" in c.kubeconfig)) continue;
+    throw new InvalidInputError(
+      `clusters: "${c.name}" is read inCluster, which is the cluster the runtime runs in ("${local}"): give it a kubeconfig`,
+    );
+  }
   config.replications.forEach((r, index) => {
     for (const side of ["source", "destination"] as const) {
       if (r[side].namespace !== config.agent.namespace) continue;
@@ -77,33 +85,19 @@ export function checkDeployable(config: Config): void {
   });
 }
 
-/** The clusters whose kubeconfig deploy writes for the runtime: every other cluster not read from a Secret. */
+/**
+ * The clusters whose kubeconfig deploy writes for the runtime: every other cluster not read from a Secret (nor
+ * `inCluster`, which only the runtime's own cluster may be).
+ */
 export function remoteClusters(config: Config): string[] {
   const local = runtimeClusterOf(config);
-  return config.clusters.filter((c) => c.name !== local && !("secret" in c.kubeconfig)).map((c) => c.name);
+  const own = (c: Config["clusters"][number]) => "secret" in c.kubeconfig || "inCluster" in c.kubeconfig;
+  return config.clusters.filter((c) => c.name !== local && !own(c)).map((c) => c.name);
 }
 
 /** The tokens deploy copies into the tokens Secret (those not read from a Secret already). */
 export function copiedTokens(config: Config): string[] {
   return config.tokens.filter((t) => !("secret" in t.value)).map((t) => t.name);
-}
-
-/** The kubeconfig of the runtime's own cluster: the pod's ServiceAccount token and CA, read from files. */
-export function inClusterKubeconfig(): string {
-  return stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{
-      name: "in-cluster",
-      cluster: {
-        server: "https://kubernetes.default.svc",
-        "certificate-authority": `${SERVICE_ACCOUNT_DIR}/ca.crt`,
-      },
-    }],
-    users: [{ name: "dr-syncer-runtime", user: { tokenFile: `${SERVICE_ACCOUNT_DIR}/token` } }],
-    contexts: [{ name: "in-cluster", context: { cluster: "in-cluster", user: "dr-syncer-runtime" } }],
-    "current-context": "in-cluster",
-  });
 }
 
 /** A kubeconfig with a ServiceAccount token (`caData`: the CA bundle, base64) (what deploy writes for the runtime to reach another cluster). */
@@ -123,16 +117,17 @@ export function tokenKubeconfig(cluster: string, server: string, caData: string,
 
 /**
  * The config file as the runtime's pod reads it: the same replications, with every credential pointing at
- * what the pod has (its own cluster through its ServiceAccount, the other clusters' kubeconfigs and the
- * copied tokens as mounted files; Secret sources as they are).
+ * what the pod has (its own cluster `inCluster`: its ServiceAccount and `KUBERNETES_SERVICE_HOST`; the other
+ * clusters' kubeconfigs and the copied tokens as mounted files; Secret sources as they are).
  */
 export function runtimeConfigFile(config: Config): string {
   const local = runtimeClusterOf(config);
   const remote = new Set(remoteClusters(config));
+  // a cluster keeps what its kubeconfig may do (allowExec, allowFileReferences: a Secret's kubeconfig needs them)
   const clusters = config.clusters.map((c) => ({
-    name: c.name,
+    ...c,
     kubeconfig: c.name === local
-      ? { path: IN_CLUSTER_KUBECONFIG }
+      ? { inCluster: true as const }
       : remote.has(c.name)
       ? { path: `${CLUSTERS_DIR}/${c.name}/kubeconfig` }
       : c.kubeconfig,
@@ -240,24 +235,42 @@ export function renderCluster(config: Config, cluster: string, options: RenderOp
       remoteClusters: remoteClusters(config),
       tokens: copiedTokens(config).length > 0,
     };
-    objects.push(
-      runtimeConfigMap(settings, {
-        "config.yaml": runtimeConfigFile(config),
-        "in-cluster.kubeconfig": inClusterKubeconfig(),
-      }),
-    );
+    objects.push(runtimeConfigMap(settings, { "config.yaml": runtimeConfigFile(config) }));
     if (settings.cronJobs) {
-      // the CronJob form runs stage from the config file only: nothing would act on the original API's objects
-      for (const r of config.replications) {
-        if (r.mode === "scheduled" && r.schedule !== undefined) {
-          objects.push(runtimeCronJob(settings, r, mounts));
-        }
+      // the CronJob form runs the schedule jobs of the config file only: nothing would act on the original
+      // API's objects
+      for (const job of scheduleJobs(config.replications)) {
+        objects.push(runtimeCronJob(settings, job, mounts));
       }
     } else {
       objects.push(...operatorCrds(), runtimeDeployment(settings, mounts), runtimeService(settings));
     }
   }
   return { cluster, runtime: isLocal, objects: sortObjects(objects) };
+}
+
+/**
+ * What render and deploy tell the user besides the objects: in the CronJob form, that a continuous
+ * replication has no watcher (only its schedule's full stage runs) and that the replications without a
+ * schedule job get no rights.
+ */
+export function renderNotes(config: Config): string[] {
+  if (!config.runtime.cronJobs) return [];
+  const jobs = scheduleJobs(config.replications);
+  return config.replications.flatMap((r) => {
+    if (r.mode === "continuous") {
+      const stage = jobs.find((j) => j.replication === r.name && j.operation === "stage")!;
+      return [
+        `replication "${r.name}" is continuous, but the CronJob form (runtime.cronJobs: true) has no watcher: it is staged in full on its schedule only ("${stage.schedule}", UTC); run the Deployment for continuous sync`,
+      ];
+    }
+    if (!jobs.some((j) => j.replication === r.name)) {
+      return [
+        `replication "${r.name}" has no schedule, and the CronJob form (runtime.cronJobs: true) runs schedules only: the runtime gets no rights for it`,
+      ];
+    }
+    return [];
+  });
 }
 
 /** Every cluster of the config (or only `cluster`), in the config's order. */

@@ -18,9 +18,11 @@
  * which `deploy` reads and `render` does not (it refuses such a config: `NeedsDiscoveryError`).
  *
  * What the runtime runs decides what it gets: the Deployment runs every operation on every replication (its
- * HTTP API), the watches of the continuous ones and the run records; the CronJob form runs only `stage` of
- * the scheduled replications. No subresource is granted but the `status` of the original API's objects: the
- * engine scales workloads by patching them (no `/scale`), and never execs, attaches or asks for tokens.
+ * HTTP API), the watches of the continuous ones and the run records; the CronJob form runs only the schedule
+ * jobs (`schedule_jobs.ts`: the stage of the scheduled and continuous replications, no watch; pvc-sync per
+ * `pvc.schedule`), with their run records. No subresource is granted but the `status` of the original API's
+ * objects: the engine scales workloads by patching them (no `/scale`), and never execs, attaches or asks for
+ * tokens.
  *
  * Rules are collected per (group, resource, names) and merged into one rule per verb set, sorted, so the
  * output is stable.
@@ -36,6 +38,7 @@ import { LEASE_NAME } from "../shared/state/replication_state.ts";
 import { NAMESPACE_MAPPING, OPERATOR_GROUP, OPERATOR_KINDS } from "../shared/config/operator_names.ts";
 import { HOST_PUBLIC_KEY_CONFIG_MAP } from "./agent_public_key.ts";
 import { WATCH_LEASE_NAME } from "./names.ts";
+import { scheduleJobs } from "./schedule_jobs.ts";
 
 export interface PolicyRule {
   readonly apiGroups: string[];
@@ -45,7 +48,7 @@ export interface PolicyRule {
 }
 
 /** Built-in namespaced types by every name a config may give them (plural, singular, kind, short names). */
-const BUILT_IN: readonly { group: string; resource: string; aliases: readonly string[] }[] = [
+export const BUILT_IN: readonly { group: string; resource: string; aliases: readonly string[] }[] = [
   { group: "", resource: "configmaps", aliases: ["configmap", "cm"] },
   { group: "", resource: "secrets", aliases: ["secret"] },
   { group: "", resource: "serviceaccounts", aliases: ["serviceaccount", "sa"] },
@@ -200,6 +203,8 @@ export function replicatedTypes(replication: Replication, served?: readonly Reso
   return [...types.values()].sort((a, b) => typeKey(a).localeCompare(typeKey(b)));
 }
 
+const byCodeUnit = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
+
 /** Collects verbs per (group, resource, resourceNames) and merges them into sorted rules. */
 export class RuleSet {
   readonly #verbs = new Map<string, Set<string>>();
@@ -244,20 +249,30 @@ export class RuleSet {
         ...(r.names ? { resourceNames: r.names } : {}),
         verbs: r.verbs,
       }))
-      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      // by code unit, not localeCompare: the same in every locale, and as the Helm chart's sortAlpha orders them
+      .sort((a, b) => byCodeUnit(JSON.stringify(a), JSON.stringify(b)));
   }
 }
 
 /**
  * What the runtime runs for a replication: `all` (the Deployment: every operation through its API, the
- * schedules, the watch of a continuous replication, the run records), `stage` (the CronJob form: the
- * scheduled stage only), `none` (the CronJob form has no CronJob for it).
+ * schedules, the watch of a continuous replication, the run records), `jobs` (the CronJob form: its schedule
+ * jobs, with their run records; no watch), `none` (the CronJob form has no job for it).
  */
-export type RuntimeRuns = "all" | "stage" | "none";
+export type RuntimeRuns = "all" | "jobs" | "none";
 
 export function runtimeRuns(config: Config, replication: Replication): RuntimeRuns {
   if (!config.runtime.cronJobs) return "all";
-  return replication.mode === "scheduled" && replication.schedule !== undefined ? "stage" : "none";
+  return scheduleJobs([replication]).length > 0 ? "jobs" : "none";
+}
+
+/**
+ * Whether the runtime copies the replication's PVC data: with `pvc.enabled`, the Deployment (pvc-sync,
+ * cutover and failback with data); the CronJob form only with a `pvc.schedule` (its pvc-sync job).
+ */
+export function runsPvcData(config: Config, replication: Replication): boolean {
+  if (!replication.pvc.enabled) return false;
+  return !config.runtime.cronJobs || replication.pvc.schedule !== undefined;
 }
 
 const isScaled = (t: RbacType) =>
@@ -272,7 +287,13 @@ function pvcRules(rules: RuleSet) {
 }
 
 /** The source namespace: read (and watched); workloads scaled down and back; pvc-sync. */
-function sourceRules(rules: RuleSet, r: Replication, types: readonly RbacType[], runs: RuntimeRuns) {
+function sourceRules(
+  rules: RuleSet,
+  r: Replication,
+  types: readonly RbacType[],
+  runs: RuntimeRuns,
+  pvc: boolean,
+) {
   const watch = runs === "all" && r.mode === "continuous";
   for (const t of types) {
     rules.add(t.group, t.resource, watch ? ["get", "list", "watch"] : ["get", "list"]);
@@ -280,14 +301,19 @@ function sourceRules(rules: RuleSet, r: Replication, types: readonly RbacType[],
     // workload objects themselves (merge and JSON patches: no /scale subresource)
     if (isScaled(t)) rules.add(t.group, t.resource, ["patch"]);
   }
-  if (runs !== "all") return;
   // cutover --allow-source-unavailable: whether the source answers a list
-  rules.add("apps", "deployments", ["list"]);
-  if (r.pvc.enabled) pvcRules(rules);
+  if (runs === "all") rules.add("apps", "deployments", ["list"]);
+  if (pvc) pvcRules(rules);
 }
 
 /** The DR namespace: the copies, the replication's Lease, the scaling, failback's wait, run records, pvc-sync. */
-function destinationRules(rules: RuleSet, r: Replication, types: readonly RbacType[], runs: RuntimeRuns) {
+function destinationRules(
+  rules: RuleSet,
+  r: Replication,
+  types: readonly RbacType[],
+  runs: RuntimeRuns,
+  pvc: boolean,
+) {
   for (const t of types) {
     // server-side apply needs create and patch (a create checks `create` with the object's name), prune,
     // `immutable: recreate` and a finished Job's copy delete, drift checks get
@@ -298,7 +324,6 @@ function destinationRules(rules: RuleSet, r: Replication, types: readonly RbacTy
       rules.add("rbac.authorization.k8s.io", "clusterroles", ["bind"]);
     }
   }
-  const pvc = runs === "all" && r.pvc.enabled;
   // the replication's Lease (its lock and state record), the continuous watcher's; pvc-sync locks each claim
   // with a Lease named after it (dr-syncer-pvc-<claim>), which no list of names can hold. Created by POST,
   // which RBAC cannot limit to names
@@ -307,10 +332,9 @@ function destinationRules(rules: RuleSet, r: Replication, types: readonly RbacTy
     const leases = runs === "all" && r.mode === "continuous" ? [LEASE_NAME, WATCH_LEASE_NAME] : [LEASE_NAME];
     rules.add("coordination.k8s.io", "leases", ["get", "update"], leases);
   }
-  if (runs !== "all") return;
   // failback waits until DR's pods are gone
-  rules.add("", "pods", ["list"]);
-  // the runtime's run records
+  if (runs === "all") rules.add("", "pods", ["list"]);
+  // the runtime's run records (the CronJob form's `run-job` keeps them too)
   rules.add("", "configmaps", ["get", "list", "create", "patch", "delete"]);
   if (pvc) pvcRules(rules);
 }
@@ -378,19 +402,20 @@ export function runtimeRbac(
     const runs = runtimeRuns(config, r);
     if (runs === "none" || (r.source.cluster !== cluster && r.destination.cluster !== cluster)) continue;
     const types = replicatedTypes(r, options.served?.get(r.source.cluster));
+    const pvc = runsPvcData(config, r);
     // the CRDs stage copies first (`syncCRDs`): those of the custom types, each by name
     const custom = r.syncCRDs && r.includeCustomResources !== false
       ? types.filter((t) => !BUILT_IN_GROUPS.has(t.group))
       : [];
     if (r.source.cluster === cluster) {
-      sourceRules(ns(r.source.namespace), r, types, runs);
+      sourceRules(ns(r.source.namespace), r, types, runs, pvc);
       namespaces.read.add(r.source.namespace);
       if (custom.length > 0) {
         clusterRules.add("apiextensions.k8s.io", "customresourcedefinitions", ["get"], custom.map(crdName));
       }
     }
     if (r.destination.cluster === cluster) {
-      destinationRules(ns(r.destination.namespace), r, types, runs);
+      destinationRules(ns(r.destination.namespace), r, types, runs, pvc);
       namespaces.read.add(r.destination.namespace);
       // stage applies the DR namespace's labels and annotations
       namespaces.patch.add(r.destination.namespace);
@@ -410,7 +435,7 @@ export function runtimeRbac(
         for (const t of custom) clusterRules.add(t.group, t.resource, ["list"]);
       }
     }
-    if (runs === "all" && r.pvc.enabled) agents = true;
+    if (pvc) agents = true;
   }
   if (namespaces.read.size > 0) {
     // the cluster's identity (the uid of kube-system) and the replicated namespaces
@@ -428,7 +453,7 @@ export function runtimeRbac(
   if (cluster === runtimeCluster && !config.runtime.cronJobs) operatorRules(ns(config.runtime.namespace));
   if (cluster === runtimeCluster) {
     // credentials the config keeps in Secrets, read by the runtime with its ServiceAccount (the CronJob form
-    // serves no API, so reads no token)
+    // serves no API, so reads no token; its `run-job` reads the kubeconfigs)
     const refs = [
       ...config.clusters.flatMap((c) => "secret" in c.kubeconfig ? [c.kubeconfig.secret] : []),
       ...(config.runtime.cronJobs

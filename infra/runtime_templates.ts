@@ -1,11 +1,11 @@
 /**
  * The runtime's objects, one typed template function per object (pure): `dr-syncer serve` as a Deployment
- * and Service (or one CronJob per scheduled replication running `dr-syncer stage`), its ServiceAccount in
+ * and Service (or one CronJob per schedule job running `dr-syncer run-job`), its ServiceAccount in
  * every cluster it reaches, its RBAC, and its config. Every pod runs under the restricted pod security
  * standard: non-root, seccomp RuntimeDefault, all capabilities dropped, read-only root file system.
  */
 import type { KubeObject } from "../shared/kube/types.ts";
-import type { Replication, RuntimeSettings } from "../shared/config/config_schema.ts";
+import type { RuntimeSettings } from "../shared/config/config_schema.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from "../shared/plan/names.ts";
 import type { PolicyRule } from "./runtime_rbac.ts";
 import {
@@ -24,6 +24,7 @@ import {
   TOKENS_DIR,
 } from "./names.ts";
 import { base64Values } from "./names.ts";
+import type { ScheduleJob } from "./schedule_jobs.ts";
 
 /** The uid and gid of the `deno` user of the denoland/deno images. */
 export const RUNTIME_UID = 1993;
@@ -166,7 +167,8 @@ export interface RuntimeMounts {
   readonly tokens: boolean;
 }
 
-const RESTRICTED_POD = {
+/** The restricted pod security standard, the pod's part (every runtime pod). */
+export const RESTRICTED_POD = {
   runAsNonRoot: true,
   runAsUser: RUNTIME_UID,
   runAsGroup: RUNTIME_UID,
@@ -174,7 +176,8 @@ const RESTRICTED_POD = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-const RESTRICTED_CONTAINER = {
+/** The restricted pod security standard, the container's part. */
+export const RESTRICTED_CONTAINER = {
   runAsNonRoot: true,
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
@@ -220,7 +223,8 @@ export const RUNTIME_COMMAND = [
   "--no-code-cache",
   "functions/cli/main.ts",
 ];
-const ENV = [{ name: "HOME", value: "/tmp" }, { name: "DENO_NO_UPDATE_CHECK", value: "1" }];
+/** The runtime container's environment. */
+export const RUNTIME_ENV = [{ name: "HOME", value: "/tmp" }, { name: "DENO_NO_UPDATE_CHECK", value: "1" }];
 
 /** `dr-syncer serve` with the deployed config. */
 export function runtimeDeployment(settings: RuntimeSettings, mounts: RuntimeMounts): KubeObject {
@@ -257,7 +261,7 @@ export function runtimeDeployment(settings: RuntimeSettings, mounts: RuntimeMoun
               "--drain-seconds",
               String(RUNTIME_DRAIN_SECONDS),
             ],
-            env: ENV,
+            env: RUNTIME_ENV,
             ports: [{ name: "http", containerPort: settings.port, protocol: "TCP" }],
             livenessProbe: {
               httpGet: { path: "/healthz", port: "http" },
@@ -294,52 +298,54 @@ export function runtimeService(settings: RuntimeSettings): KubeObject {
   };
 }
 
-/** The CronJob form: `dr-syncer stage` of one scheduled replication on its schedule (UTC, as Deno.cron). */
+/**
+ * The CronJob form: one schedule job (`schedule_jobs.ts`) on its schedule (UTC, as Deno.cron), each Job
+ * running `dr-syncer run-job`: the job's slot run once through the runtime's runs, its run record kept in the
+ * DR namespace. No two Jobs of a CronJob at once (`Forbid`), and no retry: a Job started again in the same
+ * slot would only find that slot's record; the next slot runs again.
+ */
 export function runtimeCronJob(
   settings: RuntimeSettings,
-  replication: Replication,
+  job: ScheduleJob,
   mounts: RuntimeMounts,
 ): KubeObject {
   const { volumes, volumeMounts } = podVolumes(mounts);
-  const labels = { ...runtimeLabels(), "dr-syncer.io/replication": replication.name };
+  const labels = {
+    ...runtimeLabels(),
+    "dr-syncer.io/replication": job.replication,
+    "dr-syncer.io/operation": job.operation,
+  };
+  const annotations = { "dr-syncer.io/job": job.name };
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: { name: cronJobName(replication.name), namespace: settings.namespace, labels },
+    metadata: { name: cronJobName(job.name), namespace: settings.namespace, labels, annotations },
     spec: {
-      schedule: replication.schedule,
+      schedule: job.schedule,
       timeZone: "Etc/UTC",
       concurrencyPolicy: "Forbid",
       startingDeadlineSeconds: 300,
       successfulJobsHistoryLimit: 3,
       failedJobsHistoryLimit: 3,
       jobTemplate: {
-        metadata: { labels },
+        metadata: { labels, annotations },
         spec: {
-          backoffLimit: 1,
+          backoffLimit: 0,
           template: {
-            metadata: { labels },
+            metadata: { labels, annotations },
             spec: {
               serviceAccountName: RUNTIME_NAME,
               automountServiceAccountToken: true,
               restartPolicy: "Never",
               securityContext: RESTRICTED_POD,
               containers: [{
-                name: "stage",
+                name: job.operation,
                 image: settings.image,
                 imagePullPolicy: "IfNotPresent",
                 workingDir: "/app",
                 command: RUNTIME_COMMAND,
-                args: [
-                  "stage",
-                  "--config",
-                  CONFIG_FILE,
-                  "--replication",
-                  replication.name,
-                  "--output",
-                  "json",
-                ],
-                env: ENV,
+                args: ["run-job", "--config", CONFIG_FILE, "--job", job.name],
+                env: RUNTIME_ENV,
                 resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
                 securityContext: RESTRICTED_CONTAINER,
                 volumeMounts,

@@ -397,3 +397,43 @@ export async function denyDeploymentUpdates(
     for (let i = 0; i < 100 && await denied(); i++) await new Promise((r) => setTimeout(r, 100));
   };
 }
+
+let helmPath: Promise<string> | undefined;
+/**
+ * The real Helm binary of the test environment (built from the Go module proxy on first use by
+ * `testenv.sh build-helm`, cached in the test environment's cache): its path.
+ */
+export function helmBinary(): Promise<string> {
+  helmPath ??= (async () => {
+    const script = new URL("./testenv/testenv.sh", import.meta.url).pathname;
+    const out = await new Deno.Command("bash", {
+      args: [script, "build-helm"],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const path = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+    if (out.code !== 0 || path === "") {
+      throw new Error(`testenv build-helm failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+    }
+    return path;
+  })();
+  return helmPath;
+}
+
+/** Runs the real Helm against the cluster of `kubeconfig`; its stdout, or an error with its stderr. */
+export async function helm(kubeconfig: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(await helmBinary(), {
+    args: ["--kubeconfig", kubeconfig, ...args],
+    env: {
+      HELM_CACHE_HOME: `${TESTENV_DIR}/helm/cache`,
+      HELM_CONFIG_HOME: `${TESTENV_DIR}/helm/config`,
+      HELM_DATA_HOME: `${TESTENV_DIR}/helm/data`,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  if (out.code !== 0) throw new Error(`helm ${args.join(" ")} failed: ${text.decode(out.stderr)}`);
+  return text.decode(out.stdout);
+}

@@ -190,6 +190,11 @@ export const FLAG_GROUPS: Readonly<Record<CliFlagGroup, { title: string; flags: 
           type: "boolean",
           help: "send every write with dryRun=All: the API servers check it, nothing is stored",
         },
+        "keys-only": {
+          type: "boolean",
+          help:
+            "only the agents' host keys, the kubeconfigs of the other clusters and the tokens Secret (what the Helm chart leaves to you)",
+        },
       },
     },
   };

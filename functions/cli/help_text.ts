@@ -6,7 +6,7 @@ import { type AnyOperation, findOperation, type OperationOption, OPERATIONS } fr
 import { type CliFlagGroup, FLAG_GROUPS } from "./cli_flags.ts";
 import { type Command, OTHER_COMMANDS, type OtherCommand } from "./parse_cli_args.ts";
 
-const WIDTH = 30;
+const WIDTH = 32;
 
 /** One flag's lines: the flag and its placeholder in a column, the help wrapped beside it. */
 function flagLine(
@@ -96,6 +96,7 @@ Each cluster's kubeconfig must reach it from this machine with the rights to ins
 
   --config FILE                 the dr-syncer config file (required)
 ${flagLine("dry-run", FLAG_GROUPS.deploy.flags["dry-run"]!)}
+${flagLine("keys-only", FLAG_GROUPS.deploy.flags["keys-only"]!)}
   --output, -o text|json        one line per object (created, configured, unchanged, kept, skipped) or JSON
   --log-level LEVEL             debug, info (default), warn, error; logs go to stderr
   --help, -h                    this help`,

@@ -80,6 +80,8 @@ export interface CliOptions {
   readonly cluster?: string;
   /** deploy: send the writes as dry runs. */
   readonly dryRun: boolean;
+  /** deploy: only the keys and credentials the Helm chart leaves to the user. */
+  readonly keysOnly: boolean;
   /** `text` (render: YAML) or `json`. */
   readonly output: "text" | "json";
   readonly logLevel: LogLevel;
@@ -358,6 +360,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     ...given("replication", str("replication")),
     ...given("cluster", cluster),
     dryRun: operation ? request.dryRun === true : bool("dry-run"),
+    keysOnly: bool("keys-only"),
     output,
     logLevel,
     ...given("concurrency", concurrency),

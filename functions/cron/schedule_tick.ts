@@ -19,14 +19,20 @@ let handler: ((at: Date) => Promise<unknown>) | undefined;
 
 /**
  * Registers the tick with Deno.cron (once per process). Call it at the top level of an entry module; the
- * tick does nothing until a runtime's schedules start.
+ * tick does nothing until a runtime's schedules start. With `stopOnSignals` (a `deno serve` module, which
+ * has no shutdown of its own), SIGTERM and SIGINT unregister it: a registered cron job would keep the
+ * process alive after the server stopped.
  */
-export function registerScheduleTick(): void {
+export function registerScheduleTick(options: { readonly stopOnSignals?: boolean } = {}): void {
   if (registered) return;
   registered = true;
-  Deno.cron(TICK_NAME, TICK_SCHEDULE, async () => {
+  const stop = new AbortController();
+  Deno.cron(TICK_NAME, TICK_SCHEDULE, { signal: stop.signal }, async () => {
     await handler?.(new Date());
   });
+  if (options.stopOnSignals) {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, () => stop.abort());
+  }
 }
 
 /** The slot of `job` a tick at `at` runs, after the previous tick at `last` (or none when nothing is due). */
@@ -38,15 +44,24 @@ export function dueSlot(job: ScheduledJob, at: Date, last: Date | undefined): Da
   return previous.getTime() > last.getTime() + 5_000 ? previous : undefined;
 }
 
-/** Runs every job of the current configuration that is due at `at`; returns each job's outcome. */
+/** Sets what the tick runs (`undefined`: nothing); the runtime's schedules and the function modules set it. */
+export function setScheduleHandler(next: ((at: Date) => Promise<unknown>) | undefined): void {
+  handler = next;
+}
+
+/**
+ * Runs every job of the current configuration (those `only` keeps) that is due at `at`; returns each
+ * job's outcome.
+ */
 export async function runDueJobs(
   runtime: Pick<Runtime, "config" | "runs" | "metrics" | "logger" | "status" | "replication">,
   at: Date,
   last: Date | undefined,
+  only: (job: ScheduledJob) => boolean = () => true,
 ): Promise<Map<string, TickOutcome>> {
   const outcomes = new Map<string, TickOutcome>();
   await Promise.all(
-    scheduledJobs(runtime.config.replications).map(async (job) => {
+    scheduledJobs(runtime.config.replications).filter(only).map(async (job) => {
       const slot = dueSlot(job, at, last);
       if (slot !== undefined) outcomes.set(job.name, await runScheduledTick(runtime, job, slot));
     }),
@@ -65,10 +80,10 @@ export function schedules(runtime: Runtime): Runnable {
   return {
     name: "schedules",
     start() {
-      handler = tick;
+      setScheduleHandler(tick);
     },
     stop() {
-      if (handler === tick) handler = undefined;
+      if (handler === tick) setScheduleHandler(undefined);
       return Promise.resolve();
     },
   };

@@ -203,15 +203,23 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Hono<Env>
       ? authorize<Env>(tokens, READ_SCOPE)
       : (async (_c, next) => await next()) satisfies MiddlewareHandler<Env>;
     app.get("/metrics", metricsAuth, async (c) => {
-      for (const s of await runtime.status.all()) {
+      const now = Date.now();
+      const [statuses, agents] = await Promise.all([runtime.status.all(), runtime.agentPods()]);
+      for (const s of statuses) {
+        const lock = s.lock;
+        const alive = lock?.renewedAt !== undefined &&
+          Date.parse(lock.renewedAt) + lock.leaseSeconds * 1000 > now;
+        const since = lock?.acquiredAt === undefined ? NaN : Date.parse(lock.acquiredAt);
         runtime.metrics.setReplication({
           replication: s.name,
           lastSuccess: s.lastSuccess,
           rpoRatio: s.rpo.ratio,
           rpoSeconds: s.rpo.ageSeconds,
           activeSide: s.activeSide ?? undefined,
+          lockHeldSeconds: alive && !Number.isNaN(since) ? Math.max(0, (now - since) / 1000) : 0,
         });
       }
+      for (const [cluster, pods] of agents) runtime.metrics.setAgentPods(cluster, pods.ready, pods.notReady);
       return c.text(await runtime.metrics.metrics(), 200, { "content-type": runtime.metrics.contentType });
     });
 

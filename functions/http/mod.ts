@@ -2,4 +2,3 @@
 export * from "./create_app.ts";
 export * from "./authorize.ts";
 export * from "./trigger_request.ts";
-export * from "./operation_function.ts";

@@ -7,7 +7,7 @@
 import type { Replication } from "../../shared/config/mod.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { replicationRpo, type Rpo, type RunRecordSummary, scheduleTimes } from "../../shared/runs/mod.ts";
-import { readReplicationState, type ReplicationState } from "../../shared/state/mod.ts";
+import { type LockView, readReplicationLease, type ReplicationState } from "../../shared/state/mod.ts";
 import type { ClusterPool } from "./cluster_pool.ts";
 import type { RunCoordinator } from "./run_coordinator.ts";
 
@@ -36,6 +36,8 @@ export interface ReplicationStatus {
   readonly rpo: Rpo;
   /** Continuous mode: what this replica's watcher does (`watching`, `standby` when another replica owns the watch...). */
   readonly watch?: string;
+  /** The replication's lock, when a run holds it (as the Lease shows it). */
+  readonly lock?: LockView;
   /** Why part of the status could not be read (the DR cluster is unreachable...). */
   readonly error?: string;
 }
@@ -105,14 +107,18 @@ export class StatusReader {
     const now = (this.#o.now ?? (() => new Date()))();
     const namespace = replication.destination.namespace;
     let state: ReplicationState | undefined;
+    let lock: LockView | undefined;
     let lastRuns: RunRecordSummary[] = [];
     let error: string | undefined;
     try {
       const dr = await this.#o.clusters.get(replication.destination.cluster);
-      [state, lastRuns] = await Promise.all([
-        readReplicationState(dr, namespace),
+      let lease;
+      [lease, lastRuns] = await Promise.all([
+        readReplicationLease(dr, namespace),
         this.#o.runs.history(replication),
       ]);
+      state = lease.state;
+      lock = lease.lock;
     } catch (e) {
       error = errorMessage(e);
     }
@@ -148,6 +154,7 @@ export class StatusReader {
       ...(paused !== undefined && replication.mode !== "manual" ? { paused } : {}),
       rpo,
       ...(replication.mode === "continuous" ? { watch: this.#watchState?.(replication.name) ?? "off" } : {}),
+      ...(lock !== undefined ? { lock } : {}),
       ...(error !== undefined ? { error } : {}),
     };
   }

@@ -10,7 +10,9 @@ import { type Config, findReplication, type Replication } from "../../shared/con
 import { TokenVerifier } from "../../shared/credentials/mod.ts";
 import { KubeApiError } from "../../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../../shared/kube/mod.ts";
-import { serverVersion } from "../../shared/kube/verbs.ts";
+import { listObjects, serverVersion } from "../../shared/kube/verbs.ts";
+import { type KubeObject, PODS } from "../../shared/kube/types.ts";
+import { AGENT_POD_SELECTOR } from "../../shared/pvc/agent_names.ts";
 import type { Logger } from "../../shared/log/mod.ts";
 import { createRuntimeMetrics, type RuntimeMetrics } from "../../shared/metrics/mod.ts";
 import { CONFIG_OPTIONS } from "../operations/mod.ts";
@@ -92,6 +94,11 @@ export interface Runtime {
   start(): Promise<void>;
   /** Whether every cluster the replications use answers. */
   readiness(): Promise<Readiness>;
+  /**
+   * The PVC data agents' pods (ready, not ready) per cluster of a replication with PVC data, read at
+   * most every few seconds; a cluster that cannot be read is left out.
+   */
+  agentPods(): Promise<ReadonlyMap<string, { ready: number; notReady: number }>>;
   readonly draining: boolean;
   /**
    * The runnables that start runs stop; no new runs; running ones get `graceMs` to finish, then
@@ -141,6 +148,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 3_000;
   const readyCacheMs = options.readyCacheMs ?? 5_000;
   let probed: { at: number; answer: Promise<Readiness> } | undefined;
+  let agents:
+    | { at: number; answer: Promise<ReadonlyMap<string, { ready: number; notReady: number }>> }
+    | undefined;
   const lastLogged = new Map<string, string>();
   const probe = async (): Promise<Readiness> => {
     const names = [
@@ -190,6 +200,41 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     async start() {
       started = true;
       for (const runnable of runnables) await runnable.start();
+    },
+    agentPods() {
+      const now = Date.now();
+      if (agents && now - agents.at < readyCacheMs) return agents.answer;
+      const answer = (async () => {
+        const current = configState.current;
+        const names = new Set(
+          current.replications.filter((r) => r.pvc.enabled).flatMap((
+            r,
+          ) => [r.source.cluster, r.destination.cluster]),
+        );
+        const out = new Map<string, { ready: number; notReady: number }>();
+        await Promise.all([...names].map(async (name) => {
+          try {
+            const pods = await listObjects<
+              KubeObject & { status?: { conditions?: { type: string; status: string }[] } }
+            >(
+              await clusters.get(name),
+              PODS,
+              current.agent.namespace,
+              { labelSelector: AGENT_POD_SELECTOR },
+            );
+            const ready = pods.filter((p) =>
+              p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+            )
+              .length;
+            out.set(name, { ready, notReady: pods.length - ready });
+          } catch (error) {
+            logger.debug("cannot count the agents' pods", { cluster: name, error });
+          }
+        }));
+        return out;
+      })();
+      agents = { at: now, answer };
+      return answer;
     },
     readiness() {
       if (runs.draining) return Promise.resolve({ ready: false, reason: "shutting down", clusters: {} });

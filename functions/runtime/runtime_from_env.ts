@@ -16,6 +16,8 @@ import { ENV_SECRETS_KUBECONFIG } from "./secret_client_from_env.ts";
 import { createRuntime, type Runtime } from "./runtime.ts";
 
 export const ENV_CONFIG = "DR_SYNCER_CONFIG";
+/** The config's text itself (for hosts that give a function environment variables and no files). */
+export const ENV_CONFIG_YAML = "DR_SYNCER_CONFIG_YAML";
 
 function positive(readEnv: (name: string) => string | undefined, name: string): number | undefined {
   const raw = readEnv(name);
@@ -45,9 +47,10 @@ export function configPathFrom(
 ): string | undefined {
   const path = options.configPath ?? options.readEnv(ENV_CONFIG);
   if (path) return path;
+  if (options.readEnv(ENV_CONFIG_YAML)) return undefined;
   if (options.readEnv("KUBERNETES_SERVICE_HOST") || options.readEnv(ENV_SECRETS_KUBECONFIG)) return undefined;
   throw new InvalidInputError(
-    `No config: pass --config FILE or set ${ENV_CONFIG} (or run in a cluster, where the dr-syncer.io objects are read)`,
+    `No config: pass --config FILE or set ${ENV_CONFIG} (a file) or ${ENV_CONFIG_YAML} (its text), or run in a cluster, where the dr-syncer.io objects are read`,
   );
 }
 
@@ -56,12 +59,17 @@ export async function runtimeFromEnv(
 ): Promise<{ config: Config; runtime: Runtime; configPath: string | undefined }> {
   const { readEnv, logger } = options;
   const configPath = configPathFrom(options);
-  // no file: the cluster the runtime runs in, the only one until the dr-syncer.io objects name others
-  const config = configPath !== undefined ? await readConfigFile(configPath) : loadConfig(
-    JSON.stringify({ clusters: [{ name: LOCAL_CLUSTER, kubeconfig: { inCluster: true } }] }),
-    "(no config file)",
-    CONFIG_OPTIONS,
-  );
+  const text = configPath === undefined ? readEnv(ENV_CONFIG_YAML) : undefined;
+  const config = configPath !== undefined
+    ? await readConfigFile(configPath)
+    : text
+    ? loadConfig(text, ENV_CONFIG_YAML, CONFIG_OPTIONS)
+    // no file: the cluster the runtime runs in, the only one until the dr-syncer.io objects name others
+    : loadConfig(
+      JSON.stringify({ clusters: [{ name: LOCAL_CLUSTER, kubeconfig: { inCluster: true } }] }),
+      "(no config file)",
+      CONFIG_OPTIONS,
+    );
   const refresh = positive(readEnv, "DR_SYNCER_CREDENTIALS_REFRESH_SECONDS");
   const lease = positive(readEnv, "DR_SYNCER_LEASE_SECONDS");
   const kept = positive(readEnv, "DR_SYNCER_RUNS_KEPT");

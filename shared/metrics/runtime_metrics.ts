@@ -14,6 +14,8 @@ export interface ReplicationGauges {
   readonly rpoRatio: number | null;
   readonly rpoSeconds: number | null;
   readonly activeSide: "source" | "dr" | undefined;
+  /** How long the replication's lock has been held by a run whose lease is alive (0: not held). */
+  readonly lockHeldSeconds?: number | undefined;
 }
 
 export interface RuntimeMetrics {
@@ -34,6 +36,8 @@ export interface RuntimeMetrics {
   configReload(source: string, result: "applied" | "invalid" | "unchanged", generation: number): void;
   /** The replications the runtime has now. */
   setReplications(count: number): void;
+  /** The PVC data agents' pods of a cluster, ready and not. */
+  setAgentPods(cluster: string, ready: number, notReady: number): void;
   /** The exposition text. */
   metrics(): Promise<string>;
   readonly contentType: string;
@@ -165,9 +169,27 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     help: "The replications the runtime has now (config file and dr-syncer.io objects).",
     registers,
   });
+  const lockHeld = new Gauge({
+    name: "dr_syncer_lock_held_seconds",
+    help:
+      "How long the replication's lock has been held by a run whose lease is alive (the Lease's acquireTime to now); 0 while free.",
+    labelNames: ["replication"] as const,
+    registers,
+  });
+  const agentPods = new Gauge({
+    name: "dr_syncer_agent_pods",
+    help:
+      "The PVC data agents' pods per cluster of a replication with PVC data, by their Ready condition (both series always exported).",
+    labelNames: ["cluster", "ready"] as const,
+    registers,
+  });
   return {
     registry,
     contentType: registry.contentType,
+    setAgentPods(cluster, ready, notReady) {
+      agentPods.set({ cluster, ready: "true" }, ready);
+      agentPods.set({ cluster, ready: "false" }, notReady);
+    },
     configReload(source, result, generation) {
       configReloads.inc({ source, result });
       configInvalid.set({ source }, result === "invalid" ? 1 : 0);
@@ -210,6 +232,7 @@ export function createRuntimeMetrics(): RuntimeMetrics {
       if (g.activeSide !== undefined) {
         cutOver.set({ replication: g.replication }, g.activeSide === "dr" ? 1 : 0);
       }
+      lockHeld.set({ replication: g.replication }, g.lockHeldSeconds ?? 0);
     },
     metrics: () => registry.metrics(),
   };

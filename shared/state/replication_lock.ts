@@ -103,6 +103,37 @@ export async function readReplicationState(
   return parseReplicationState(lease?.metadata.annotations, namespace);
 }
 
+/** The lock as the Lease shows it (for the status and metrics; not a judgement of expiry). */
+export interface LockView {
+  readonly holder: string;
+  /** When the holder took it (the holder's clock). */
+  readonly acquiredAt?: string | undefined;
+  /** When the holder last renewed it (the holder's clock). */
+  readonly renewedAt?: string | undefined;
+  readonly leaseSeconds: number;
+}
+
+/** The state and the lock of a DR namespace in one read of its Lease. */
+export async function readReplicationLease(
+  client: KubeClient,
+  namespace: string,
+  options: { readonly signal?: AbortSignal | undefined } = {},
+): Promise<{ state: ReplicationState; lock?: LockView | undefined }> {
+  const lease = await getLease(client, namespace, options.signal);
+  const state = parseReplicationState(lease?.metadata.annotations, namespace);
+  const holder = lease?.spec?.holderIdentity;
+  if (!holder) return { state };
+  return {
+    state,
+    lock: {
+      holder,
+      acquiredAt: lease.spec?.acquireTime ?? undefined,
+      renewedAt: lease.spec?.renewTime ?? undefined,
+      leaseSeconds: lease.spec?.leaseDurationSeconds ?? 60,
+    },
+  };
+}
+
 /**
  * When the API server last wrote `lease`, on its own clock: the latest `time` of its managedFields
  * entries (the server sets it on every write that changes a field; whole seconds, rounded down).

@@ -13,14 +13,10 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { utils } from "ssh2";
 import { type CliIo, main } from "../../functions/cli/run_cli.ts";
-import { stage } from "../../functions/stage.ts";
-import { cutover } from "../../functions/cutover.ts";
-import { failback } from "../../functions/failback.ts";
 import { typeOfObject } from "../../functions/deploy.ts";
 import { loadConfigFile, replicationSpecFromConfig } from "../../shared/config/mod.ts";
 import { connectCluster, isNotFound, type KubeClient, type KubeObject } from "../../shared/kube/mod.ts";
 import { resourcePath } from "../../shared/kube/types.ts";
-import { silentLogger } from "../../shared/log/mod.ts";
 import { agentHostKey, agentOnNode, authorizeTransferKey } from "../../shared/pvc/agents.ts";
 import {
   AGENT_NAME,
@@ -36,7 +32,8 @@ import {
   OPERATOR_KINDS,
 } from "../../shared/config/operator_names.ts";
 import { HOST_PUBLIC_KEY_CONFIG_MAP } from "../../infra/agent_public_key.ts";
-import { forbidden, runtimeKubeconfig } from "./runtime_rights.ts";
+import { forbidden, runtimeKubeconfig, stageCutoverFailback } from "./runtime_rights.ts";
+import { until } from "./until.ts";
 import {
   createNamespace,
   deleteNamespace,
@@ -76,16 +73,6 @@ async function get<T extends KubeObject = KubeObject>(
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -464,13 +451,7 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
         ]);
         const config = await loadConfigFile(file);
         const spec = replicationSpecFromConfig(config.replications[0]!, config.agent);
-        const deps = { source, dr, logger: silentLogger, lock: { leaseSeconds: 15 } };
-        const staged = await stage(deps, { replication: spec });
-        assert.equal(staged.status, "succeeded", JSON.stringify(staged));
-        const cut = await cutover(deps, { replication: spec });
-        assert.equal(cut.status, "succeeded", JSON.stringify(cut));
-        const back = await failback(deps, { replication: spec });
-        assert.equal(back.status, "succeeded", JSON.stringify(back));
+        await stageCutoverFailback(source, dr, spec);
       } finally {
         source.close();
         dr.close();

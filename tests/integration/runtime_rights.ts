@@ -2,7 +2,13 @@
  * Test helpers: run as the runtime's ServiceAccount with only the rights `dr-syncer render` gives it (its
  * Roles, ClusterRole and bindings applied to a test cluster, a token of that account in a kubeconfig).
  */
+import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { cutover } from "../../functions/cutover.ts";
+import { failback } from "../../functions/failback.ts";
+import { stage } from "../../functions/stage.ts";
+import { silentLogger } from "../../shared/log/mod.ts";
+import type { ReplicationSpec } from "../../shared/plan/replication_spec.ts";
 import { RUNTIME_NAME, runtimeRbacName } from "../../infra/names.ts";
 import { tokenKubeconfig } from "../../infra/render.ts";
 import type { KubeClient, KubeObject } from "../../shared/kube/mod.ts";
@@ -68,3 +74,14 @@ export async function removeClusterRights(admin: KubeClient, runtimeNs: string):
 
 /** Whether a request is refused by authorization. */
 export const forbidden = (e: { status?: number }): boolean => e.status === 403;
+
+/** Stage, cutover and failback of `spec` with these clients (the runtime's credentials): each succeeds. */
+export async function stageCutoverFailback(source: KubeClient, dr: KubeClient, spec: ReplicationSpec) {
+  const deps = { source, dr, logger: silentLogger, lock: { leaseSeconds: 15 } };
+  const staged = await stage(deps, { replication: spec });
+  assert.equal(staged.status, "succeeded", JSON.stringify(staged));
+  const cut = await cutover(deps, { replication: spec });
+  assert.equal(cut.status, "succeeded", JSON.stringify(cut));
+  const back = await failback(deps, { replication: spec });
+  assert.equal(back.status, "succeeded", JSON.stringify(back));
+}

@@ -31,7 +31,7 @@ const PLAN_MAY_IMPORT = [
 export const LAYERS: readonly (readonly string[])[] = [
   ["tests/"],
   ["functions/cli/"],
-  ["functions/serve/"],
+  ["functions/serve/", "functions/serverless/"],
   ["functions/http/", "functions/cron/", "functions/watch/", "functions/sources/"],
   ["functions/runtime/"],
   ["functions/operations/"],

@@ -27,6 +27,7 @@ import {
   NeedsDiscoveryError,
   type PolicyRule,
   replicatedTypes,
+  runsPvcData,
   runtimeRuns,
 } from "../../infra/runtime_rbac.ts";
 import { HOST_PUBLIC_KEY_CONFIG_MAP } from "../../infra/agent_public_key.ts";
@@ -304,8 +305,22 @@ const SHAPES: Shape[] = [
     served: new Map([["prod", SERVED]]),
   },
   {
-    name: "the CronJob form: the scheduled stage only",
+    name: "the CronJob form: the schedule jobs only",
     config: CRONJOB_FORM,
+  },
+  {
+    name: "the CronJob form with a PVC schedule and a kubeconfig read from a Secret",
+    config: configSchema.parse({
+      clusters: [
+        { name: "prod", kubeconfig: { secret: { namespace: "creds", name: "prod-kubeconfig" } } },
+        { name: "dr", kubeconfig: { env: "DR_KUBECONFIG" } },
+      ],
+      runtime: { cronJobs: true },
+      replications: [
+        repl("files", { schedule: "*/15 * * * *", pvc: { enabled: true, schedule: "0 * * * *" } }),
+        repl("live", { mode: "continuous", schedule: "*/30 * * * *", pvc: { enabled: true } }),
+      ],
+    }),
   },
   {
     name: "several clusters, the runtime in a third one, credentials in Secrets",
@@ -379,7 +394,7 @@ function checkShape(shape: Shape): number {
         for (const t of types) set.add(`${t.resource}.${t.group}`);
         copiedIn.set(r[side].namespace, set);
         (side === "source" ? sourceIn : destIn).add(r[side].namespace);
-        if (r.pvc.enabled && runtimeRuns(c, r) === "all") pvc = true;
+        if (runsPvcData(c, r)) pvc = true;
         if (r.syncCRDs && r.includeCustomResources !== false) {
           for (const t of types.filter((t) => t.group.includes("."))) {
             if (t.group.endsWith(".k8s.io") && t.group !== "gateway.networking.k8s.io") continue;
@@ -615,11 +630,15 @@ Deno.test("custom types are granted by name: listed ones without a cluster, `tru
   );
 });
 
-Deno.test("the CronJob form grants the scheduled stage only: no run records, watches, PVC data or API tokens", () => {
+Deno.test("the CronJob form grants its schedule jobs only: no watches, PVC data without a PVC schedule, or API tokens", () => {
   const c = CRONJOB_FORM;
   const dr = renderCluster(c, "dr").objects;
   const roles = dr.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace);
-  assert.deepEqual(roles, ["nightly-dr"], "no Role for replications no CronJob runs, none for the agents");
+  assert.deepEqual(
+    roles,
+    ["live-dr", "nightly-dr"],
+    "no Role for replications no CronJob runs (manual), none for the agents (no PVC schedule)",
+  );
   const role = rulesOf(dr, "Role", "nightly-dr");
   assert.deepEqual(verbs(role, "", "pods"), [], "no pods: no failback, no pvc-sync");
   assert.deepEqual(
@@ -632,8 +651,35 @@ Deno.test("the CronJob form grants the scheduled stage only: no run records, wat
   assert.deepEqual(verbs(rulesOf(prod, "Role", "nightly"), "apps", "deployments"), ["get", "list", "patch"]);
   assert.deepEqual(
     (rulesOf(prod, "ClusterRole").find((r) => r.resources.includes("namespaces"))!).resourceNames,
-    ["kube-system", "nightly"],
+    ["kube-system", "live", "nightly"],
   );
+  // the continuous replication's safety-net stage: no watch, no watcher's Lease
+  assert.deepEqual(verbs(rulesOf(prod, "Role", "live"), "", "configmaps"), ["get", "list"]);
+  assert.deepEqual(verbs(rulesOf(dr, "Role", "live-dr"), "coordination.k8s.io", "leases", ["dr-syncer"]), [
+    "get",
+    "update",
+  ]);
+  assert.ok(!JSON.stringify(dr).includes(WATCH_LEASE_NAME), "no watcher's Lease");
+});
+
+Deno.test("the CronJob form with a PVC schedule: pvc-sync's rights for that replication, the Secret-sourced kubeconfig read", () => {
+  const c = SHAPES.find((s) => s.name.startsWith("the CronJob form with a PVC schedule"))!.config;
+  const dr = renderCluster(c, "dr").objects;
+  const files = rulesOf(dr, "Role", "files-dr");
+  assert.deepEqual(verbs(files, "", "pods"), ["create", "delete", "get", "list"], "mounter pods");
+  assert.deepEqual(verbs(files, "coordination.k8s.io", "leases"), ["create", "get", "update"], "claim locks");
+  const live = rulesOf(dr, "Role", "live-dr");
+  assert.deepEqual(verbs(live, "", "pods"), [], "no pvc.schedule: no PVC data in the CronJob form");
+  const agents = rulesOf(dr, "Role", "dr-syncer-system");
+  assert.deepEqual(verbs(agents, "", "secrets", [AUTHORIZED_KEYS_SECRET]), ["get", "patch"]);
+  assert.deepEqual(verbs(agents, "", "configmaps", [HOST_PUBLIC_KEY_CONFIG_MAP]), ["get"]);
+  assert.deepEqual(verbs(rulesOf(dr, "Role", "creds"), "", "secrets", ["prod-kubeconfig"]), ["get"]);
+  const prod = renderCluster(c, "prod").objects;
+  assert.deepEqual(verbs(rulesOf(prod, "Role", "files"), "", "persistentvolumeclaims"), [
+    "get",
+    "list",
+    "patch",
+  ]);
 });
 
 Deno.test("a continuous replication watches its source, and its watcher's Lease is granted by name", () => {

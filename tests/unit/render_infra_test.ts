@@ -186,7 +186,7 @@ Deno.test("render: the runtime Deployment and Service under the restricted pod s
   assert.equal(find(prod, "Secret", "dr-syncer-runtime-token").type, "kubernetes.io/service-account-token");
 });
 
-Deno.test("render: the CronJob form has one CronJob per scheduled replication running stage, no Deployment", () => {
+Deno.test("render: the CronJob form has one CronJob per schedule job running run-job, no Deployment", () => {
   const { objects } = renderCluster(config({ runtime: { cronJobs: true } }), "dr");
   const cronJobs = objects.filter((o) => o.kind === "CronJob") as Loose[];
   assert.deepEqual(cronJobs.map((c) => c.metadata.name), ["dr-syncer-stage-shop"]);
@@ -196,13 +196,11 @@ Deno.test("render: the CronJob form has one CronJob per scheduled replication ru
   assert.equal(job.concurrencyPolicy, "Forbid");
   const container = job.jobTemplate.spec.template.spec.containers[0];
   assert.deepEqual(container.args, [
-    "stage",
+    "run-job",
     "--config",
     "/etc/dr-syncer/config/config.yaml",
-    "--replication",
-    "shop",
-    "--output",
-    "json",
+    "--job",
+    "stage-shop",
   ]);
   assert.equal(container.securityContext.readOnlyRootFilesystem, true);
   assert.ok(!objects.some((o) => o.kind === "Deployment" || o.kind === "Service"));
@@ -214,7 +212,7 @@ Deno.test("render: the runtime's config points every credential at the pod's fil
   const parsed = configSchema.parse(parse(text));
   assert.deepEqual(parsed.clusters.map((c) => c.kubeconfig), [
     { path: "/etc/dr-syncer/clusters/prod/kubeconfig" },
-    { path: "/etc/dr-syncer/config/in-cluster.kubeconfig" },
+    { inCluster: true },
   ]);
   assert.deepEqual(parsed.tokens[0]!.value, { path: "/etc/dr-syncer/tokens/ops" });
   assert.equal(parsed.runtime.cluster, "dr");

@@ -1,4 +1,4 @@
-/** The pvc-sync function alone: `deno serve -A functions/http/pvc_sync_function.ts` (config from DR_SYNCER_CONFIG). */
+/** The pvc-sync function alone: `deno serve -A functions/serverless/pvc_sync_function.ts` (config from the environment). */
 import { operationFunction } from "./operation_function.ts";
 
 export default operationFunction("pvc-sync") satisfies Deno.ServeDefaultExport;

@@ -1,4 +1,4 @@
-/** The failback function alone: `deno serve -A functions/http/failback_function.ts` (config from DR_SYNCER_CONFIG). */
+/** The failback function alone: `deno serve -A functions/serverless/failback_function.ts` (config from the environment). */
 import { operationFunction } from "./operation_function.ts";
 
 export default operationFunction("failback") satisfies Deno.ServeDefaultExport;

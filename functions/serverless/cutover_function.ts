@@ -1,4 +1,4 @@
-/** The cutover function alone: `deno serve -A functions/http/cutover_function.ts` (config from DR_SYNCER_CONFIG). */
+/** The cutover function alone: `deno serve -A functions/serverless/cutover_function.ts` (config from the environment). */
 import { operationFunction } from "./operation_function.ts";
 
 export default operationFunction("cutover") satisfies Deno.ServeDefaultExport;
