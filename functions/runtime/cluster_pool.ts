@@ -5,6 +5,7 @@
  */
 import { type Cluster, isInCluster } from "../../shared/config/mod.ts";
 import { KubeconfigError } from "../../shared/kube/load_kube_config.ts";
+import { cacheDiscovery } from "../../shared/kube/discover_resources.ts";
 import { createRotatingKubeClient, trustOf } from "../../shared/credentials/mod.ts";
 import { NotFoundError } from "../../shared/errors.ts";
 import type { KubeClient } from "../../shared/kube/mod.ts";
@@ -16,6 +17,9 @@ export interface ClusterPoolOptions {
   readonly refreshMs?: number | undefined;
   readonly logger: Logger;
 }
+
+/** How long a cluster's discovery is reused across runs (a type that appears is found by its name at once). */
+export const DISCOVERY_TTL_MS = 30_000;
 
 export class ClusterPool {
   #clusters: ReadonlyMap<string, Cluster>;
@@ -43,6 +47,7 @@ export class ClusterPool {
     const { readEnv, secretClient, refreshMs, logger } = this.#options;
     if (isInCluster(cluster.kubeconfig)) {
       // the cluster the runtime runs in: its own client (in a pod, the pod's ServiceAccount)
+      if (secretClient) cacheDiscovery(secretClient, DISCOVERY_TTL_MS);
       const home = secretClient ? Promise.resolve(secretClient) : Promise.reject(
         new KubeconfigError(
           `cluster "${name}" (inCluster)`,
@@ -60,6 +65,8 @@ export class ClusterPool {
       ...(refreshMs !== undefined ? { refreshMs } : {}),
       logger,
     });
+    // the runtime runs many operations: each cluster's discovery is kept a while across them
+    client.then((c) => cacheDiscovery(c, DISCOVERY_TTL_MS), () => {});
     this.#clients.set(name, client);
     client.catch(() => this.#clients.delete(name));
     return client;

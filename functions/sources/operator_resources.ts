@@ -104,6 +104,7 @@ export function operatorResources(runtime: Runtime, options: OperatorResourcesOp
     }),
   ]));
   const written = new Map<string, string>(); // object key -> the essence of its last status written
+  const applied = new Map<string, string>(); // object key -> what of it was last applied
   const mappingOf = new Map<string, Stored>(); // replication name -> its NamespaceMapping
   const lastRuns = new Map<string, LastRun>(); // replication name -> its last run, with counts
   const triggered = new Set<string>(); // run ids started from annotations
@@ -154,8 +155,22 @@ export function operatorResources(runtime: Runtime, options: OperatorResourcesOp
         }
       }
       const now = new Date();
+      const keys = new Set(out.results.map((r) => operatorObjectKey(r.object)));
+      for (const key of applied.keys()) if (!keys.has(key)) applied.delete(key);
       await Promise.all(out.results.map(async (result) => {
         const object = result.object as Stored;
+        // only what changed (spec, annotations, its replication, its problem) is looked at again: a status
+        // write changes no generation, and the resync brings the rest up to date
+        const key = operatorObjectKey(object);
+        const mark = JSON.stringify([
+          object.metadata.generation,
+          object.metadata.annotations ?? {},
+          result.replication ?? null,
+          result.problem ?? null,
+          taken,
+        ]);
+        if (applied.get(key) === mark) return;
+        applied.set(key, mark);
         if (object.kind === "NamespaceMapping" || object.kind === "Replication") {
           const problem = result.problem ?? (taken ? undefined : runtime.configState.status.error?.message);
           if (problem !== undefined) {

@@ -115,11 +115,16 @@ export interface ConfigOptions {
 
 const schemas = new WeakMap<readonly string[], ReturnType<typeof configSchemaFor>>();
 
-/** Validates a parsed config document: the config with defaults, or every issue found. */
-export function validateConfig(input: unknown, options: ConfigOptions = {}): ParseResult<Config> {
+/** The config schema for `options` (built once per list of token scopes). */
+export function configSchemaOf(options: ConfigOptions = {}): ReturnType<typeof configSchemaFor> {
   const scopes = options.tokenScopes;
-  if (scopes === undefined) return parseWith(configSchema, input);
+  if (scopes === undefined) return configSchema;
   let schema = schemas.get(scopes);
   if (!schema) schemas.set(scopes, schema = configSchemaFor(scopes));
-  return parseWith(schema, input);
+  return schema;
+}
+
+/** Validates a parsed config document: the config with defaults, or every issue found. */
+export function validateConfig(input: unknown, options: ConfigOptions = {}): ParseResult<Config> {
+  return parseWith(configSchemaOf(options), input);
 }

@@ -5,14 +5,14 @@
  * as a whole. A replication or cluster the config file defines wins over an object of the same name, and
  * two mappings that write to one namespace leave the later one out. Pure.
  */
-import { type Cluster, type Config, configSchemaFor, type Replication } from "./config_schema.ts";
+import type { Cluster, Config, Replication } from "./config_schema.ts";
 import {
   convertOperatorManifests,
   OPERATOR_API_VERSION,
   type OperatorManifestOptions,
 } from "./_operator_manifests.ts";
 import { formatPath, quote } from "./_text.ts";
-import { type ConfigOptions, validateConfig } from "./_validate.ts";
+import { type ConfigOptions, configSchemaOf, validateConfig } from "./_validate.ts";
 
 /** An object as listed from the cluster: `kind`, `metadata.{name, namespace, uid, generation}`, `spec`. */
 export interface OperatorObject {
@@ -83,7 +83,7 @@ export function configFromOperatorObjects(
   const docs = (list: readonly OperatorObject[]) =>
     list.map((value, index) => ({ index, value: { apiVersion: OPERATOR_API_VERSION, ...value } }));
   const ofKind = (...kinds: string[]) => objects.filter((o) => kinds.includes(o.kind));
-  const clusterSchema = configSchemaFor(options.tokenScopes).shape.clusters.element;
+  const clusterSchema = configSchemaOf(options).shape.clusters.element;
   const baseClusters = new Set(base.clusters.map((c) => c.name));
   const baseReplications = new Set(base.replications.map((r) => r.name));
 

@@ -68,11 +68,50 @@ function fromResourceList(group: string, version: string, list: ApiResourceList)
   }));
 }
 
+/** Clients whose discovery is kept, and for how long (a long-running runtime's clients). */
+const kept = new WeakMap<
+  KubeClient,
+  { readonly ttlMs: number; last?: { at: number; types: Promise<ResourceType[]> } }
+>();
+
+/**
+ * Keeps `client`'s discovery for `ttlMs` across calls (the runtime's clients, which run many operations:
+ * discovery is two requests and the largest answers of a small run). `forgetDiscovery` drops it when a type
+ * is known to have appeared or vanished.
+ */
+export function cacheDiscovery(client: KubeClient, ttlMs: number): void {
+  if (!kept.has(client)) kept.set(client, { ttlMs });
+}
+
+/** Drops `client`'s kept discovery: the next `discoverResources` reads it again. */
+export function forgetDiscovery(client: KubeClient): void {
+  const entry = kept.get(client);
+  if (entry) delete entry.last;
+}
+
+/** Whether `client`'s discovery is kept (a result may be up to its TTL old). */
+export function discoveryIsKept(client: KubeClient): boolean {
+  return kept.has(client);
+}
+
 /**
  * Lists every resource type a cluster serves, at each group's preferred version. Uses aggregated
- * discovery (two requests) and falls back to the per-group endpoints of older API servers.
+ * discovery (two requests) and falls back to the per-group endpoints of older API servers. A client
+ * registered with `cacheDiscovery` reuses an answer younger than its TTL.
  */
-export async function discoverResources(client: KubeClient): Promise<ResourceType[]> {
+export function discoverResources(client: KubeClient): Promise<ResourceType[]> {
+  const entry = kept.get(client);
+  if (!entry) return discover(client);
+  const now = Date.now();
+  if (entry.last && now - entry.last.at < entry.ttlMs) return entry.last.types;
+  const types = discover(client);
+  const last = { at: now, types };
+  entry.last = last;
+  types.catch(() => entry.last === last && delete entry.last); // a failure is not kept
+  return types;
+}
+
+async function discover(client: KubeClient): Promise<ResourceType[]> {
   const get = <T>(path: string, accept?: string) =>
     withRetry(() => client.request<T>({ method: "GET", path, ...(accept ? { accept } : {}) }));
   const [core, groups] = await Promise.all([

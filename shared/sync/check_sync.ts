@@ -5,8 +5,8 @@
  */
 import { InvalidInputError, RefusedError } from "../errors.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
-import { discoverResources } from "../kube/discover_resources.ts";
-import { type KubeObject, NAMESPACES, type ResourceType } from "../kube/types.ts";
+import { discoverResources, discoveryIsKept, forgetDiscovery } from "../kube/discover_resources.ts";
+import { type KubeObject, NAMESPACES, type ResourceType, typeKey } from "../kube/types.ts";
 import { getObject } from "../kube/verbs.ts";
 import type { ReplicationSpec } from "../plan/replication_spec.ts";
 import { resolveResourceTypes } from "../plan/resolve_resource_types.ts";
@@ -72,10 +72,29 @@ export async function checkSync(
     getObject(source, NAMESPACES, undefined, spec.sourceNamespace),
   ]);
   if (!sourceNamespace) throw new SourceNamespaceNotFoundError(source.name, spec.sourceNamespace);
-  const types = resolveResourceTypes(sourceServed, {
-    resourceTypes: spec.resourceTypes,
-    excludeResourceTypes: spec.excludeResourceTypes,
-    includeCustomResources: spec.includeCustomResources,
-  });
-  return { sourceServed, drServed, sourceNamespace, types };
+  const resolve = (served: readonly ResourceType[]) =>
+    resolveResourceTypes(served, {
+      resourceTypes: spec.resourceTypes,
+      excludeResourceTypes: spec.excludeResourceTypes,
+      includeCustomResources: spec.includeCustomResources,
+    });
+  let served = sourceServed;
+  let types: ResourceType[];
+  try {
+    types = resolve(served);
+  } catch (error) {
+    // a kept discovery may predate a type that appeared since (a CRD installed): read it again once
+    if (!discoveryIsKept(source)) throw error;
+    forgetDiscovery(source);
+    served = await discoverResources(source);
+    types = resolve(served);
+  }
+  // the same for DR: a type it is missing may have been installed there since its discovery was kept
+  let onDr = drServed;
+  const drKeys = new Set(drServed.map(typeKey));
+  if (discoveryIsKept(dr) && types.some((t) => !drKeys.has(typeKey(t)))) {
+    forgetDiscovery(dr);
+    onDr = await discoverResources(dr);
+  }
+  return { sourceServed: served, drServed: onDr, sourceNamespace, types };
 }

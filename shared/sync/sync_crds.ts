@@ -7,6 +7,7 @@ import { delay } from "../async/delay.ts";
 import { describeKubeError, isNotFound } from "../kube/kube_api_error.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
 import type { RetryOptions } from "../kube/retry.ts";
+import { forgetDiscovery } from "../kube/discover_resources.ts";
 import { CRDS, type KubeObject, type ResourceType, typeKey } from "../kube/types.ts";
 import { getObject, listObjects } from "../kube/verbs.ts";
 import { contentHash } from "../plan/content_hash.ts";
@@ -139,7 +140,10 @@ export async function syncCustomResourceDefinitions(
       const same = existing?.metadata.annotations?.[ANNOTATION_CONTENT_HASH] ===
         desired.metadata.annotations?.[ANNOTATION_CONTENT_HASH];
       if (!options.dryRun) {
-        if (!same) await serverSideApply(dr, CRDS, desired, options.retry, options.signal);
+        if (!same) {
+          await serverSideApply(dr, CRDS, desired, options.retry, options.signal);
+          forgetDiscovery(dr); // DR serves a type more
+        }
         await waitServed(dr, type, name, timeout, options.signal);
       }
       result(same ? "unchanged" : existing ? "updated" : "created", undefined, warnings);

@@ -37,6 +37,7 @@ import {
   type BenchContext,
   continuousLatency,
   httpTrigger,
+  resourceChange,
   scaleNamespaces,
   serveIdle,
 } from "./runtime_cases.ts";
@@ -53,6 +54,8 @@ const { values } = parseArgs({
     sizes: { type: "string" },
     seconds: { type: "string" },
     namespaces: { type: "string" },
+    /** continuous-latency: the changes per second (default: 20, then 200). */
+    rate: { type: "string", multiple: true },
   },
 });
 const RUNS = Number(values.runs ?? 3);
@@ -635,13 +638,24 @@ try {
     const [name, run] of [
       ["scale-namespaces", () => scaleNamespaces(ctx, { namespaces, perNamespace })],
       ["http-trigger", () => httpTrigger(ctx)],
-      ["continuous-latency", () => continuousLatency(ctx)],
+      ...(values.rate ?? ["20", "200"]).map((rate) =>
+        [
+          "continuous-latency",
+          () =>
+            continuousLatency(ctx, {
+              rate: Number(rate),
+              ...(values.seconds ? { seconds: Number(values.seconds) } : {}),
+            }),
+        ] as const
+      ),
       ["serve-idle", () => serveIdle(ctx, { seconds: Number(values.seconds ?? 120) })],
+      ["resource-change", () => resourceChange(ctx)],
     ] as const
   ) {
     if (!asked(name) && !(name === "scale-namespaces" && asked("scale"))) continue;
     await quiesce();
-    results.push(await run());
+    const result = await run();
+    results.push(...(Array.isArray(result) ? result : [result]));
   }
   // the PVC data cases need no clusters: agents and sshd on this machine
   const pvc = ["pvc-cold", "pvc-delta"].filter(asked);
