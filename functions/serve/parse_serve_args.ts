@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { InvalidInputError } from "../../shared/errors.ts";
 import { isLogLevel, type LogLevel } from "../../shared/log/mod.ts";
+import { OPERATION_NAMES } from "../operations/mod.ts";
 
 export interface ServeOptions {
   /** `undefined`: read `DR_SYNCER_CONFIG`. */
@@ -24,7 +25,7 @@ Usage: dr-syncer serve [--config FILE] [--host 127.0.0.1] [--port 8080] [--drain
   --drain-seconds N    after SIGTERM, how long running runs may finish before they are stopped (default 20)
   --log-level LEVEL    debug, info, warn or error (default info); logs are JSON lines on stderr
 
-Routes: POST /v1/replications/{name}/{stage|cutover|failback|pvc-sync}, GET /v1/runs/{id},
+Routes: POST /v1/replications/{name}/{${OPERATION_NAMES.join("|")}}, GET /v1/runs/{id},
 GET /v1/replications[/{name}], GET /healthz, /readyz, /metrics, and the status page at /.`;
 
 function integer(flag: string, raw: string | undefined, fallback: number, max: number): number {

@@ -88,11 +88,12 @@ const SOURCE_KEYS = ["path", "env", "secret"] as const;
 
 function sourceCountProblem(
   value: Partial<Record<(typeof SOURCE_KEYS)[number], unknown>>,
+  orElse = "",
 ): string | undefined {
   const set = SOURCE_KEYS.filter((key) => value[key] !== undefined);
   if (set.length === 1) return undefined;
   const found = set.length === 0 ? "" : ` (found ${quoteAll(set)})`;
-  return `Needs exactly one of "path", "env" or "secret"${found}`;
+  return `Needs exactly one of "path", "env" or "secret"${orElse}${found}`;
 }
 
 /** The cluster the runtime runs in, reached with its pod's ServiceAccount (`{inCluster: true}`). */
@@ -133,7 +134,7 @@ export const kubeconfigSourceSchema = z
       });
       return z.NEVER;
     }
-    const problem = sourceCountProblem(value);
+    const problem = sourceCountProblem(value, ', or "inCluster: true"');
     if (problem !== undefined) {
       ctx.addIssue({ code: "custom", message: problem, input: value });
       return z.NEVER;

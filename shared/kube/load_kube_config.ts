@@ -1,5 +1,5 @@
 /**
- * Kubeconfig loading: from a file, an environment variable, a Secret or text (at most 4 MiB);
+ * Kubeconfig loading: from a file, an environment variable, a Secret or text (at most 2 MiB);
  * parsed with `yaml` in linear time, checked with zod (every error names its path), the chosen
  * context resolved to what a client needs, its certificates, key and token checked (a bad one is
  * an error naming its field). Exec plugins and auth providers are left to @kubernetes/client-node,
@@ -168,7 +168,7 @@ async function readText(source: KubeconfigSource, deps: LoadKubeConfigDeps, wher
 }
 
 /**
- * Reads a file of at most 4 MiB; `field`: the kubeconfig field that names it (a certificate, not
+ * Reads a file of at most 2 MiB; `field`: the kubeconfig field that names it (a certificate, not
  * the kubeconfig itself), said in the message with the file.
  */
 async function readFile(path: string, where: string, field?: string): Promise<string> {

@@ -141,7 +141,7 @@ Deno.test("a misspelt kubeconfig source is reported at the field and at the kube
   assert.match(issueAt(issues, "clusters[0].kubeconfig.pth").message, /did you mean "path"/);
   assert.match(
     issueAt(issues, "clusters[0].kubeconfig").message,
-    /Needs exactly one of "path", "env" or "secret"/,
+    /Needs exactly one of "path", "env" or "secret", or "inCluster: true"/,
   );
 });
 

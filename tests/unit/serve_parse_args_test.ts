@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseServeArgs } from "../../functions/serve/parse_serve_args.ts";
+import { parseServeArgs, SERVE_HELP } from "../../functions/serve/parse_serve_args.ts";
+import { OPERATION_NAMES } from "../../functions/operations/mod.ts";
 import { runServe } from "../../functions/serve/main.ts";
 
 Deno.test("serve args: defaults and flags", () => {
@@ -48,4 +49,9 @@ Deno.test("serve: bad flags and a missing config exit 2 with a message", async (
   err = "";
   assert.equal(await runServe(["--config", "/nonexistent/dr.yaml"], io), 2);
   assert.match(err, /Cannot read config "\/nonexistent\/dr.yaml": no such file/i);
+});
+
+Deno.test("serve --help names a route for every operation", () => {
+  for (const name of OPERATION_NAMES) assert.match(SERVE_HELP, new RegExp(`[{|]${name}[|}]`), name);
+  assert.match(SERVE_HELP, /\{stage\|cutover\|failback\|pvc-sync\|fence\}/);
 });
