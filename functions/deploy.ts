@@ -20,7 +20,7 @@
  * kubeconfigs of the other clusters and the tokens Secret (their namespaces created when missing).
  */
 import { utils } from "ssh2";
-import type { Config } from "../shared/config/config_schema.ts";
+import type { Config, Replication } from "../shared/config/config_schema.ts";
 import { readCredential } from "../shared/credentials/read_credential.ts";
 import { delay } from "../shared/async/delay.ts";
 import { discoverResources } from "../shared/kube/discover_resources.ts";
@@ -44,6 +44,7 @@ import {
 } from "../infra/render.ts";
 import { clustersToDiscover, isBuiltInType, replicatedTypes } from "../infra/runtime_rbac.ts";
 import { namespace, runtimeKubeconfigSecret, runtimeTokensSecret } from "../infra/runtime_templates.ts";
+import { type LiveObject, type LiveReplicationsRead, readLiveReplications } from "./live_replications.ts";
 
 /** The REST types of what the templates make. */
 const TYPES: Record<string, Pick<ResourceType, "group" | "version" | "resource" | "namespaced">> = {
@@ -117,6 +118,11 @@ export interface DeployReport {
   readonly discovered: DiscoveredTypes[];
   /** What the user should know besides the objects (`renderNotes`: the CronJob form's limits). */
   readonly notes: string[];
+  /**
+   * The original DR-Syncer's objects in the runtime's namespace, whose replications got rights like the
+   * config's (`readLiveReplications`); those with a `problem` got none.
+   */
+  readonly live: LiveObject[];
 }
 
 export interface DeployOptions {
@@ -353,12 +359,16 @@ async function runtimeToken(
 export async function discoverTypes(
   config: Config,
   clientOf: (cluster: string) => KubeClient,
+  live: readonly Replication[] = [],
 ): Promise<{ served: Map<string, ResourceType[]>; discovered: DiscoveredTypes[] }> {
-  const clusters = clustersToDiscover(config);
+  // the live objects' replications too, where their source is a cluster of the config (deploy reaches it)
+  const configured = new Set(config.clusters.map((c) => c.name));
+  const all = [...config.replications, ...live];
+  const clusters = clustersToDiscover({ ...config, replications: all }).filter((c) => configured.has(c));
   const served = new Map(
     await Promise.all(clusters.map(async (c) => [c, await discoverResources(clientOf(c))] as const)),
   );
-  const discovered = config.replications.filter((r) => served.has(r.source.cluster)).map((r) => ({
+  const discovered = all.filter((r) => served.has(r.source.cluster)).map((r) => ({
     replication: r.name,
     cluster: r.source.cluster,
     types: replicatedTypes(r, served.get(r.source.cluster)).filter((t) => !isBuiltInType(t))
@@ -442,6 +452,7 @@ function report(
   dryRun: boolean,
   results: DeployedObject[],
   discovered: DiscoveredTypes[],
+  live: { objects: readonly LiveObject[]; notes: readonly string[] } = { objects: [], notes: [] },
 ): DeployReport {
   const counts: Record<DeployAction, number> = {
     created: 0,
@@ -457,7 +468,8 @@ function report(
     objects: results,
     counts,
     discovered,
-    notes: renderNotes(config),
+    notes: [...renderNotes(config), ...live.notes],
+    live: [...live.objects],
   };
 }
 
@@ -466,11 +478,13 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
   const dryRun = options.dryRun ?? false;
   const local = runtimeClusterOf(config);
   const clientOf = clientsOf(options);
-  // the custom types only discovery can name: read before anything is written
-  const { served, discovered } = await discoverTypes(config, clientOf);
+  // the original API's objects the runtime will run, granted rights too; then the custom types only
+  // discovery can name: read before anything is written
+  const live = liveWithinReach(config, await readLiveReplications(config, clientOf(local)));
+  const { served, discovered } = await discoverTypes(config, clientOf, live.replications);
   const tokens = await copiedTokenValues(config, options);
   const rendered = new Map<string, RenderedCluster>(
-    config.clusters.map((c) => [c.name, renderCluster(config, c.name, { served })]),
+    config.clusters.map((c) => [c.name, renderCluster(config, c.name, { served, live })]),
   );
   const results: DeployedObject[] = [];
   // the other clusters first: the runtime's kubeconfigs need their tokens
@@ -484,7 +498,36 @@ export async function deployConfig(config: Config, options: DeployOptions): Prom
   results.push(...secrets.skipped);
   await deployer.objects([...rendered.get(local)!.objects, ...secrets.objects], config.agent);
   results.push(...deployer.results);
-  return report(config, dryRun, results, discovered);
+  return report(config, dryRun, results, discovered, live);
+}
+
+/**
+ * The live replications deploy can grant rights for: one whose custom types only its source's discovery can
+ * name is left out when that source is a RemoteCluster (deploy has no kubeconfig of it), with a note.
+ */
+function liveWithinReach(config: Config, read: LiveReplicationsRead): LiveReplicationsRead {
+  const configured = new Set(config.clusters.map((c) => c.name));
+  const out = new Set<string>();
+  const notes = [...read.notes];
+  for (const r of read.replications) {
+    if (configured.has(r.source.cluster)) continue;
+    if (clustersToDiscover({ ...config, replications: [r] }).length === 0) continue;
+    out.add(r.name);
+    notes.push(
+      `replication "${r.name}": its custom types are named by the discovery of cluster "${r.source.cluster}", a RemoteCluster deploy cannot reach: no rights granted (name its types, or define the cluster in the config)`,
+    );
+  }
+  if (out.size === 0) return read;
+  return {
+    ...read,
+    replications: read.replications.filter((r) => !out.has(r.name)),
+    objects: read.objects.map((o) =>
+      o.replication !== undefined && out.has(o.replication)
+        ? { kind: o.kind, namespace: o.namespace, name: o.name, problem: "no rights granted (see the note)" }
+        : o
+    ),
+    notes,
+  };
 }
 
 /**
@@ -526,6 +569,17 @@ export function formatDeployReport(report: DeployReport): string {
       o.reason ? ` (${o.reason})` : ""
     }`
   );
+  for (const o of report.live) {
+    lines.push(
+      `${report.runtimeCluster}: ${o.kind} ${o.namespace}/${o.name} read: ${
+        o.problem !== undefined
+          ? `left out (${o.problem})`
+          : o.replication !== undefined
+          ? `replication "${o.replication}" granted rights`
+          : "in use"
+      }`,
+    );
+  }
   for (const note of report.notes) lines.push(`note: ${note}`);
   for (const d of report.discovered) {
     lines.push(

@@ -23,7 +23,7 @@ import {
 } from "./agent_templates.ts";
 import { CLUSTERS_DIR, TOKENS_DIR } from "./names.ts";
 import { operatorCrds } from "./operator_crds.ts";
-import { type RbacOptions, runtimeRbac } from "./runtime_rbac.ts";
+import { type RbacOptions, rightsReplications, runtimeRbac } from "./runtime_rbac.ts";
 import { scheduleJobs } from "./schedule_jobs.ts";
 import {
   namespace,
@@ -215,10 +215,11 @@ export function renderCluster(config: Config, cluster: string, options: RenderOp
     }
   };
   addNamespace(namespace(settings.namespace, "runtime"));
-  for (const r of config.replications) {
+  const replications = rightsReplications(config, options);
+  for (const r of replications) {
     if (r.destination.cluster === cluster) addNamespace(namespace(r.destination.namespace, "destination"));
   }
-  for (const r of config.replications) {
+  for (const r of replications) {
     if (r.source.cluster === cluster) addNamespace(namespace(r.source.namespace, "source"));
   }
   objects.push(runtimeServiceAccount(settings, isLocal));

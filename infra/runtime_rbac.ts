@@ -374,9 +374,25 @@ export function replicatedNamespaces(
   return { source: [...source].sort(), destination: [...destination].sort() };
 }
 
+/**
+ * What the runtime will also run besides the config file: the replications of the original DR-Syncer's
+ * objects in its namespace (deploy reads them), and the Secrets their RemoteClusters name.
+ */
+export interface LiveReplications {
+  readonly replications: readonly Replication[];
+  readonly secrets: readonly { readonly name: string; readonly namespace: string }[];
+}
+
 export interface RbacOptions {
   /** Per cluster, the types its discovery reports (deploy reads those of `clustersToDiscover`). */
   readonly served?: ReadonlyMap<string, readonly ResourceType[]> | undefined;
+  /** The live objects' replications, granted like the config's (deploy reads them). */
+  readonly live?: LiveReplications | undefined;
+}
+
+/** The config's replications and the live objects' (`options.live`), which get the same rights. */
+export function rightsReplications(config: Config, options: RbacOptions = {}): readonly Replication[] {
+  return options.live ? [...config.replications, ...options.live.replications] : config.replications;
 }
 
 /**
@@ -398,7 +414,7 @@ export function runtimeRbac(
   const clusterRules = new RuleSet();
   const namespaces = { read: new Set<string>(), patch: new Set<string>() };
   let agents = false;
-  for (const r of config.replications) {
+  for (const r of rightsReplications(config, options)) {
     const runs = runtimeRuns(config, r);
     if (runs === "none" || (r.source.cluster !== cluster && r.destination.cluster !== cluster)) continue;
     const types = replicatedTypes(r, options.served?.get(r.source.cluster));
@@ -459,6 +475,7 @@ export function runtimeRbac(
       ...(config.runtime.cronJobs
         ? []
         : config.tokens.flatMap((t) => "secret" in t.value ? [t.value.secret] : [])),
+      ...(options.live?.secrets ?? []),
     ];
     for (const ref of refs) ns(ref.namespace).add("", "secrets", ["get"], [ref.name]);
   }

@@ -85,6 +85,7 @@ Deno.test("deploy: render passes a server-side dry run, --dry-run writes nothing
   await using clusters = await testClusters();
   const id = uniqueName("dpl").slice(0, 30);
   const agentNs = `${id}-agents`, runtimeNs = `${id}-rt`, appNs = `${id}-app`, dataNs = `${id}-data`;
+  const liveNs = `${id}-live`;
   const port = 20000 + Math.floor(Math.random() * 10000);
   const dir = await Deno.makeTempDir({ prefix: "dr-syncer-deploy-" });
   const file = `${dir}/dr-syncer.yaml`;
@@ -457,9 +458,82 @@ runtime: { namespace: ${runtimeNs}, image: dr-syncer-runtime:test }
         dr.close();
       }
     });
+
+    await t.step(
+      "a NamespaceMapping no replication covers is refused until deploy reads it and grants its rights",
+      async () => {
+        await createNamespace(clusters.source, liveNs);
+        await seed(clusters.source, [
+          fixtures.configMap(liveNs, "settings"),
+          fixtures.deployment(liveNs, "web", 1),
+        ]);
+        await clusters.dr.request({
+          method: "POST",
+          path: `/apis/${OPERATOR_API_VERSION}/namespaces/${runtimeNs}/${NAMESPACE_MAPPING.plural}`,
+          body: {
+            apiVersion: OPERATOR_API_VERSION,
+            kind: NAMESPACE_MAPPING.kind,
+            metadata: { name: "live" },
+            spec: { sourceCluster: "source", destinationCluster: "dr", sourceNamespace: liveNs },
+          },
+        });
+        const secret = await get<Secret>(clusters.dr, {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: kubeconfigSecretName("source"), namespace: runtimeNs },
+        });
+        const source = await connectCluster("source", {
+          inline: Buffer.from(secret!.data!.kubeconfig!, "base64").toString(),
+        });
+        const dr = await connectCluster("dr", {
+          inline: await runtimeKubeconfig(clusters.dr, "dr", runtimeNs),
+        });
+        try {
+          const config = await loadConfigFile(file);
+          // the mapping's replication as the runtime converts it: the config's first one's options there
+          const liveSpec = {
+            ...replicationSpecFromConfig(config.replications[0]!, config.agent),
+            name: "live",
+            sourceNamespace: liveNs,
+            destNamespace: liveNs,
+          };
+          // before: the deployed rights name only the config's namespaces
+          await assert.rejects(
+            source.request({ method: "GET", path: `/api/v1/namespaces/${liveNs}/configmaps` }),
+            forbidden,
+          );
+          const out = await cli("deploy", "--config", file, "--output", "json");
+          assert.equal(out.code, 0, out.stderr);
+          const report = JSON.parse(out.stdout) as {
+            live: { kind: string; name: string; replication?: string; problem?: string }[];
+          };
+          const live = (name: string) =>
+            report.live.find((o) => o.kind === NAMESPACE_MAPPING.kind && o.name === name);
+          assert.equal(live("live")?.replication, "live", JSON.stringify(report.live));
+          assert.equal(live("live")?.problem, undefined);
+          // the mapping named like a replication of the config file is left out: the file's wins
+          assert.match(live("app")?.problem ?? "", /app/, JSON.stringify(report.live));
+          const text = await cli("deploy", "--config", file, "--dry-run");
+          assert.match(
+            text.stdout,
+            new RegExp(`dr: NamespaceMapping ${runtimeNs}/live read: replication "live" granted rights`),
+          );
+          // after: the runtime's credentials run the mapping's stage, cutover and failback; other namespaces
+          // stay closed
+          await stageCutoverFailback(source, dr, liveSpec);
+          await assert.rejects(
+            source.request({ method: "GET", path: "/api/v1/namespaces/default/configmaps" }),
+            forbidden,
+          );
+        } finally {
+          source.close();
+          dr.close();
+        }
+      },
+    );
   } finally {
     for (const client of [clusters.source, clusters.dr]) {
-      for (const ns of [agentNs, runtimeNs, appNs, dataNs]) await deleteNamespace(client, ns);
+      for (const ns of [agentNs, runtimeNs, appNs, dataNs, liveNs]) await deleteNamespace(client, ns);
       for (const kind of ["clusterrolebindings", "clusterroles"]) {
         await client.request({
           method: "DELETE",
