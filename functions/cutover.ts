@@ -1,8 +1,11 @@
 import { RefusedError } from "../shared/errors.ts";
 import { clusterOf } from "../shared/kube/kube_api_error.ts";
-import { DEPLOYMENTS, typeKey } from "../shared/kube/types.ts";
+import { discoverResources } from "../shared/kube/discover_resources.ts";
+import { DEPLOYMENTS, type ResourceType, typeKey } from "../shared/kube/types.ts";
 import { listObjects } from "../shared/kube/verbs.ts";
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
+import { resolveResourceTypes } from "../shared/plan/resolve_resource_types.ts";
+import { handOverCopies, notWritten, ownershipNote, withDrTypes } from "../shared/sync/hand_over.ts";
 import { buildRunReport, type ObjectResult, type RunReport } from "../shared/run_report.ts";
 import { cutoverAlreadyDone } from "../shared/state/refusals.ts";
 import {
@@ -11,6 +14,7 @@ import {
   restoreSource,
   scaleDrUp,
   scaleSourceDown,
+  sourceOwners,
 } from "../shared/sync/scale_workloads.ts";
 import {
   nothingToDo,
@@ -24,7 +28,7 @@ import { describePass, pvcPass } from "./pvc_sync.ts";
 import { claimObjects, passTotals } from "../shared/pvc/pvc_pass.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
-import { StepRunner } from "./step_runner.ts";
+import { StepRunner, summarise } from "./step_runner.ts";
 
 export interface CutoverRequest {
   readonly replication: ReplicationSpec;
@@ -46,6 +50,23 @@ export interface CutoverRequest {
 }
 
 export const CUTOVER_STEPS = ["final-stage", "scale-source-down", "pvc-final-sync", "scale-dr-up"] as const;
+
+/**
+ * The replication's types as DR serves them, when the final stage did not resolve them (the source is
+ * unavailable): resolved against DR's own discovery.
+ */
+async function replicationTypesOnDr(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+): Promise<{ source: ResourceType; dr: ResourceType }[]> {
+  const served = await discoverResources(deps.dr);
+  const types = resolveResourceTypes(served, {
+    resourceTypes: spec.resourceTypes,
+    excludeResourceTypes: spec.excludeResourceTypes,
+    includeCustomResources: spec.includeCustomResources,
+  });
+  return withDrTypes(types, served);
+}
 
 /** The interrupted cutover left the source scaled down and DR not (fully) up. */
 export class CutoverInterruptedError extends RefusedError {
@@ -114,6 +135,8 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
     }
     const before = lock.state;
     let ctx = scaleContext(deps, spec, runSignal(deps, lock.signal));
+    /** The replication's types (with DR's version of each), once the final stage resolved them. */
+    let copied: { source: ResourceType; dr: ResourceType }[] | undefined;
     const steps = new StepRunner(lock, "cutover", deps.runId, log, deps.afterStep);
     const skipSource = (why: string) => {
       for (const step of ["final-stage", "scale-source-down"]) steps.skip(step, why);
@@ -128,13 +151,14 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
       let lostSource: unknown;
       await steps.run("final-stage", async () => {
         try {
-          const { prepared, objects } = await stagePass(deps, spec, {
+          const { prepared, checked, objects } = await stagePass(deps, spec, {
             dryRun: false,
             prune: spec.prune,
             signal: ctx.signal,
           });
           // the scaling steps need list only the replication's own workload types
           ctx = { ...ctx, types: new Set(prepared.types.map(typeKey)) };
+          copied = withDrTypes(prepared.types, checked.drServed);
           return { objects: request.acceptStale ? acceptStale(objects) : objects };
         } catch (error) {
           if (!request.allowSourceUnavailable || clusterOf(error) !== deps.source.name) throw error;
@@ -184,7 +208,36 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
         };
       });
     }
-    await steps.run("scale-dr-up", async () => ({ objects: await scaleDrUp(ctx, workloads) }));
+    await steps.run("scale-dr-up", async () => {
+      // DR's copies take their source objects' field ownership as DR goes live (the hand-over): the
+      // workloads in the write that scales each up, the other copies after them
+      const from = sourceUp ? await sourceOwners(ctx).catch(() => undefined) : undefined;
+      const scaled = await scaleDrUp(ctx, workloads, { from });
+      if (scaled.some((o) => o.action === "failed")) return { objects: scaled };
+      let handed: ObjectResult[];
+      try {
+        handed = await handOverCopies(deps.source, deps.dr, {
+          spec,
+          types: copied ?? await replicationTypesOnDr(deps, spec),
+          sourceUp,
+          concurrency: deps.concurrency,
+          retry: deps.retry,
+          signal: ctx.signal,
+        });
+      } catch (error) {
+        // DR serves by now: a hand-over that cannot be done is said, not a failed cutover
+        if (ctx.signal?.aborted) throw error;
+        log.warn("the copies' field owners could not be handed over", { error });
+        return {
+          objects: scaled,
+          detail: `${summarise(scaled)}; field owners not handed over: ${String(error)}`,
+        };
+      }
+      return {
+        objects: [...scaled, ...notWritten(handed)],
+        detail: `${summarise(scaled)}; ${ownershipNote(handed, "hand-over")}`,
+      };
+    });
 
     const sourceDown = sourceUp && steps.touched("scale-source-down");
     if (steps.failed && sourceDown && !ctx.signal?.aborted) {

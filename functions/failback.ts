@@ -1,5 +1,5 @@
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
-import { buildRunReport, type RunReport } from "../shared/run_report.ts";
+import { buildRunReport, type ObjectResult, type RunReport } from "../shared/run_report.ts";
 import { failbackAlreadyDone, failbackRefusal } from "../shared/state/refusals.ts";
 import {
   drCounts,
@@ -8,8 +8,14 @@ import {
   scaleDrDown,
   scaleDrUp,
   scaleSourceDown,
+  sourceOwners,
+  sourceShowsCutover,
   waitForDrPodsGone,
 } from "../shared/sync/scale_workloads.ts";
+import { checkSync } from "../shared/sync/check_sync.ts";
+import { copyBack } from "../shared/sync/copy_back.ts";
+import { handOverCopies, notWritten, ownershipNote, withDrTypes } from "../shared/sync/hand_over.ts";
+import type { ReplicationState } from "../shared/state/replication_state.ts";
 import {
   nothingToDo,
   type OperationDeps,
@@ -22,7 +28,7 @@ import { preflight, reachable, repairContext, scaleContext, withSourceIdentity }
 import { describePass, pvcPass } from "./pvc_sync.ts";
 import { claimObjects, passTotals } from "../shared/pvc/pvc_pass.ts";
 import { runLocked } from "./run_locked.ts";
-import { StepRunner } from "./step_runner.ts";
+import { StepRunner, summarise } from "./step_runner.ts";
 
 export interface FailbackRequest {
   readonly replication: ReplicationSpec;
@@ -40,9 +46,31 @@ export interface FailbackRequest {
    * pass of what changed meanwhile, before the source is restored.
    */
   readonly reverseMigratePvcData?: boolean;
+  /**
+   * Fail back without first copying to the source what changed on DR while it served (new and
+   * changed objects; deletions with prune): those changes are lost.
+   */
+  readonly discardDrChanges?: boolean;
+  /** With the copy-back, delete the source objects whose DR copy was deleted while DR served (default: the replication's prune). */
+  readonly prune?: boolean;
+}
+
+/** How long before the recorded cutover an object made on DR still counts as new there (the clocks may differ). */
+const NEW_ON_DR_MARGIN_MS = 10 * 60_000;
+
+/**
+ * From when on an object DR holds without provenance is new there (made while DR served): the
+ * cutover's recorded end (else the last stage's), less a margin for the clocks of the machine that
+ * recorded it and of DR's API server.
+ */
+function newOnDrSince(state: ReplicationState): string | undefined {
+  const at = state.lastSuccess.cutover ?? state.lastSuccess.stage;
+  if (at === undefined || Number.isNaN(Date.parse(at))) return undefined;
+  return new Date(Date.parse(at) - NEW_ON_DR_MARGIN_MS).toISOString();
 }
 
 export const FAILBACK_STEPS = [
+  "copy-back",
   "pvc-reverse-sync",
   "scale-dr-down",
   "wait-dr-pods-gone",
@@ -77,8 +105,26 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
     return nothingToDo(deps.runId, spec.name, startedAt, deps.now(), request.dryRun, done, "failback");
   }
   refuseIf(failbackRefusal(spec.name, state, force));
+  const copyBackOf = (signal: AbortSignal | undefined, dryRun: boolean, since: string | undefined) =>
+    checkSync(deps.source, deps.dr, spec).then((checked) =>
+      copyBack(deps.source, deps.dr, {
+        replication: spec,
+        checked,
+        dryRun,
+        prune: request.prune ?? spec.prune,
+        newSince: since,
+        concurrency: deps.concurrency,
+        retry: deps.retry,
+        signal,
+        logger: log,
+      })
+    );
   if (request.dryRun) {
     const workloads = await listManagedWorkloads(scaleContext(deps, spec));
+    const serves = !state.fenceSource && !await sourceShowsCutover(scaleContext(deps, spec));
+    const copied = request.discardDrChanges || serves
+      ? []
+      : await copyBackOf(undefined, true, newOnDrSince(state));
     return buildRunReport({
       runId: deps.runId,
       operation: "failback",
@@ -86,12 +132,18 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
       dryRun: true,
       startedAt,
       finishedAt: deps.now(),
-      objects: [],
+      objects: copied,
       steps: FAILBACK_STEPS.map((step) => ({
         step,
         status: "skipped" as const,
         detail: step === "scale-dr-down"
           ? `dry run: would scale ${workloads.scalable.length} workload(s) on DR back to standby`
+          : step === "copy-back"
+          ? request.discardDrChanges
+            ? "dry run: --discard-dr-changes: what changed on DR would be lost"
+            : serves
+            ? "dry run: the source already serves again: nothing would be copied back over it"
+            : `dry run: ${copyBackDetail(copied, true)}`
           : "dry run",
       })),
     });
@@ -110,6 +162,26 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
     const workloads = await listManagedWorkloads(ctx);
     const counts = request.useDrCounts ? drCounts(workloads) : undefined;
     const reverse = request.reverseMigratePvcData ?? false;
+    // first what changed on DR while it served goes back to the source (DR still serves meanwhile)
+    if (request.discardDrChanges) {
+      steps.skip(
+        "copy-back",
+        "not asked (--discard-dr-changes): what changed on DR while it served is not copied back, and is lost",
+      );
+    } else if (steps.doneBefore("copy-back")) {
+      steps.skip("copy-back", "done by an earlier run of this failback");
+    } else if (!lock.state.fenceSource && !await sourceShowsCutover(ctx)) {
+      // (a failback with DR unavailable restored it): DR's versions must not undo what changed there since
+      steps.skip(
+        "copy-back",
+        "the source already serves again (no workload of it carries a record of the cutover): nothing is copied back over it",
+      );
+    } else {
+      await steps.run("copy-back", async () => {
+        const objects = await copyBackOf(ctx.signal, false, newOnDrSince(lock.state));
+        return { objects, detail: copyBackDetail(objects, false) };
+      });
+    }
     const pass = (step: string, quietWaitMs?: number) =>
       steps.run(step, async () => {
         const result = await pvcPass(deps, {
@@ -130,7 +202,22 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
     } else if (steps.doneBefore("scale-dr-down")) {
       steps.skip("pvc-reverse-sync", "DR is already down: only the final pass is left");
     } else await pass("pvc-reverse-sync"); // while DR still serves: moves the bulk, the final pass only the rest
-    await steps.run("scale-dr-down", async () => ({ objects: await scaleDrDown(ctx, workloads) }));
+    // the field ownership the cutover handed over is taken back as DR goes back to standby: the
+    // workloads in the write that scales each down, the other copies after them
+    await steps.run("scale-dr-down", async () => {
+      const from = await sourceOwners(ctx).catch(() => undefined);
+      const scaled = await scaleDrDown(ctx, workloads, { from });
+      if (scaled.some((o) => o.action === "failed")) return { objects: scaled };
+      const taken = await ownership(deps, spec, "take-back", ctx.signal).catch((error) => {
+        if (ctx.signal?.aborted) throw error;
+        log.warn("the field owners handed over at the cutover could not be taken back", { error });
+        return [];
+      });
+      return {
+        objects: [...scaled, ...notWritten(taken)],
+        detail: `${summarise(scaled)}; ${ownershipNote(taken, "take-back")}`,
+      };
+    });
     await steps.run("wait-dr-pods-gone", async () => {
       const left = await waitForDrPodsGone(ctx, workloads, request.podsGoneTimeoutMs ?? 120_000);
       if (left.length > 0) {
@@ -149,9 +236,15 @@ export async function failback(operationDeps: OperationDeps, request: FailbackRe
       await steps.repair("undo", async () => {
         const repair = repairContext(ctx);
         const source = await scaleSourceDown(repair, await listManagedWorkloads(repair));
-        const dr = await scaleDrUp(repair, await listManagedWorkloads(repair));
+        const from = await sourceOwners(repair).catch(() => undefined);
+        const dr = await scaleDrUp(repair, await listManagedWorkloads(repair), { from });
+        // DR serves again: its copies take their source's field owners again (a failure is only logged)
+        const handed = await ownership(deps, spec, "hand-over", repair.signal).catch((error) => {
+          log.warn("the copies' field owners could not be handed over again", { error });
+          return [];
+        });
         return {
-          objects: [...source, ...dr],
+          objects: [...source, ...dr, ...notWritten(handed)],
           detail: "DR scaled back up and the source back down: the replication stays cut over",
         };
       });
@@ -202,5 +295,44 @@ async function failbackWithoutDr(
         detail: "from the records on the source",
       },
     ],
+  });
+}
+
+/** The copy-back step's line: what it wrote on the source (or would have). */
+function copyBackDetail(objects: readonly ObjectResult[], dryRun: boolean): string {
+  const count = (action: ObjectResult["action"]) => objects.filter((o) => o.action === action).length;
+  const [created, updated, pruned, failed] = [
+    count("created"),
+    count("updated"),
+    count("pruned"),
+    count("failed"),
+  ];
+  const would = dryRun ? "would be " : "";
+  if (created + updated + pruned + failed === 0) return "nothing changed on DR while it served";
+  return [
+    `${created} ${would}created, ${updated} ${would}updated, ${pruned} ${would}deleted on the source from DR`,
+    ...(failed > 0 ? [`${failed} failed`] : []),
+  ].join("; ");
+}
+
+/**
+ * The copies (but the workloads, which do it as they are scaled) give back the field ownership the
+ * cutover handed over (`take-back`), or take it again (`hand-over`, an undo).
+ */
+async function ownership(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  direction: "hand-over" | "take-back",
+  signal: AbortSignal | undefined,
+) {
+  const checked = await checkSync(deps.source, deps.dr, spec);
+  return await handOverCopies(deps.source, deps.dr, {
+    spec,
+    direction,
+    types: withDrTypes(checked.types, checked.drServed),
+    sourceUp: true,
+    concurrency: deps.concurrency,
+    retry: deps.retry,
+    signal,
   });
 }

@@ -33,6 +33,8 @@ export interface StagePassOptions {
 
 export interface StagePassResult {
   readonly prepared: PreparedSync;
+  /** What the checks found (both clusters' discovery, the types). */
+  readonly checked: CheckedSync;
   /** Whether the DR namespace was written (created or updated). */
   readonly namespaceApplied: boolean;
   /** Per object: CRDs copied, objects DR cannot hold, then the plan's results. */
@@ -86,5 +88,10 @@ export async function stagePass(
     onProgress: (done, total) => deps.onProgress?.({ phase: "writing", done, total }),
     signal,
   });
-  return { prepared, namespaceApplied, objects: [...crds.results, ...prepared.unserved, ...applied] };
+  return {
+    prepared,
+    checked,
+    namespaceApplied,
+    objects: [...crds.results, ...prepared.unserved, ...applied],
+  };
 }

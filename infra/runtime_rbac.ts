@@ -300,6 +300,9 @@ function sourceRules(
     // cutover, fence (also from stage, after a cutover that skipped the source) and failback patch the
     // workload objects themselves (merge and JSON patches: no /scale subresource)
     if (isScaled(t)) rules.add(t.group, t.resource, ["patch"]);
+    // failback's copy-back writes on the source what changed on DR while it served: new objects
+    // created, changed ones written over (update), their field owners patched, with prune deletions
+    if (runs === "all") rules.add(t.group, t.resource, ["create", "update", "patch", "delete"]);
   }
   // cutover --allow-source-unavailable: whether the source answers a list
   if (runs === "all") rules.add("apps", "deployments", ["list"]);
@@ -315,9 +318,10 @@ function destinationRules(
   pvc: boolean,
 ) {
   for (const t of types) {
-    // server-side apply needs create and patch (a create checks `create` with the object's name), prune,
-    // `immutable: recreate` and a finished Job's copy delete, drift checks get
-    rules.add(t.group, t.resource, ["get", "list", "create", "patch", "delete"]);
+    // server-side apply needs create and patch (a create checks `create` with the object's name), an
+    // update of a copy is a write over it (update), prune, `immutable: recreate` and a finished Job's
+    // copy delete, drift checks get
+    rules.add(t.group, t.resource, ["get", "list", "create", "update", "patch", "delete"]);
     if (isRbacCopy(t)) {
       // copying a Role that grants more than the runtime holds, or a binding to one, needs these
       rules.add("rbac.authorization.k8s.io", "roles", ["bind", "escalate"]);

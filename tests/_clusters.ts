@@ -398,6 +398,56 @@ export async function denyDeploymentUpdates(
   };
 }
 
+/**
+ * An object as the sync rules say its copy must equal it (docs/sync-rules.md): its content and its
+ * labels and annotations, without what each cluster keeps of its own (uid, versions, managedFields,
+ * the status, a Deployment's revision annotation, a Service's allocated addresses and node ports, a
+ * claim's binding), without dr-syncer's own marks (the managed-by label, the `dr-syncer.io/`
+ * annotations, the last-applied annotation the copy drops) and without the replica count and
+ * `suspend` a standby holds. The source object and its DR copy have equal views.
+ */
+export function syncedView(obj: KubeObject): Record<string, unknown> {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (value === null || typeof value !== "object") return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "creationTimestamp" && v === null) continue;
+      out[k] = strip(v);
+    }
+    return out;
+  };
+  const own = (key: string) =>
+    key.startsWith("dr-syncer.io/") || key === "app.kubernetes.io/managed-by" ||
+    key === "kubectl.kubernetes.io/last-applied-configuration" ||
+    key === "deployment.kubernetes.io/revision" ||
+    key.startsWith("pv.kubernetes.io/") || key.startsWith("volume.kubernetes.io/") ||
+    key.startsWith("volume.beta.kubernetes.io/");
+  const keep = (map: Record<string, string> | undefined) =>
+    Object.fromEntries(Object.entries(map ?? {}).filter(([k]) => !own(k)));
+  const { apiVersion: _a, kind, metadata, status: _s, ...content } = obj;
+  const view = strip(content) as Record<string, Record<string, unknown> | undefined>;
+  const spec = view.spec;
+  if (spec) {
+    delete spec.replicas;
+    if (kind === "CronJob" || kind === "Job") delete spec.suspend;
+    if (kind === "Service") {
+      for (const k of ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "healthCheckNodePort"]) {
+        if (spec.clusterIP !== "None" || !k.startsWith("clusterIP")) delete spec[k];
+      }
+      for (const port of (spec.ports ?? []) as Record<string, unknown>[]) delete port.nodePort;
+    }
+    if (kind === "PersistentVolumeClaim") delete spec.volumeName;
+  }
+  return {
+    kind,
+    name: metadata.name,
+    labels: keep(metadata.labels),
+    annotations: keep(metadata.annotations),
+    ...view,
+  };
+}
+
 let helmPath: Promise<string> | undefined;
 /**
  * The real Helm binary of the test environment (built from the Go module proxy on first use by

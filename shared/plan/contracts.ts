@@ -91,8 +91,16 @@ export interface PlanEntry {
   readonly warnings: readonly string[];
   /** Errors to report for this object even when it is written (e.g. bad scale-override). */
   readonly errors: readonly string[];
-  /** For an update that repairs drift: a merge patch removing what was added on DR, sent after the apply. */
-  readonly cleanup?: Record<string, unknown>;
+  /**
+   * For an update: the whole object written over the DR object (an update at its resourceVersion, see
+   * `replacementOf`), when the plan had DR's full object; otherwise the apply reads it first.
+   */
+  readonly replace?: KubeObject;
+  /**
+   * For an unchanged entry: a field the copy sets has no owner on DR any more (someone removed it),
+   * so DR's full object must be read and compared (the planner then plans it again with `live`).
+   */
+  readonly readFull?: true;
   /** Apply order (namespace first, HPAs last); prunes run in reverse order. */
   readonly order: number;
 }
@@ -115,4 +123,9 @@ export interface PlanSyncOptions extends CopySource {
    * `typeKey/name`: what drift detection starts from. Absent: drift is not checked.
    */
   readonly writers?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * DR objects read in full (with their managedFields), by `typeKey/name`, where the listing held
+   * only their metadata: what drift is compared against, and what an update is written over.
+   */
+  readonly live?: ReadonlyMap<string, KubeObject>;
 }

@@ -30,7 +30,10 @@ export interface FilterFacts {
 
 /**
  * What a DR object that exists is written as: `desired`, except what DR must keep of `current`
- * (a claim's immutable fields and size), with warnings saying what was kept.
+ * (a claim's immutable fields and size), with warnings saying what was kept. Failback's copy-back uses
+ * it the other way round: what a source object keeps of itself when DR's version is written over it.
+ * (The rest of what the receiving cluster owns, a Service's addresses, a claim's binding, is kept by
+ * `replacementOf` from who owns which field.)
  */
 export type HoldExisting = (
   desired: KubeObject,

@@ -15,7 +15,12 @@
  *   suspend, park), not on its kind; `keepingClaims` and `restoringClaims` act on a claim retention
  *   policy or its record, `guardedPatch` on a replica count: what the object holds (only a
  *   StatefulSet has the policy; CronJobs, Jobs and DaemonSets have no replica count);
- * - `scale_workloads.ts` groups the workloads by `scale.by` (the `Workloads` the operations read).
+ * - `scale_workloads.ts` groups the workloads by `scale.by` (the `Workloads` the operations read);
+ * - `helm_records.ts`: Helm's release records are recognised by what a Secret holds (its `type`
+ *   `helm.sh/release.v1`, or its name and Helm's labels in a metadata listing), not by its kind: the
+ *   planner and failback's copy-back treat a record Helm rewrote (without provenance) as the copy;
+ * - `copy_back.ts`: the way back reads the scaling fields of a workload by `scale.by` (its replica
+ *   count, `suspend` or parking, and their records), which the source keeps, as `scale_decisions.ts` does.
  */
 import type { KubeObject, ResourceType } from "../kube/types.ts";
 import type { KindRule, KindTransform } from "./kind_rule.ts";

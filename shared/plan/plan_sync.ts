@@ -22,7 +22,9 @@ import type {
 } from "./contracts.ts";
 import { contentHash } from "./content_hash.ts";
 import { type KindRule, kindRuleFor } from "./kind_rules.ts";
-import { driftOf } from "./drift.ts";
+import { describeDifferences, differences, replacementOf } from "./drift.ts";
+import { ownsEveryField } from "./field_owners.ts";
+import { isHelmRecordOf } from "./helm_records.ts";
 import { ANNOTATION_CONTENT_HASH } from "./names.ts";
 import { hasManagedByLabel, isCopyFrom, isOurCopy, provenanceOf } from "./provenance.ts";
 
@@ -70,6 +72,10 @@ function updateReason(current: KubeObject, options: PlanSyncOptions): string {
     : "changed since the last sync";
 }
 
+/** Why a Helm release record without provenance is still this replication's copy. */
+const HELM_REWRITE_REASON =
+  "Helm rewrote this release record on DR (its provenance with it): recognised by its release and revision, put back";
+
 function planCopy(
   base: EntryBase,
   rule: KindRule,
@@ -87,33 +93,42 @@ function planCopy(
   const hash = contentHash(object);
   const common = { ...base, warnings, errors: outcome.errors };
   if (current === undefined) return { ...common, action: "create", desired: withContentHash(object, hash) };
-  if (!isCopyFrom(current, options) && !options.adopt) {
+  const helmRewrite = !isCopyFrom(current, options) && isHelmRecordOf(object, current);
+  if (!isCopyFrom(current, options) && !helmRewrite && !options.adopt) {
     return {
       ...common,
       action: "error",
       reason: `It ${foreignReason(current)}: left alone; set adopt (--adopt) to take it over`,
     };
   }
-  if (isOurCopy(current, options) && current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === hash) {
-    const writers = options.writers?.get(objectKey(base.type, base.name)) ?? [];
-    const drift = rule.checkDrift === false ? undefined : driftOf(object, current, writers);
-    if (drift === undefined) return { ...common, action: "unchanged", current: identityOf(current) };
-    return {
-      ...common,
-      action: "update",
-      desired: withContentHash(object, hash),
-      current,
-      reason: `drift: changed on DR by ${drift.writers.join(", ")}; put back`,
-      ...(drift.cleanup ? { cleanup: drift.cleanup } : {}),
-    };
-  }
-  return {
+  const key = objectKey(base.type, base.name);
+  // DR's full object (the listing may hold its metadata only): what an update is written over
+  const live = options.live?.get(key) ?? (rule.holdExisting ? current : undefined);
+  const desired = withContentHash(object, hash);
+  const update = (reason: string): PlanEntry => ({
     ...common,
     action: "update",
-    desired: withContentHash(object, hash),
-    current,
-    reason: updateReason(current, options),
-  };
+    desired,
+    current: live ?? current,
+    reason,
+    ...(live !== undefined ? { replace: replacementOf(desired, live) } : {}),
+  });
+  if (isOurCopy(current, options) && current.metadata.annotations?.[ANNOTATION_CONTENT_HASH] === hash) {
+    const unchanged: PlanEntry = { ...common, action: "unchanged", current: identityOf(current) };
+    if (rule.checkDrift === false || options.writers === undefined) return unchanged;
+    const writers = options.writers.get(key) ?? [];
+    // a field it sets that nobody owns any more was removed on DR (a removal leaves no writer behind)
+    const lost = ownsEveryField(desired, current) === false;
+    if (writers.length === 0 && !lost) return unchanged;
+    // without a map of full objects (a caller that listed DR in full), `current` is the full object
+    const full = live ?? (options.live === undefined ? current : undefined);
+    if (full === undefined) return { ...unchanged, readFull: true };
+    const found = differences(desired, full);
+    if (found.length === 0) return unchanged;
+    const by = writers.length > 0 ? ` by ${writers.join(", ")}` : "";
+    return update(`drift: changed on DR${by}; put back (${describeDifferences(found)})`);
+  }
+  return update(helmRewrite ? HELM_REWRITE_REASON : updateReason(current, options));
 }
 
 function compareEntries(a: PlanEntry, b: PlanEntry): number {

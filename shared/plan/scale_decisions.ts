@@ -5,6 +5,15 @@
  * `suspend` to restore later) write it in the same patch as the change.
  */
 import type { KubeObject } from "../kube/types.ts";
+import {
+  DR_SYNCER_MANAGER,
+  isOtherWriter,
+  type ManagedFieldsEntry,
+  managedFieldsOf,
+  managedFieldsValue,
+  managersOf,
+  sameJson,
+} from "./field_owners.ts";
 import type { KindScale } from "./kind_rule.ts";
 import {
   ANNOTATION_ORIGINAL_REPLICAS,
@@ -282,3 +291,32 @@ export function isLiveOnDr(live: Workload, by: KindScale["by"], scaleToZero: boo
 export function isCutoverRecord(o: Workload): boolean {
   return recordedReplicas(o) !== undefined && o.spec?.replicas === 0;
 }
+
+/**
+ * Adds to a decision the field ownership the workload should have (`ownership`: `handedOverEntries`
+ * as its side goes live, `standbyEntries` as it goes back to standby), in the same write: a workload
+ * already where the step wants it gets a write of its managedFields alone, when they differ. The
+ * entries of dr-syncer's own updates (the counts it scaled) are not a difference on their own.
+ */
+export const withOwnership = (
+  decide: ScaleDecision,
+  ownership: (live: Workload) => readonly ManagedFieldsEntry[] | undefined,
+  note: (writers: readonly string[]) => string,
+): ScaleDecision =>
+(live) => {
+  const change = decide(live);
+  const next = ownership(live);
+  if (next === undefined) return change;
+  const isScaleEntry = (e: ManagedFieldsEntry) => e.manager === DR_SYNCER_MANAGER && e.operation === "Update";
+  const same = sameJson(
+    next.filter((e) => !isScaleEntry(e)),
+    managedFieldsOf(live).filter((e) => !isScaleEntry(e)),
+  );
+  if (!change && same) return undefined;
+  const told = note(managersOf(next.filter(isOtherWriter)));
+  const metadata = {
+    ...(change?.patch.metadata as Record<string, unknown> | undefined),
+    managedFields: managedFieldsValue(next),
+  };
+  return { patch: { ...change?.patch, metadata }, reason: change ? `${change.reason}; ${told}` : told };
+};

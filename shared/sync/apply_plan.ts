@@ -4,9 +4,10 @@ import { describeKubeError, isImmutableFieldError, type KubeApiError } from "../
 import type { KubeClient } from "../kube/kube_client.ts";
 import { type RetryOptions, withRetry } from "../kube/retry.ts";
 import type { KubeObject, ResourceType } from "../kube/types.ts";
-import { applyObject, deleteObject, getObject, patchObject } from "../kube/verbs.ts";
+import { applyObject, deleteObject, getObject, replaceObject } from "../kube/verbs.ts";
 import type { Logger } from "../log/logger.ts";
 import type { PlanEntry, SyncPlan } from "../plan/contracts.ts";
+import { replacementOf } from "../plan/drift.ts";
 import { kindRuleFor } from "../plan/kind_rules.ts";
 import { type CopySource, isOurCopy } from "../plan/provenance.ts";
 import type { ImmutablePolicy } from "../plan/replication_spec.ts";
@@ -82,6 +83,35 @@ function written(entry: PlanEntry, action: ObjectAction): ObjectResult {
   return result(entry, action, action === "updated" ? entry.reason : undefined);
 }
 
+/**
+ * Writes `desired` over the object that exists: the whole object (`replacementOf`), an update at
+ * the live resourceVersion, so that the result is `desired` exactly (server-side apply would keep
+ * what other field managers own). The first try writes `first` when the plan made it from the full
+ * object; otherwise, and after a conflict (the object changed since it was read), the object is
+ * read again and the replacement made anew. An object gone meanwhile is created.
+ */
+export async function writeOver(
+  client: KubeClient,
+  type: ResourceType,
+  desired: KubeObject,
+  first: KubeObject | undefined,
+  options: { readonly retry?: RetryOptions | undefined; readonly signal?: AbortSignal | undefined },
+): Promise<KubeObject> {
+  const { namespace, name } = desired.metadata;
+  let cached = first;
+  return await withRetry(async () => {
+    let body = cached;
+    cached = undefined;
+    if (body === undefined) {
+      const live = await getObject(client, type, namespace, name, { signal: options.signal });
+      if (live === undefined) return await applyObject(client, type, desired, { signal: options.signal });
+      body = replacementOf(desired, live);
+    }
+    options.signal?.throwIfAborted();
+    return await replaceObject(client, type, body, { signal: options.signal });
+  }, { ...options.retry, signal: options.signal });
+}
+
 async function applyEntry(
   client: KubeClient,
   entry: PlanEntry,
@@ -92,16 +122,10 @@ async function applyEntry(
   if (options.dryRun) return written(entry, created);
   options.signal?.throwIfAborted();
   try {
-    await serverSideApply(client, entry.type, desired, options.retry, options.signal);
-    if (entry.cleanup) {
-      const { namespace, name } = desired.metadata;
-      await withRetry(
-        () => patchObject(client, entry.type, namespace, name, entry.cleanup!, { signal: options.signal }),
-        {
-          ...options.retry,
-          signal: options.signal,
-        },
-      );
+    if (entry.action === "create") {
+      await serverSideApply(client, entry.type, desired, options.retry, options.signal);
+    } else {
+      await writeOver(client, entry.type, desired, entry.replace, options);
     }
     return written(entry, created);
   } catch (error) {

@@ -8,3 +8,5 @@ export * from "./dest_namespace.ts";
 export * from "./sync_crds.ts";
 export * from "./apply_plan.ts";
 export * from "./scale_workloads.ts";
+export * from "./copy_back.ts";
+export * from "./hand_over.ts";

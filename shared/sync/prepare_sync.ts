@@ -68,8 +68,9 @@ const DRIFT_GETS_PER_TYPE = 32;
  * and DR is read as metadata only (names, labels, annotations, uid, resourceVersion and who wrote
  * what): that decides create, update, unchanged and prune. Full DR objects are read only where
  * their content is compared: the kinds that keep what DR has (`KindRule.holdExisting`: a claim's
- * immutable fields and size) and this replication's copies that another field manager wrote to
- * (the drift check).
+ * immutable fields and size), this replication's copies that another field manager wrote to, and those
+ * that lost the owner of a field they set (someone removed it): the drift check. An update of any other
+ * copy reads its object when it is written (`writeOver`).
  */
 export async function prepareSync(
   source: KubeClient,
@@ -99,6 +100,7 @@ export async function prepareSync(
     pruneClaims: spec.pruneClaims,
     adopt: spec.adopt,
     writers: new Map<string, string[]>(),
+    live: new Map<string, KubeObject>(),
   };
   const storageClasses = wantsStorageClasses
     ? listObjects(dr, STORAGE_CLASSES, undefined, read).then((l) => new Set(l.map((sc) => sc.metadata.name)))
@@ -111,7 +113,43 @@ export async function prepareSync(
   /** What filtering learns from the whole source namespace (which Endpoints are copied). */
   const facts = filterFacts();
 
-  /** What DR holds of one type: metadata only, full objects where content is compared. */
+  /** DR's full objects of `names` (read one by one, or the type listed in full when many), by name. */
+  const readFull = async (type: ResourceType, names: readonly string[]) => {
+    const drType = drTypes.get(typeKey(type))!;
+    const fetched = new Map<string, KubeObject | undefined>();
+    if (names.length <= DRIFT_GETS_PER_TYPE) {
+      await pooledMap(names, readConcurrency, async (name) => {
+        fetched.set(name, await getObject(dr, drType, spec.destNamespace, name, read));
+      });
+    } else {
+      const wanted = new Set(names);
+      for (
+        const o of await listObjects(dr, drType, spec.destNamespace, { ...read, keepManagedFields: true })
+      ) {
+        if (wanted.has(o.metadata.name)) fetched.set(o.metadata.name, o);
+      }
+    }
+    return fetched;
+  };
+
+  /** Adds `fetched` to the full objects, and gives `objects` with them in place (those deleted since left out). */
+  const withFull = (
+    type: ResourceType,
+    objects: KubeObject[],
+    fetched: Map<string, KubeObject | undefined>,
+  ) =>
+    objects.flatMap((o) => {
+      if (!fetched.has(o.metadata.name)) return [o];
+      const live = fetched.get(o.metadata.name);
+      if (live === undefined) return []; // deleted since it was listed
+      planOptions.live.set(`${typeKey(type)}/${o.metadata.name}`, live);
+      return [live];
+    });
+
+  /**
+   * What DR holds of one type: metadata only (with who owns which field), full objects where content
+   * is compared (the kinds that keep what DR has, and this replication's copies another manager wrote to).
+   */
   const readDr = async (type: ResourceType): Promise<KubeObject[]> => {
     const drType = drTypes.get(typeKey(type))!;
     const full = kindRuleFor(type).holdExisting !== undefined;
@@ -119,6 +157,9 @@ export async function prepareSync(
     const objects = await listObjects(dr, drType, spec.destNamespace, {
       ...read,
       metadataOnly: !full,
+      // who owns which field: a field of the copy nobody owns any more was removed on DR; an update is
+      // written over the object as its owners left it
+      keepManagedFields: true,
       inspect: (item) => {
         const foreign = foreignWriters(item);
         if (foreign.length === 0) return;
@@ -127,22 +168,7 @@ export async function prepareSync(
       },
     });
     if (compared.length === 0) return objects;
-    const fetched = new Map<string, KubeObject | undefined>();
-    if (compared.length <= DRIFT_GETS_PER_TYPE) {
-      await pooledMap(compared, readConcurrency, async (name) => {
-        fetched.set(name, await getObject(dr, drType, spec.destNamespace, name, read));
-      });
-    } else {
-      const wanted = new Set(compared);
-      for (const o of await listObjects(dr, drType, spec.destNamespace, read)) {
-        if (wanted.has(o.metadata.name)) fetched.set(o.metadata.name, o);
-      }
-    }
-    return objects.flatMap((o) => {
-      if (!fetched.has(o.metadata.name)) return [o];
-      const live = fetched.get(o.metadata.name);
-      return live === undefined ? [] : [live]; // deleted since it was listed
-    });
+    return withFull(type, objects, await readFull(type, compared));
   };
 
   interface TypePlan {
@@ -189,13 +215,16 @@ export async function prepareSync(
       }
       tick();
     }
-    const current = await reading;
+    let current = await reading;
     if (!served) return { unserved, records };
-    const plan = planSync(
-      { namespace: desiredNamespace, entries },
-      current ? [{ type, objects: current }] : [],
-      planOptions,
-    );
+    const desired = { namespace: desiredNamespace, entries };
+    let plan = planSync(desired, current ? [{ type, objects: current }] : [], planOptions);
+    const unverified = plan.entries.filter((e) => e.readFull).map((e) => e.name);
+    if (current && unverified.length > 0) {
+      // copies that lost a field on DR: compared with their full objects, and planned again
+      current = withFull(type, current, await readFull(type, unverified));
+      plan = planSync(desired, [{ type, objects: current }], planOptions);
+    }
     return { plan, unserved, records };
   };
 

@@ -36,9 +36,11 @@ import {
   setSuspend,
   sourceSuspend,
   standbyReplicas,
+  withOwnership,
   type Workload,
   writesRecord,
 } from "../plan/scale_decisions.ts";
+import { handedOverEntries, takenBackEntries } from "../plan/field_owners.ts";
 import { type ObjectResult, objectResult } from "../run_report.ts";
 
 interface Target {
@@ -87,7 +89,10 @@ async function listWorkloads(
     SCALED_TYPES.map(async ({ type, scale }): Promise<Target[]> =>
       ctx.types && !ctx.types.has(typeKey(type))
         ? []
-        : (await listObjects<Workload>(client, type, namespace, { signal: ctx.signal }))
+        : (await listObjects<Workload>(client, type, namespace, {
+          signal: ctx.signal,
+          keepManagedFields: true,
+        }))
           .filter((o) => !isOwned(o) && keep(o))
           .map((object) => ({ type, scale, object }))
     ),
@@ -178,6 +183,16 @@ function patchAll(
   return pooledMap(targets, ctx.concurrency ?? 16, (t) => patchIfNeeded(client, namespace, t, decide, ctx));
 }
 
+/**
+ * Whether the source still stands as a cutover left it: a workload of it carries a record (a replica
+ * count, `suspend`, or the parking nodeSelector). Once a failback restored it, none does: it serves.
+ */
+export async function sourceShowsCutover(ctx: ScaleContext): Promise<boolean> {
+  const w = await listSource(ctx);
+  return w.scalable.some((t) => recordedReplicas(t.object) !== undefined) ||
+    w.suspendable.some((t) => hasSuspendRecord(t.object)) || w.daemonSets.some((t) => isParked(t.object));
+}
+
 /** The live counts of DR's scalable workloads, by `Kind/name` (for a failback that keeps them). */
 export function drCounts(w: Workloads): Map<string, number> {
   return new Map(w.scalable.map((t) => [`${t.type.kind}/${t.object.metadata.name}`, replicasOf(t.object)]));
@@ -247,10 +262,50 @@ export async function scaleSourceDown(ctx: ScaleContext, managed: Workloads): Pr
   ]);
 }
 
+/**
+ * The source's workloads of the replication's workload types as metadata (who owns which field), by
+ * `Kind/name`: what DR's copies take over as DR goes live (`HandOver`).
+ */
+export async function sourceOwners(ctx: ScaleContext): Promise<Map<string, KubeObject>> {
+  const owners = new Map<string, KubeObject>();
+  await Promise.all(SCALED_TYPES.map(async ({ type }) => {
+    if (ctx.types && !ctx.types.has(typeKey(type))) return;
+    const listed = await listObjects(ctx.source, type, ctx.spec.sourceNamespace, {
+      signal: ctx.signal,
+      metadataOnly: true,
+      keepManagedFields: true,
+    });
+    for (const o of listed) owners.set(`${type.kind}/${o.metadata.name}`, o);
+  }));
+  return owners;
+}
+
+/**
+ * The field ownership DR's workloads take as DR goes live, in the write that scales each up: their
+ * source objects' (`from`, by `Kind/name`), or, without the source (`from` undefined: it cannot be
+ * read), their own without dr-syncer's (docs/operations.md, "Field ownership").
+ */
+export interface HandOver {
+  readonly from: ReadonlyMap<string, KubeObject> | undefined;
+}
+
+/** What a hand-over says in the report. */
+export function handOverNote(writers: readonly string[]): string {
+  return writers.length > 0
+    ? `field owners handed over (${writers.join(", ")})`
+    : "field owners handed over (dr-syncer's given up)";
+}
+
 /** DR: replicas to the counts recorded at staging, CronJobs/Jobs to their source suspend, DaemonSets unparked. */
-export function scaleDrUp(ctx: ScaleContext, w: Workloads): Promise<ObjectResult[]> {
+export function scaleDrUp(ctx: ScaleContext, w: Workloads, handOver?: HandOver): Promise<ObjectResult[]> {
   const unrecorded = new Set(w.scalable.filter((t) => recordedReplicas(t.object) === undefined));
   const ns = ctx.spec.destNamespace;
+  const owning = (decide: ScaleDecision): ScaleDecision =>
+    handOver === undefined ? decide : withOwnership(decide, (live) =>
+      handedOverEntries(
+        live,
+        handOver.from === undefined ? undefined : handOver.from.get(`${live.kind}/${live.metadata.name}`),
+      ), handOverNote);
   return flat([
     Promise.resolve(
       [...unrecorded].map(({ type, object }) =>
@@ -261,19 +316,34 @@ export function scaleDrUp(ctx: ScaleContext, w: Workloads): Promise<ObjectResult
       ctx,
       "dr",
       w.scalable.filter((t) => !unrecorded.has(t)),
-      restoringClaims(setReplicas(liveReplicas(ctx.spec.scaleToZero))),
+      owning(restoringClaims(setReplicas(liveReplicas(ctx.spec.scaleToZero)))),
     ),
-    patchAll(ctx, "dr", w.suspendable, setSuspend(sourceSuspend)),
-    patchAll(ctx, "dr", w.daemonSets, setParked(false)),
+    patchAll(ctx, "dr", w.suspendable, owning(setSuspend(sourceSuspend))),
+    patchAll(ctx, "dr", w.daemonSets, owning(setParked(false))),
   ]);
 }
 
-/** DR: back to how stage leaves it (replicas at the standby count, CronJobs/Jobs suspended, DaemonSets parked). */
-export function scaleDrDown(ctx: ScaleContext, w: Workloads): Promise<ObjectResult[]> {
+/**
+ * DR: back to how stage leaves it (replicas at the standby count, CronJobs/Jobs suspended, DaemonSets
+ * parked), and with `takeBack` the field ownership the cutover handed over (the entries still equal to
+ * their source objects' in `takeBack.from`) dropped in the same write.
+ */
+export function scaleDrDown(ctx: ScaleContext, w: Workloads, takeBack?: HandOver): Promise<ObjectResult[]> {
+  const owning = (decide: ScaleDecision): ScaleDecision =>
+    takeBack === undefined ? decide : withOwnership(
+      decide,
+      (live) => takenBackEntries(live, takeBack.from?.get(`${live.kind}/${live.metadata.name}`)),
+      () => "the field owners handed over at the cutover taken back",
+    );
   return flat([
-    patchAll(ctx, "dr", w.scalable, keepingClaims(setReplicas(standbyReplicas(ctx.spec.scaleToZero)))),
-    patchAll(ctx, "dr", w.suspendable, setSuspend(() => true)),
-    patchAll(ctx, "dr", w.daemonSets, setParked(true)),
+    patchAll(
+      ctx,
+      "dr",
+      w.scalable,
+      owning(keepingClaims(setReplicas(standbyReplicas(ctx.spec.scaleToZero)))),
+    ),
+    patchAll(ctx, "dr", w.suspendable, owning(setSuspend(() => true))),
+    patchAll(ctx, "dr", w.daemonSets, owning(setParked(true))),
   ]);
 }
 

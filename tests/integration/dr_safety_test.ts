@@ -427,18 +427,26 @@ Deno.test("drift among many copies another manager wrote to: the type is read ag
       Array.from({ length: count }, (_, i) => fixtures.configMap(ns.source, `cm-${i}`, { v: String(i) })),
     );
     await stage(deps(c), { replication: ns.spec() });
-    // another manager writes to every copy: an annotation of its own (not drift), and one real change
+    // another manager writes to every copy: it applies the value the copy already holds (it co-owns
+    // the field, which changes nothing: not drift), and makes one real change. (An annotation of its
+    // own would be drift now: the standby equals the source exactly.)
     for (let i = 0; i < count; i++) {
       await c.dr.request({
         method: "PATCH",
         path: `/api/v1/namespaces/${ns.dest}/configmaps/cm-${i}`,
-        query: { fieldManager: "policy-agent" },
-        contentType: "application/merge-patch+json",
-        body: {
-          metadata: { annotations: { "policy/checked": "yes" } },
-          ...(i === 7 ? { data: { v: "x" } } : {}),
-        },
+        query: { fieldManager: "policy-agent", force: true },
+        contentType: "application/apply-patch+yaml",
+        body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}` }, data: { v: String(i) } },
       });
+      if (i === 7) {
+        await c.dr.request({
+          method: "PATCH",
+          path: `/api/v1/namespaces/${ns.dest}/configmaps/cm-${i}`,
+          query: { fieldManager: "policy-agent" },
+          contentType: "application/merge-patch+json",
+          body: { data: { v: "x" } },
+        });
+      }
     }
     const before = c.dr.stats.writes;
     const report = await stage(deps(c), { replication: ns.spec() });

@@ -65,7 +65,7 @@ Deno.test("pvc-sync over HTTP and on its own schedule", async (t) => {
         );
         const run = body.lastRuns.find((r) => r.trigger === "schedule" && r.operation === "pvc-sync");
         return run && run.status !== "running" ? run : undefined;
-      }).then((run) => assert.equal(run.status, "succeeded"));
+      }).then((run) => assert.equal(run.status, "succeeded", JSON.stringify(run)));
       assert.equal(await Deno.readTextFile(`${drData}/from-schedule.txt`), "tick\n");
     });
   });

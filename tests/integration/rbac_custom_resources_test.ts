@@ -235,11 +235,11 @@ Deno.test("custom resources with syncCRDs: stage, cutover and failback under onl
         await assert.rejects(
           source.request({
             method: "POST",
-            path: `/api/v1/namespaces/${ns.source}/configmaps`,
-            body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "planted" } },
+            path: `/api/v1/namespaces/${ns.source}/pods`,
+            body: { apiVersion: "v1", kind: "Pod", metadata: { name: "planted" } },
           }),
           forbidden,
-          "the source is read, never written (but its workloads' replicas)",
+          "the source is written only in the copied types (failback's copy-back), and its workloads' replicas",
         );
 
         const spec = replicationSpecFromConfig(config.replications[0]!, config.agent);

@@ -167,8 +167,8 @@ Deno.test("the engine's calls, read from its code: the verbs per type the allowl
   // these are what the rules below may grant; a change here is a change of the runtime's rights
   assert.deepEqual(
     of("copied"),
-    ["create", "delete", "get", "list", "patch", "watch"],
-    "copied types: read, watched, applied, patched (scaling), deleted (prune, recreate)",
+    ["create", "delete", "get", "list", "patch", "update", "watch"],
+    "copied types: read, watched, applied, written over (updates, failback's copy-back), patched (scaling, field owners), deleted (prune, recreate)",
   );
   assert.ok(!CALLS.has("persistentvolumes."), "no PersistentVolume is read");
   assert.deepEqual(
@@ -383,6 +383,8 @@ function checkShape(shape: Shape): number {
     // what the replications that run here copy, per namespace
     const copiedIn = new Map<string, Set<string>>();
     const sourceIn = new Set<string>(), destIn = new Set<string>();
+    /** Sources of replications whose failbacks the runtime runs: its copy-back writes there. */
+    const failbackIn = new Set<string>();
     const crds = new Set<string>(), customTypes = new Set<string>();
     let pvc = false;
     for (const r of c.replications) {
@@ -394,6 +396,7 @@ function checkShape(shape: Shape): number {
         for (const t of types) set.add(`${t.resource}.${t.group}`);
         copiedIn.set(r[side].namespace, set);
         (side === "source" ? sourceIn : destIn).add(r[side].namespace);
+        if (side === "source" && runtimeRuns(c, r) === "all") failbackIn.add(r[side].namespace);
         if (runsPvcData(c, r)) pvc = true;
         if (r.syncCRDs && r.includeCustomResources !== false) {
           for (const t of types.filter((t) => t.group.includes("."))) {
@@ -474,7 +477,8 @@ function checkShape(shape: Shape): number {
             if (names.length === 0) {
               assert.ok(copied, `${where}: Secrets of a namespace that copies none`);
               assert.ok(
-                destIn.has(ns!) || rule.verbs.every((v) => ["get", "list", "watch"].includes(v)),
+                destIn.has(ns!) || failbackIn.has(ns!) ||
+                  rule.verbs.every((v) => ["get", "list", "watch"].includes(v)),
                 `${where}: Secrets written on a source`,
               );
             } else {
@@ -517,11 +521,15 @@ function checkShape(shape: Shape): number {
             );
           }
           if (rule.verbs.includes("update")) {
-            assert.equal(k, "leases.coordination.k8s.io", `${where}: update on ${k}`);
+            // a copy is written over (an update); failback's copy-back writes over source objects too
+            assert.ok(k === "leases.coordination.k8s.io" || copied, `${where}: update on ${k}`);
           }
           if (sourceIn.has(ns!) && !destIn.has(ns!) && copied) {
+            // a source is written only by failback's copy-back (what changed on DR while it served),
+            // where the runtime runs failbacks; otherwise only its workloads are patched (scaled)
+            const writes = failbackIn.has(ns!) ? ["create", "update", "delete"] : [];
             assert.ok(
-              rule.verbs.every((v) => ["get", "list", "watch", "patch"].includes(v)),
+              rule.verbs.every((v) => ["get", "list", "watch", "patch", ...writes].includes(v)),
               `${where}: ${rule.verbs} on the source's ${k}`,
             );
           }
@@ -563,6 +571,7 @@ Deno.test("custom types are granted by name: listed ones without a cluster, `tru
     "get",
     "list",
     "patch",
+    "update",
   ]);
   const cluster = rulesOf(dr, "ClusterRole");
   const crd = ["widgets.widgets.example.com"];
@@ -577,12 +586,20 @@ Deno.test("custom types are granted by name: listed ones without a cluster, `tru
     "patch",
   ]);
   assert.deepEqual(verbs(cluster, "widgets.example.com", "widgets"), ["list"]);
-  // the source reads the CRD by name and the objects; nothing is written there
+  // the source reads the CRD by name and the objects; the objects are written there only by failback's
+  // copy-back (what changed on DR while it served)
   const prod = renderCluster(listed, "prod").objects;
   assert.deepEqual(verbs(rulesOf(prod, "ClusterRole"), "apiextensions.k8s.io", "customresourcedefinitions"), [
     "get",
   ]);
-  assert.deepEqual(verbs(rulesOf(prod, "Role", "crd"), "widgets.example.com", "widgets"), ["get", "list"]);
+  assert.deepEqual(verbs(rulesOf(prod, "Role", "crd"), "widgets.example.com", "widgets"), [
+    "create",
+    "delete",
+    "get",
+    "list",
+    "patch",
+    "update",
+  ]);
 
   // `true`: what the source's discovery names (copyable namespaced custom types), each by name
   const all = config({ replications: [repl("all", { includeCustomResources: true, syncCRDs: true })] });
@@ -602,7 +619,7 @@ Deno.test("custom types are granted by name: listed ones without a cluster, `tru
   ]);
   const role = rulesOf(drAll, "Role", "all-dr");
   for (const [group, resource] of [["widgets.example.com", "widgets"], ["gadgets.example.com", "gadgets"]]) {
-    assert.deepEqual(verbs(role, group!, resource!), ["create", "delete", "get", "list", "patch"]);
+    assert.deepEqual(verbs(role, group!, resource!), ["create", "delete", "get", "list", "patch", "update"]);
   }
   assert.ok(!JSON.stringify(drAll).includes("clusterthings"), "a cluster-scoped custom type is not copied");
   assert.ok(!JSON.stringify(drAll).includes("readonlythings"), "nor one that cannot be patched");
@@ -619,7 +636,7 @@ Deno.test("custom types are granted by name: listed ones without a cluster, `tru
       "widgets.example.com",
       "widgets",
     ),
-    ["create", "delete", "get", "list", "patch"],
+    ["create", "delete", "get", "list", "patch", "update"],
   );
   assert.throws(
     () =>
@@ -643,7 +660,7 @@ Deno.test("the CronJob form grants its schedule jobs only: no watches, PVC data 
   assert.deepEqual(verbs(role, "", "pods"), [], "no pods: no failback, no pvc-sync");
   assert.deepEqual(
     verbs(role, "", "configmaps"),
-    ["create", "delete", "get", "list", "patch"],
+    ["create", "delete", "get", "list", "patch", "update"],
     "only as copies",
   );
   assert.deepEqual(verbs(role, "coordination.k8s.io", "leases", ["dr-syncer"]), ["get", "update"]);
@@ -685,13 +702,18 @@ Deno.test("the CronJob form with a PVC schedule: pvc-sync's rights for that repl
 Deno.test("a continuous replication watches its source, and its watcher's Lease is granted by name", () => {
   assert.equal(WATCH_LEASE_NAME, WATCHER_LEASE);
   const c = config({ replications: [repl("live", { mode: "continuous", resourceTypes: ["cm"] })] });
+  // watched, and written by failback's copy-back
   assert.deepEqual(verbs(rulesOf(renderCluster(c, "prod").objects, "Role", "live"), "", "configmaps"), [
+    "create",
+    "delete",
     "get",
     "list",
+    "patch",
+    "update",
     "watch",
   ]);
   const dr = rulesOf(renderCluster(c, "dr").objects, "Role", "live-dr");
-  assert.deepEqual(verbs(dr, "", "configmaps"), ["create", "delete", "get", "list", "patch"]);
+  assert.deepEqual(verbs(dr, "", "configmaps"), ["create", "delete", "get", "list", "patch", "update"]);
   assert.deepEqual(verbs(dr, "coordination.k8s.io", "leases", ["dr-syncer", "dr-syncer-watch"]), [
     "get",
     "update",

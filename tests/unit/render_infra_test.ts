@@ -228,7 +228,7 @@ Deno.test("render: RBAC per replicated namespace from the replicated types; clus
     list.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs)
       .sort();
   // a DR namespace: the copies are written; nothing is watched there
-  assert.deepEqual(verbsOf("apps", "deployments"), ["create", "delete", "get", "list", "patch"]);
+  assert.deepEqual(verbsOf("apps", "deployments"), ["create", "delete", "get", "list", "patch", "update"]);
   assert.deepEqual(verbsOf("", "secrets"), [], "blog copies no Secrets");
   assert.deepEqual(role.rules.filter((r: { resources: string[] }) => r.resources.includes("leases")), [
     {
@@ -274,7 +274,8 @@ Deno.test("render: RBAC per replicated namespace from the replicated types; clus
     verbs: ["get"],
   });
   assert.ok(!JSON.stringify(clusterRole.rules).includes('"*"'));
-  // the source side reads, and patches only the workloads it scales; it creates and deletes nothing there
+  // the source side reads and patches the workloads it scales; failback's copy-back writes there what
+  // changed on DR while it served (created, written over, field owners patched, deleted with prune)
   const source = find(
     renderCluster(config(), "prod").objects,
     "Role",
@@ -282,8 +283,15 @@ Deno.test("render: RBAC per replicated namespace from the replicated types; clus
     "blog",
   )
     .rules as typeof rules;
-  assert.deepEqual(verbsOf("", "configmaps", source), ["get", "list"]);
-  assert.deepEqual(verbsOf("apps", "deployments", source), ["get", "list", "patch"]);
+  assert.deepEqual(verbsOf("", "configmaps", source), ["create", "delete", "get", "list", "patch", "update"]);
+  assert.deepEqual(verbsOf("apps", "deployments", source), [
+    "create",
+    "delete",
+    "get",
+    "list",
+    "patch",
+    "update",
+  ]);
 });
 
 Deno.test("render: type names resolve like the CLI's (short names, resource.group); exclusions win", () => {

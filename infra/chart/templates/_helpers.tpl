@@ -297,13 +297,15 @@ is mounted), configFile (the config file the runtime's pod reads).
 {{- $crdNames := list -}}
 {{- range $custom }}{{ $crdNames = append $crdNames (printf "%s.%s" .resource .group) }}{{ end -}}
 {{- if eq $r.source.cluster $cluster -}}
-{{- /* the source: read (watched by the Deployment for a continuous replication), scaled workloads patched */ -}}
+{{- /* the source: read (watched by the Deployment for a continuous replication), scaled workloads patched, written by failback's copy-back */ -}}
 {{- include "dr-syncer.ns" (dict "perNs" $perNs "ns" $r.source.namespace) -}}
 {{- $set := get $perNs $r.source.namespace -}}
 {{- $watch := and (eq $runs "all") (eq $r.mode "continuous") -}}
 {{- range $type := $types -}}
 {{- include "dr-syncer.add" (dict "set" $set "group" $type.group "resources" (list $type.resource) "verbs" (ternary (list "get" "list" "watch") (list "get" "list") $watch)) -}}
 {{- range $t.scaled }}{{ if and (eq .group $type.group) (eq .resource $type.resource) }}{{ include "dr-syncer.add" (dict "set" $set "group" $type.group "resources" (list $type.resource) "verbs" (list "patch")) }}{{ end }}{{ end -}}
+{{- /* failback's copy-back writes on the source what changed on DR while it served */ -}}
+{{- if eq $runs "all" }}{{ include "dr-syncer.add" (dict "set" $set "group" $type.group "resources" (list $type.resource) "verbs" (list "create" "update" "patch" "delete")) }}{{ end -}}
 {{- end -}}
 {{- if eq $runs "all" }}{{ include "dr-syncer.add" (dict "set" $set "group" "apps" "resources" (list "deployments") "verbs" (list "list")) }}{{ end -}}
 {{- if $pvc -}}
@@ -318,7 +320,7 @@ is mounted), configFile (the config file the runtime's pod reads).
 {{- include "dr-syncer.ns" (dict "perNs" $perNs "ns" $r.destination.namespace) -}}
 {{- $set := get $perNs $r.destination.namespace -}}
 {{- range $type := $types -}}
-{{- include "dr-syncer.add" (dict "set" $set "group" $type.group "resources" (list $type.resource) "verbs" (list "get" "list" "create" "patch" "delete")) -}}
+{{- include "dr-syncer.add" (dict "set" $set "group" $type.group "resources" (list $type.resource) "verbs" (list "get" "list" "create" "update" "patch" "delete")) -}}
 {{- if and (eq $type.group "rbac.authorization.k8s.io") (has $type.resource (list "roles" "rolebindings")) -}}
 {{- include "dr-syncer.add" (dict "set" $set "group" "rbac.authorization.k8s.io" "resources" (list "roles") "verbs" (list "bind" "escalate")) -}}
 {{- include "dr-syncer.add" (dict "set" $set "group" "rbac.authorization.k8s.io" "resources" (list "clusterroles") "verbs" (list "bind")) -}}
