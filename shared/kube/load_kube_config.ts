@@ -228,6 +228,17 @@ function listNames(names: readonly string[]): string {
   return names.length > 10 ? `${listed} and ${names.length - 10} more` : listed;
 }
 
+/**
+ * A YAML parser's message without the source text some of its messages quote after a colon ("Not
+ * a YAML token: <text>", "Unresolved alias ...: <name>"): that text may be a credential. The line
+ * and column say where to look.
+ */
+function yamlMessage(message: string): string {
+  const first = message.split("\n")[0] ?? "";
+  const colon = first.indexOf(": ");
+  return (colon < 0 ? first : first.slice(0, colon)).slice(0, 200);
+}
+
 /** Parses kubeconfig text (one YAML or JSON document) to plain data. */
 function parseKubeconfigText(raw: string, where: string): unknown {
   const lineCounter = new LineCounter();
@@ -241,15 +252,13 @@ function parseKubeconfigText(raw: string, where: string): unknown {
     const error = doc?.errors[0];
     if (error !== undefined) {
       const { line, col } = lineCounter.linePos(error.pos[0]);
-      const message = (error.message.split("\n")[0] ?? "").slice(0, 200);
+      const message = yamlMessage(error.message);
       throw new KubeconfigError(where, `not a valid kubeconfig: ${message} (line ${line}, column ${col})`);
     }
     return doc === undefined ? {} : yamlInputToJs(doc);
   } catch (error) {
     if (error instanceof KubeconfigError) throw error;
-    const detail = error instanceof Error
-      ? (error.message.split("\n")[0] ?? "").slice(0, 200)
-      : String(error);
+    const detail = error instanceof Error ? yamlMessage(error.message) : "unreadable";
     throw new KubeconfigError(where, `not a valid kubeconfig: ${detail}`, { cause: error });
   }
 }

@@ -265,3 +265,21 @@ Deno.test("a huge list of contexts is not repeated whole in a message", async ()
   assert.ok(error.message.length < 1500, `${error.message.length} characters`);
   assert.match(error.message, /\(contexts: context-0, .*, context-9 and 4991 more\)$/);
 });
+
+Deno.test("a YAML error at a credential says what is wrong, never the text there (found by the mutation property)", async () => {
+  for (
+    const [from, to] of [
+      ["token: s3cret-token-value", "token: *s3cret-token-value"], // an alias: "Unresolved alias ...: <name>"
+      ["token: s3cret-token-value", "token: >s3cret-token-value"], // "Block scalar header includes extra characters: <text>"
+      ["token: s3cret-token-value", "token: s3cret-token-value\n  %"], // a stray indicator
+    ]
+  ) {
+    const text = GOOD.replace(from!, to!);
+    const error = await loadKubeConfig({ inline: text }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof KubeconfigError, `refused: ${to}`);
+    assert.match(error.message, /not a valid kubeconfig: [A-Z]/);
+    assert.ok(!error.message.includes("s3cret-token-value"), error.message);
+  }
+  // the same file without the damage loads
+  assert.equal((await loadKubeConfig({ inline: GOOD })).contextName, "prod-admin");
+});
