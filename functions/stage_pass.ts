@@ -3,7 +3,7 @@
  * read both clusters and plan, then apply the DR namespace and the plan. The replication's lock
  * must be held unless this is a dry run.
  */
-import type { KubeObject } from "../shared/kube/types.ts";
+import { type KubeObject, typeKey } from "../shared/kube/types.ts";
 import { pruneLimitRefusal } from "../shared/plan/plan_sync.ts";
 import { copySource, type ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import type { ObjectResult } from "../shared/run_report.ts";
@@ -53,8 +53,10 @@ export async function stagePass(
       `Source namespace "${spec.sourceNamespace}" is being deleted: refusing to prune "${spec.name}" (a deleted production namespace must not empty DR); stage without prune to keep the DR copy as it is`,
     );
   }
+  // a type DR serves at other versions only has a CRD there already: its objects fail, the CRD is left alone
+  const crdTypes = checked.types.filter((t) => !checked.mismatched?.has(typeKey(t)));
   const crds = spec.syncCRDs && spec.includeCustomResources !== false
-    ? await syncCustomResourceDefinitions(deps.source, deps.dr, checked.types, checked.drServed, {
+    ? await syncCustomResourceDefinitions(deps.source, deps.dr, crdTypes, checked.drServed, {
       sourceCluster: spec.sourceCluster,
       dryRun,
       retry: deps.retry,

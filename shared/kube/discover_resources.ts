@@ -31,31 +31,60 @@ interface ApiResourceList {
   }[];
 }
 interface ApiGroupList {
-  groups: { name: string; preferredVersion?: { groupVersion: string; version: string } }[];
+  groups: {
+    name: string;
+    versions?: { groupVersion: string; version: string }[];
+    preferredVersion?: { groupVersion: string; version: string };
+  }[];
+}
+
+/**
+ * Per group, every resource at the most preferred version that serves it, with all the versions that do:
+ * the server lists a group's versions preferred first. A resource served only at an older version of its
+ * group (a CRD that moved on, an alpha API) is found there.
+ */
+function byResource(
+  group: string,
+  versions: readonly { version: string; types: Omit<ResourceType, "versions">[] }[],
+): ResourceType[] {
+  const found = new Map<string, { type: Omit<ResourceType, "versions">; versions: string[] }>();
+  for (const { version, types } of versions) {
+    for (const type of types) {
+      const seen = found.get(type.resource);
+      if (seen) seen.versions.push(version);
+      else found.set(type.resource, { type, versions: [version] });
+    }
+  }
+  return [...found.values()].map(({ type, versions }) => ({ ...type, group, versions }));
 }
 
 function fromAggregated(list: GroupDiscoveryList): ResourceType[] {
-  const out: ResourceType[] = [];
-  for (const item of list.items ?? []) {
+  return (list.items ?? []).flatMap((item) => {
     const group = item.metadata?.name ?? "";
-    const preferred = item.versions?.[0]; // the server lists the preferred version first
-    for (const r of preferred?.resources ?? []) {
-      out.push({
-        group,
-        version: preferred?.version ?? "v1",
-        resource: r.resource,
-        kind: r.responseKind?.kind ?? "",
-        namespaced: r.scope === "Namespaced",
-        ...(r.singularResource ? { singular: r.singularResource } : {}),
-        shortNames: r.shortNames ?? [],
-        verbs: r.verbs ?? [],
-      });
-    }
-  }
-  return out;
+    return byResource(
+      group,
+      (item.versions ?? []).map(({ version, resources }) => ({
+        version,
+        types: (resources ?? []).map((r) => ({
+          group,
+          version,
+          resource: r.resource,
+          kind: r.responseKind?.kind ?? "",
+          namespaced: r.scope === "Namespaced",
+          ...(r.singularResource ? { singular: r.singularResource } : {}),
+          shortNames: r.shortNames ?? [],
+          verbs: r.verbs ?? [],
+        })),
+      })),
+    );
+  });
 }
 
-function fromResourceList(group: string, version: string, list: ApiResourceList): ResourceType[] {
+function fromResourceList(
+  group: string,
+  version: string,
+  list: ApiResourceList,
+): Omit<ResourceType, "versions">[] {
   return list.resources.filter((r) => !r.name.includes("/")).map((r) => ({
     group,
     version,
@@ -121,14 +150,23 @@ async function discover(client: KubeClient): Promise<ResourceType[]> {
   if (core.kind === "APIGroupDiscoveryList" && groups.kind === "APIGroupDiscoveryList") {
     return [...fromAggregated(core), ...fromAggregated(groups)];
   }
+  // an API server without aggregated discovery (before 1.26): every version of every group, one request each
   const coreList = await get<ApiResourceList>("/api/v1");
   const groupList = groups as unknown as ApiGroupList;
   const perGroup = await Promise.all(
-    groupList.groups.filter((g) => g.preferredVersion).map(async (g) => {
-      const version = g.preferredVersion!.version;
-      const list = await get<ApiResourceList>(`/apis/${g.name}/${version}`);
-      return fromResourceList(g.name, version, list);
+    groupList.groups.map(async (g) => {
+      const preferred = g.preferredVersion?.version;
+      const versions = (g.versions ?? []).map((v) => v.version)
+        .sort((a, b) => (b === preferred ? 1 : 0) - (a === preferred ? 1 : 0));
+      const lists = await Promise.all(versions.map(async (version) => ({
+        version,
+        types: fromResourceList(g.name, version, await get<ApiResourceList>(`/apis/${g.name}/${version}`)),
+      })));
+      return byResource(g.name, lists);
     }),
   );
-  return [...fromResourceList("", "v1", coreList), ...perGroup.flat()];
+  return [
+    ...byResource("", [{ version: "v1", types: fromResourceList("", "v1", coreList) }]),
+    ...perGroup.flat(),
+  ];
 }

@@ -47,6 +47,11 @@ export interface ResourceType {
   readonly singular?: string;
   readonly shortNames?: readonly string[];
   readonly verbs?: readonly string[];
+  /**
+   * Every version of its group that serves it, the group's preferred first (discovery sets it; `version` is
+   * the first of them). A type another cluster serves at other versions is read and written at one both serve.
+   */
+  readonly versions?: readonly string[];
 }
 
 /** `apps/v1` or `v1`. */

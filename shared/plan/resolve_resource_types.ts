@@ -52,7 +52,7 @@ const BUILT_IN_GROUPS = new Set(["", "apps", "batch", "autoscaling", "policy", "
 /** `*.k8s.io` groups that are installed as CRDs, hence custom resources. */
 const CUSTOM_K8S_IO_GROUPS = new Set(["gateway.networking.k8s.io"]);
 
-function isBuiltInGroup(group: string): boolean {
+export function isBuiltInGroup(group: string): boolean {
   if (BUILT_IN_GROUPS.has(group)) return true;
   return group.endsWith(".k8s.io") && !CUSTOM_K8S_IO_GROUPS.has(group);
 }

@@ -10,6 +10,7 @@ import { type KubeObject, NAMESPACES, type ResourceType, typeKey } from "../kube
 import { getObject } from "../kube/verbs.ts";
 import type { ReplicationSpec } from "../plan/replication_spec.ts";
 import { resolveResourceTypes } from "../plan/resolve_resource_types.ts";
+import { pairServedVersions } from "../plan/served_versions.ts";
 
 /** The source namespace does not exist: nothing can be staged. */
 export class SourceNamespaceNotFoundError extends RefusedError {
@@ -55,6 +56,11 @@ export interface CheckedSync {
   readonly drServed: readonly ResourceType[];
   readonly sourceNamespace: KubeObject;
   readonly types: readonly ResourceType[];
+  /**
+   * The copied types DR serves at no version the source serves (`typeKey` -> why): left out of `drServed`,
+   * their objects fail with that reason.
+   */
+  readonly mismatched?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -96,5 +102,13 @@ export async function checkSync(
     forgetDiscovery(dr);
     onDr = await discoverResources(dr);
   }
-  return { sourceServed: served, drServed: onDr, sourceNamespace, types };
+  // each type read and written at a version both clusters serve (they may run different Kubernetes versions)
+  const paired = pairServedVersions(types, onDr, dr.name);
+  return {
+    sourceServed: served,
+    drServed: paired.drServed,
+    sourceNamespace,
+    types: paired.types,
+    mismatched: paired.mismatched,
+  };
 }

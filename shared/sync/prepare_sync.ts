@@ -2,6 +2,7 @@
  * The reading half of a stage: lists the source namespace and what DR holds, and plans the writes
  * (pure planning in `shared/plan/`). Sends no write.
  */
+import { unservedReason } from "../plan/served_versions.ts";
 import { pooledMap } from "../async/pooled_map.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
 import type { RetryOptions } from "../kube/retry.ts";
@@ -198,7 +199,8 @@ export async function prepareSync(
         }
       }
       if (!served) {
-        for (const o of objects) unserved.push(unservedResult(type, o, spec.destNamespace, dr.name));
+        const reason = unservedReason(type, dr.name, options.checked.mismatched);
+        for (const o of objects) unserved.push(unservedResult(type, o, spec.destNamespace, reason));
         return;
       }
       observeFacts({ type, objects }, facts);
@@ -251,15 +253,6 @@ export async function prepareSync(
   };
 }
 
-function unservedResult(type: ResourceType, o: KubeObject, namespace: string, cluster: string): ObjectResult {
-  return {
-    kind: type.kind,
-    group: type.group,
-    name: o.metadata.name,
-    namespace,
-    action: "failed",
-    reason: `Cluster "${cluster}" does not serve ${type.resource}.${
-      type.group || "core"
-    }: install its CustomResourceDefinition there first, or set syncCRDs`,
-  };
+function unservedResult(type: ResourceType, o: KubeObject, namespace: string, reason: string): ObjectResult {
+  return { kind: type.kind, group: type.group, name: o.metadata.name, namespace, action: "failed", reason };
 }
