@@ -201,18 +201,26 @@ export const fixtures = {
   }),
 };
 
-/** Starts an extra cluster of its own (a real etcd, kube-apiserver and controller manager) that a test may stop. */
+/**
+ * Starts an extra cluster of its own (a real etcd, kube-apiserver, controller manager, scheduler, kwok and
+ * volume provisioner, as `testenv.sh up` starts them) that a test may stop. `k8sVersion` runs another
+ * Kubernetes version than the test environment's (its binaries are built first when not cached).
+ */
 export async function extraCluster(
   name: string,
-  options: { readonly apiserverArgs?: readonly string[] } = {},
+  options: { readonly apiserverArgs?: readonly string[]; readonly k8sVersion?: string } = {},
 ) {
   const dir = await Deno.makeTempDir({ prefix: "dr-syncer-extra-" });
   const script = new URL("./testenv/testenv.sh", import.meta.url).pathname;
-  const env = {
+  const versionVariable = `${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_K8S_VERSION`;
+  const env: Record<string, string> = {
     DR_SYNCER_TESTENV_DIR: dir,
     DR_SYNCER_TESTENV_CLUSTERS: name,
     DR_SYNCER_TESTENV_APISERVER_ARGS: (options.apiserverArgs ?? []).join(" "),
+    // testenv.sh reads a cluster's version from <NAME>_K8S_VERSION, else K8S_VERSION
+    [versionVariable]: options.k8sVersion ?? Deno.env.get("K8S_VERSION") ?? "",
   };
+  if (env[versionVariable] === "") delete env[versionVariable];
   const run = async (command: string) => {
     const out = await new Deno.Command("bash", {
       args: [script, command],
@@ -446,6 +454,29 @@ export function syncedView(obj: KubeObject): Record<string, unknown> {
     annotations: keep(metadata.annotations),
     ...view,
   };
+}
+
+let skewVersion: Promise<string> | undefined;
+/**
+ * The Kubernetes version the version-skew test runs its DR cluster at (`SKEW_K8S_VERSION` of
+ * tests/testenv/testenv.sh, v1.34.4): its binaries are built first when not cached (`testenv.sh build-skew`).
+ */
+export function skewK8sVersion(): Promise<string> {
+  skewVersion ??= (async () => {
+    const script = new URL("./testenv/testenv.sh", import.meta.url).pathname;
+    const out = await new Deno.Command("bash", {
+      args: [script, "build-skew"],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const version = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+    if (out.code !== 0 || !/^v1\.\d+\.\d+$/.test(version)) {
+      throw new Error(`testenv build-skew failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+    }
+    return version;
+  })();
+  return skewVersion;
 }
 
 let helmPath: Promise<string> | undefined;

@@ -9,7 +9,10 @@ import { withRetry } from "../../shared/kube/retry.ts";
 import {
   apiVersionOf,
   DEPLOYMENTS,
+  type KubeObject,
   NAMESPACES,
+  PERSISTENT_VOLUME_CLAIMS,
+  PODS,
   type ResourceType,
   STATEFULSETS,
 } from "../../shared/kube/types.ts";
@@ -29,7 +32,9 @@ const NAMESPACE = "demo-shop";
 export const REPO = new URL("../../", import.meta.url).pathname;
 
 export async function startClusters(io: CliIo): Promise<void> {
-  io.stderr("Starting the local clusters (the first run compiles Kubernetes: 15-30 minutes, once)...\n");
+  io.stderr(
+    "Starting the local clusters (the first run compiles Kubernetes and its tools: about 18 minutes on 2 cores, once)...\n",
+  );
   const { code } = await new Deno.Command("bash", {
     args: [`${REPO}tests/testenv/testenv.sh`, "up"],
     stdout: "inherit",
@@ -64,20 +69,89 @@ export async function seed(
   );
 }
 
-async function replicaTable(source: KubeClient, dr: KubeClient): Promise<string> {
-  const rows: string[] = ["    workload                source  dr   (dr-syncer.io/original-replicas on dr)"];
+type Selected = Workload & { spec?: { selector?: { matchLabels?: Record<string, string> } } };
+type Phased = KubeObject & { status?: { phase?: string } };
+
+/** The running pods of a workload (those its selector's matchLabels select). */
+async function runningPods(client: KubeClient, namespace: string, workload: Selected): Promise<number> {
+  const labels = Object.entries(workload.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (labels.length === 0) return 0;
+  const pods = await listObjects<Phased>(client, PODS, namespace, { labelSelector: labels.join(",") });
+  return pods.filter((p) => p.status?.phase === "Running" && !p.metadata.deletionTimestamp).length;
+}
+
+/** Each workload's replicas and running pods: "3 (3 running)". */
+async function workloadStates(client: KubeClient, namespace: string): Promise<Map<string, string>> {
+  const states = new Map<string, string>();
   for (const type of [DEPLOYMENTS, STATEFULSETS] satisfies ResourceType[]) {
-    const read = (c: KubeClient) => listObjects<Workload>(c, type, NAMESPACE);
-    const [src, drItems] = await Promise.all([read(source), read(dr)]);
-    for (const s of src) {
-      const d = drItems.find((o) => o.metadata.name === s.metadata.name);
-      const name = `${type.kind}/${s.metadata.name}`;
-      const drReplicas = d ? String(replicasOf(d)) : "-";
-      const recorded = d ? String(recordedReplicas(d) ?? "-") : "-";
-      rows.push(
-        `    ${name.padEnd(24)}${String(replicasOf(s)).padEnd(8)}${drReplicas.padEnd(5)}(${recorded})`,
+    for (const w of await listObjects<Selected>(client, type, namespace)) {
+      states.set(
+        `${type.kind}/${w.metadata.name}`,
+        `${replicasOf(w)} (${await runningPods(client, namespace, w)} running)`,
       );
     }
+  }
+  return states;
+}
+
+/**
+ * Waits (at most `timeoutMs`) until every workload of the side that serves runs all its pods: a pod whose
+ * claim is not bound yet is not scheduled, and the claim of the default class gets its volume only then.
+ */
+export async function settle(client: KubeClient, namespace: string, timeoutMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = [...(await workloadStates(client, namespace)).values()];
+    if (states.every((s) => /^(\d+) \(\1 running\)$/.test(s))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The claims of a namespace with their phase and class: "data-db-0 Bound (standard), ...". */
+export async function claimSummary(client: KubeClient, namespace: string): Promise<string> {
+  type Claim = Phased & { spec?: { storageClassName?: string } };
+  const claims = await listObjects<Claim>(client, PERSISTENT_VOLUME_CLAIMS, namespace);
+  if (claims.length === 0) return "none";
+  return claims.map((c) =>
+    `${c.metadata.name} ${c.status?.phase ?? "-"} (StorageClass ${c.spec?.storageClassName ?? "none"})`
+  ).sort().join(", ");
+}
+
+async function replicaTable(source: KubeClient, dr: KubeClient): Promise<string> {
+  const rows: string[] = [
+    "    workload                source           dr               (dr-syncer.io/original-replicas on dr)",
+  ];
+  const [srcStates, drStates] = await Promise.all([
+    workloadStates(source, NAMESPACE),
+    workloadStates(dr, NAMESPACE),
+  ]);
+  for (const type of [DEPLOYMENTS, STATEFULSETS] satisfies ResourceType[]) {
+    const drItems = await listObjects<Workload>(dr, type, NAMESPACE);
+    for (const s of await listObjects<Workload>(source, type, NAMESPACE)) {
+      const name = `${type.kind}/${s.metadata.name}`;
+      const d = drItems.find((o) => o.metadata.name === s.metadata.name);
+      const recorded = d ? String(recordedReplicas(d) ?? "-") : "-";
+      rows.push(
+        `    ${name.padEnd(24)}${(srcStates.get(name) ?? "-").padEnd(17)}${
+          (drStates.get(name) ?? "-").padEnd(17)
+        }(${recorded})`,
+      );
+    }
+  }
+  const claims = async (client: KubeClient) =>
+    new Map(
+      (await listObjects<Phased>(client, PERSISTENT_VOLUME_CLAIMS, NAMESPACE)).map((c) => [
+        c.metadata.name,
+        c.status?.phase ?? "-",
+      ]),
+    );
+  const [srcClaims, drClaims] = await Promise.all([claims(source), claims(dr)]);
+  rows.push("    claim                   source           dr");
+  for (const name of [...new Set([...srcClaims.keys(), ...drClaims.keys()])].sort()) {
+    rows.push(
+      `    ${name.padEnd(24)}${(srcClaims.get(name) ?? "-").padEnd(17)}${drClaims.get(name) ?? "-"}`,
+    );
   }
   return rows.join("\n");
 }
@@ -122,7 +196,15 @@ export async function runDemo(io: CliIo, logger: Logger): Promise<number> {
       io.stdout(`\n== ${step}: ${explain[step]}\n`);
       const report = await operationNamed(step).run(deps, spec, {});
       progress.end();
+      // the side that now serves: its pods are scheduled once their claims have volumes
+      const settled = report.status !== "succeeded" ||
+        await settle(step === "cutover" ? dr : source, NAMESPACE);
       io.stdout(`${formatReport(report)}\n\n${await replicaTable(source, dr)}\n`);
+      if (!settled) {
+        io.stdout(
+          `    (not every pod of the ${step === "cutover" ? "DR" : "source"} side ran within 60 s)\n`,
+        );
+      }
       if (report.status !== "succeeded") return 1;
     }
     io.stdout(`

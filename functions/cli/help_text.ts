@@ -117,6 +117,10 @@ function mainHelp(): string {
     row("dr-syncer render   --config FILE", OTHER_COMMANDS.render.summary),
     row("dr-syncer deploy   --config FILE", OTHER_COMMANDS.deploy.summary),
     row("dr-syncer demo", OTHER_COMMANDS.demo.summary),
+    row(
+      "dr-syncer start    [--port N]",
+      "the local clusters and sample apps served by the runtime (the main job)",
+    ),
     "  dr-syncer --mode=Stage|Cutover|Failback [flags]   the older form of the first three",
   ];
   return `dr-syncer: disaster recovery for Kubernetes namespaces

@@ -1,12 +1,38 @@
 import type { KubeObject } from "../../shared/kube/types.ts";
 
-/** The sample app the demo seeds: a small shop with every kind stage handles. */
+/**
+ * The sample app the demo seeds: a small shop with every kind stage handles. Its claims name no
+ * StorageClass, so they get the cluster's default one (on the local clusters: "standard", whose
+ * provisioner makes a volume once the first pod that mounts the claim is scheduled): the web pods
+ * mount `uploads`, and the database's StatefulSet gets `data-db-0` from its volumeClaimTemplate.
+ */
 export function sampleApp(namespace: string): KubeObject[] {
   const labels = (app: string) => ({ app, "app.kubernetes.io/part-of": "shop" });
-  const pod = (app: string, image: string, port: number) => ({
-    metadata: { labels: labels(app) },
-    spec: { containers: [{ name: app, image, ports: [{ containerPort: port }] }] },
-  });
+  /** A pod template; `mounts` are its volumes' mount paths, a claim named for those the pod brings itself. */
+  const pod = (
+    app: string,
+    image: string,
+    port: number,
+    mounts: readonly { name: string; mountPath: string; claim?: string }[] = [],
+  ) => {
+    const claims = mounts.filter((m) => m.claim !== undefined);
+    return {
+      metadata: { labels: labels(app) },
+      spec: {
+        containers: [{
+          name: app,
+          image,
+          ports: [{ containerPort: port }],
+          ...(mounts.length > 0
+            ? { volumeMounts: mounts.map(({ name, mountPath }) => ({ name, mountPath })) }
+            : {}),
+        }],
+        ...(claims.length > 0
+          ? { volumes: claims.map((m) => ({ name: m.name, persistentVolumeClaim: { claimName: m.claim } })) }
+          : {}),
+      },
+    };
+  };
   const meta = (name: string, app = name) => ({ name, namespace, labels: labels(app) });
   return [
     {
@@ -35,7 +61,9 @@ export function sampleApp(namespace: string): KubeObject[] {
       spec: {
         replicas: 3,
         selector: { matchLabels: { app: "web" } },
-        template: pod("web", "nginx:1.27", 80),
+        template: pod("web", "nginx:1.27", 80, [
+          { name: "uploads", mountPath: "/usr/share/nginx/html/uploads", claim: "uploads" },
+        ]),
       },
     },
     {
@@ -56,7 +84,7 @@ export function sampleApp(namespace: string): KubeObject[] {
         replicas: 1,
         serviceName: "db",
         selector: { matchLabels: { app: "db" } },
-        template: pod("db", "postgres:16", 5432),
+        template: pod("db", "postgres:16", 5432, [{ name: "data", mountPath: "/var/lib/postgresql/data" }]),
         volumeClaimTemplates: [{
           metadata: { name: "data" },
           spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "5Gi" } } },

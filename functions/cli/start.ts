@@ -11,7 +11,8 @@ import { readReplicationState } from "../../shared/state/replication_lock.ts";
 import { failback } from "../failback.ts";
 import { stage } from "../stage.ts";
 import type { CliIo } from "./cli_io.ts";
-import { ensureLocalClusters, seed } from "./demo.ts";
+import { claimSummary, ensureLocalClusters, seed, settle } from "./demo.ts";
+import { UsageError } from "./parse_cli_args.ts";
 
 const SHOP = "demo-shop";
 const BLOG = "demo-blog";
@@ -69,7 +70,51 @@ async function writePrivate(path: string, text: string): Promise<void> {
   await Deno.chmod(path, 0o600);
 }
 
+export const START_HELP = `Usage: dr-syncer start [--port N]
+
+The main job with no configuration: starts (or reuses) the local pair of real test clusters, seeds
+the sample apps "${SHOP}" and "${BLOG}" on the source, stages both to DR, and serves them with the
+function runtime (one scheduled, one continuous replication). It prints the status page's address,
+its token file and the curl commands that cut over and fail back. Ctrl-C stops the runtime; the
+clusters keep running ("deno task testenv down" stops them).
+
+Options:
+  --port N      the runtime's port on 127.0.0.1 (default 8080)
+  --help, -h    this text
+`;
+
+/** The flags of `start`: a port, or help. Anything else is a usage error (exit code 2). */
+export function parseStartArgs(argv: readonly string[]): { help: boolean; port: number } {
+  let port = 8080, help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") help = true;
+    else if (arg === "--port" || arg.startsWith("--port=")) {
+      const value = arg === "--port" ? argv[++i] : arg.slice("--port=".length);
+      const n = Number(value);
+      if (value === undefined || !/^[0-9]+$/.test(value) || n < 1 || n > 65535) {
+        throw new UsageError(
+          `--port: expected a port number from 1 to 65535, got ${
+            value === undefined ? "nothing" : JSON.stringify(value.slice(0, 40))
+          } (dr-syncer start --help)`,
+        );
+      }
+      port = n;
+    } else {
+      throw new UsageError(
+        `start: unknown argument ${JSON.stringify(arg.slice(0, 40))} (dr-syncer start --help)`,
+      );
+    }
+  }
+  return { help, port };
+}
+
 export async function runStart(argv: readonly string[], io: CliIo, logger: Logger): Promise<number> {
+  const args = parseStartArgs(argv);
+  if (args.help) {
+    io.stdout(START_HELP);
+    return 0;
+  }
   const testenv = await ensureLocalClusters(io);
   const source = await connectCluster("source", { path: `${testenv}/source.kubeconfig` });
   const dr = await connectCluster("dr", { path: `${testenv}/dr.kubeconfig` });
@@ -92,6 +137,13 @@ export async function runStart(argv: readonly string[], io: CliIo, logger: Logge
       });
       io.stdout(`Staged "${name}" to the DR cluster: ${report.status} (${report.counts.created} created)\n`);
     }
+    // the shop's claims get volumes once their pods are scheduled (the default StorageClass waits for them)
+    await settle(source, SHOP, 30_000);
+    const [onSource, onDr] = [await claimSummary(source, SHOP), await claimSummary(dr, SHOP)];
+    io.stdout(
+      `Claims of "${SHOP}" (a claim gets its volume once the first pod that mounts it is scheduled):\n` +
+        `  source: ${onSource}\n  dr:     ${onDr}\n`,
+    );
   } finally {
     source.close();
     dr.close();
@@ -107,9 +159,8 @@ export async function runStart(argv: readonly string[], io: CliIo, logger: Logge
   }
   const configFile = `${testenv}/dr-syncer.yaml`;
   await writePrivate(configFile, config(testenv, tokenFile));
-  const port = argv.includes("--port") ? argv[argv.indexOf("--port") + 1] ?? "8080" : "8080";
   const { runServe } = await import("../serve/main.ts");
-  return await runServe(["--config", configFile, "--port", port, "--log-level", "warn"], {
+  return await runServe(["--config", configFile, "--port", String(args.port), "--log-level", "warn"], {
     ...io,
     stopRequested: io.stopRequested?.() ?? new Promise<string>(() => {}),
     onListen: ({ hostname, port }) => {

@@ -3,30 +3,41 @@
 #
 # Each cluster runs an etcd, a kube-apiserver, a kube-controller-manager with every controller that works
 # without a cloud (Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs, garbage collection,
-# PV binding, endpoints, quotas, node lifecycle, ...), a real kube-scheduler, and KWOK, which simulates
+# PV binding, endpoints, quotas, node lifecycle, ...), a real kube-scheduler, KWOK, which simulates
 # the kubelets of two fake Nodes (kwok-node-0, kwok-node-1): pods are scheduled onto them and become
-# Running and Ready, Job pods complete, deleted pods go away. No container ever runs and no volume is
-# mounted. kube-apiserver, kube-controller-manager and kube-scheduler are compiled from the Go module
-# k8s.io/kubernetes, etcd from go.etcd.io/etcd/server/v3 and kwok from sigs.k8s.io/kwok (its Stage
-# files are copied beside it), once, into a version-keyed cache outside the repository.
+# Running and Ready, Job pods complete, deleted pods go away, and a dynamic volume provisioner (the
+# provision controller of sig-storage-lib-external-provisioner with a hostPath backend,
+# tests/testenv/provisioner/) behind the default StorageClass "standard" (WaitForFirstConsumer): a claim
+# gets a volume once its first pod is scheduled. No container ever runs and no volume is mounted.
+# kube-apiserver, kube-controller-manager and kube-scheduler are compiled from the Go module
+# k8s.io/kubernetes, etcd from go.etcd.io/etcd/server/v3, kwok from sigs.k8s.io/kwok (its Stage
+# files are copied beside it) and the provisioner from its go.mod, once, into a version-keyed cache
+# outside the repository.
 #
-#   testenv.sh build    build the binaries (no-op when cached)
+#   testenv.sh build    build the binaries the clusters need (no-op when cached)
+#   testenv.sh build-skew      build the Kubernetes binaries of SKEW_K8S_VERSION (the version-skew test's
+#                              DR cluster); prints that version
 #   testenv.sh build-kubectl   build kubectl too (benchmarks, the CRD tests); prints its path
 #   testenv.sh build-helm      build Helm (HELM_VERSION, v4.3.2; the Helm tests); prints its path
-#   testenv.sh up       start the clusters side by side; write .testenv/{source,dr}.kubeconfig
+#   testenv.sh up       start the clusters side by side; write .testenv/{source,dr}.kubeconfig; on clusters
+#                       that already run, start what is missing of the provisioner and its StorageClass
 #   testenv.sh down     stop exactly what `up` started and remove its state
-#   testenv.sh status   say what runs
+#   testenv.sh status   say what runs (exit 0: all; 1: a cluster stopped or broken; 3: all clusters run but
+#                       a provisioner does not, which `up` starts without restarting them)
 #   testenv.sh ensure   `up` unless the clusters already answer
 #
 # Environment: K8S_VERSION (v1.36.3)  ETCD_VERSION (v3.6.16)  KWOK_VERSION (v0.8.0)
-#   DR_SYNCER_TESTENV_CACHE (~/.cache/dr-syncer-testenv)  DR_SYNCER_TESTENV_DIR (<repo>/.testenv)
-#   DR_SYNCER_TESTENV_CLUSTERS ("source dr": the names of the clusters)  START_TIMEOUT (seconds, 120)
-#   DR_SYNCER_TESTENV_NODES (fake nodes per cluster, 2)
+#   <CLUSTER>_K8S_VERSION (one cluster's version: DR_K8S_VERSION=v1.34.4 runs cluster "dr" at v1.34.4)
+#   SKEW_K8S_VERSION (v1.34.4)  DR_SYNCER_TESTENV_CACHE (~/.cache/dr-syncer-testenv)
+#   DR_SYNCER_TESTENV_DIR (<repo>/.testenv)  DR_SYNCER_TESTENV_CLUSTERS ("source dr": the names of the clusters)
+#   START_TIMEOUT (seconds, 120)  DR_SYNCER_TESTENV_NODES (fake nodes per cluster, 2)
 #   DR_SYNCER_TESTENV_APISERVER_ARGS (more kube-apiserver flags, appended: they win over the defaults)
 # More in docs/testenv.md.
 set -Eeuo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.36.3}
+# The other minor version the version-skew test runs its DR cluster at (tests/integration/version_skew_test.ts).
+SKEW_K8S_VERSION=${SKEW_K8S_VERSION:-v1.34.4}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 RECIPE_REV=1 # bump when the build recipe changes: a new cache key
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -45,6 +56,10 @@ NODES_PER_CLUSTER=${DR_SYNCER_TESTENV_NODES:-2}
 KCM_CONTROLLERS='*,-service-lb-controller,-node-route-controller,-cloud-node-lifecycle-controller'
 # The Stage sets of kwok that drive the fake nodes and pods (directories under kustomize/stage/ of its module).
 KWOK_STAGE_SETS=(node/fast node/heartbeat pod/fast)
+# The dynamic provisioner and the default StorageClass every cluster gets (tests/testenv/provisioner/).
+PROVISIONER_SRC="$REPO_ROOT/tests/testenv/provisioner"
+PROVISIONER_NAME=testenv.dr-syncer.io/hostpath
+DEFAULT_STORAGE_CLASS=standard
 
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}" GOWORK=off GOFLAGS='' CGO_ENABLED=0
 
@@ -55,10 +70,32 @@ die() {
 }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed${2:+: $2}"; }
 
-go_key() { echo "$(go env GOVERSION)-$(go env GOOS)-$(go env GOARCH)-r${RECIPE_REV}"; }
-bin_dir() { echo "$CACHE_ROOT/bin/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-r${RECIPE_REV}"; }
-kwok_dir() { echo "$(bin_dir)/kwok-${KWOK_VERSION}"; } # kwok and its Stage files, keyed by their version
+# The binaries of Kubernetes $1 (default K8S_VERSION): kube-*, etcd, and kwok in kwok_dir.
+bin_dir() { echo "$CACHE_ROOT/bin/k8s-${1:-$K8S_VERSION}-etcd-${ETCD_VERSION}-r${RECIPE_REV}"; }
+kwok_dir() { echo "$(bin_dir "${1:-}")/kwok-${KWOK_VERSION}"; } # kwok and its Stage files, keyed by their version
 kwok_cached() { [[ -x $1/kwok ]] && compgen -G "$1/stages/*.yaml" >/dev/null; }
+# The provisioner, keyed by a hash of its source, go.mod and go.sum: a change to any of them builds it anew.
+provisioner_bin() {
+  local sum
+  sum=$(cat "$PROVISIONER_SRC/main.go" "$PROVISIONER_SRC/go.mod" "$PROVISIONER_SRC/go.sum" | sha256sum)
+  echo "$CACHE_ROOT/bin/provisioner-${sum:0:12}/dr-syncer-testenv-provisioner"
+}
+
+# The Kubernetes version of cluster $1: <NAME>_K8S_VERSION (the name upper-cased, other characters as _),
+# else K8S_VERSION.
+cluster_version() {
+  local var v
+  var=$(tr '[:lower:]' '[:upper:]' <<<"$1" | tr -c 'A-Z0-9\n' '_')_K8S_VERSION
+  v=${!var:-$K8S_VERSION}
+  [[ $v =~ ^v1\.[0-9]+\.[0-9]+$ ]] || die "$var (or K8S_VERSION) must be a version like v1.36.3, not '$v'"
+  echo "$v"
+}
+
+# The distinct Kubernetes versions of the clusters, one a line.
+cluster_versions() {
+  local n
+  for n in "${CLUSTERS[@]}"; do cluster_version "$n"; done | awk '!seen[$0]++'
+}
 
 # Prints one field of `go mod download -json MOD@VER`, or nothing (with go's error logged).
 mod_field() {
@@ -75,7 +112,7 @@ build_kube() { # $1=output dir, $2...=commands of k8s.io/kubernetes/cmd to build
   for b in "$@"; do [[ -x $out/$b ]] || missing+=("$b"); done
   if ((${#missing[@]} == 0)); then return 0; fi
   work=$(mktemp -d "$CACHE_ROOT/tmp.kube.XXXXXX")
-  log "building ${missing[*]} ${K8S_VERSION} (cold: 15-30 min on 2 cores; with Go's build cache warm, minutes)"
+  log "building ${missing[*]} ${K8S_VERSION} (empty Go caches: about 8 min on 2 cores)"
   (
     cd "$work"
     local gomod sha minor sv goline godebug staging m ld p
@@ -150,7 +187,7 @@ build_kwok() { # $1=output dir
   local out=$1 work
   if kwok_cached "$out"; then return 0; fi
   work=$(mktemp -d "$CACHE_ROOT/tmp.kwok.XXXXXX")
-  log "building kwok ${KWOK_VERSION} (cold: about 5 min on 2 cores; with Go's build cache warm, 1-2 min)"
+  log "building kwok ${KWOK_VERSION} (empty Go caches: about 4 min on 2 cores)"
   (
     cd "$work"
     local src set f n
@@ -179,37 +216,113 @@ build_kwok() { # $1=output dir
   rm -rf "$work"
 }
 
-binaries_cached() { # $1=bin dir
-  [[ -x $1/etcd && -x $1/kube-apiserver && -x $1/kube-controller-manager && -x $1/kube-scheduler ]] &&
-    kwok_cached "$(kwok_dir)"
+# etcd and kwok do not depend on the Kubernetes version: a cache that has them for another version (same
+# versions, same recipe) lends them instead of building them again.
+reuse_sibling() { # $1=bin dir of the version being built
+  local out=$1 other
+  if [[ ! -x $out/etcd ]]; then
+    for other in "$CACHE_ROOT"/bin/k8s-*-etcd-"${ETCD_VERSION}"-r"${RECIPE_REV}"/etcd; do
+      [[ -x $other ]] || continue
+      mkdir -p "$out"
+      cp "$other" "$out/etcd.tmp" && mv -f "$out/etcd.tmp" "$out/etcd"
+      log "etcd ${ETCD_VERSION} taken from ${other%/etcd}"
+      break
+    done
+  fi
+  if ! kwok_cached "$out/kwok-${KWOK_VERSION}"; then
+    for other in "$CACHE_ROOT"/bin/k8s-*-etcd-"${ETCD_VERSION}"-r"${RECIPE_REV}"/kwok-"${KWOK_VERSION}"; do
+      kwok_cached "$other" || continue
+      rm -rf "$out/kwok-${KWOK_VERSION}.tmp"
+      mkdir -p "$out"
+      cp -r "$other" "$out/kwok-${KWOK_VERSION}.tmp"
+      rm -rf "$out/kwok-${KWOK_VERSION}"
+      mv "$out/kwok-${KWOK_VERSION}.tmp" "$out/kwok-${KWOK_VERSION}"
+      log "kwok ${KWOK_VERSION} taken from ${other%/kwok-*}"
+      break
+    done
+  fi
 }
 
-cmd_build() {
-  local out
-  out=$(bin_dir)
-  if binaries_cached "$out"; then
-    log "binaries cached in $out"
-    return 0
+# The provisioner (tests/testenv/provisioner/), built from its own go.mod and go.sum (pinned versions).
+build_provisioner() { # $1=output binary
+  local out=$1 work
+  if [[ -x $out ]]; then return 0; fi
+  work=$(mktemp -d "$CACHE_ROOT/tmp.provisioner.XXXXXX")
+  log "building the volume provisioner (sig-storage-lib-external-provisioner; empty Go caches: about 5 min on 2 cores)"
+  (
+    cp "$PROVISIONER_SRC/main.go" "$PROVISIONER_SRC/go.mod" "$PROVISIONER_SRC/go.sum" "$work/"
+    cd "$work"
+    go build -p 2 -mod=readonly -trimpath -ldflags "-s -w" -o dr-syncer-testenv-provisioner .
+  ) || {
+    rm -rf "$work"
+    die "building the volume provisioner failed (see the go output above)"
+  }
+  mkdir -p "$(dirname "$out")"
+  mv -f "$work/dr-syncer-testenv-provisioner" "$out"
+  rm -rf "$work"
+}
+
+kube_cached() { # $1=bin dir
+  [[ -x $1/etcd && -x $1/kube-apiserver && -x $1/kube-controller-manager && -x $1/kube-scheduler ]] &&
+    kwok_cached "$1/kwok-${KWOK_VERSION}"
+}
+
+binaries_cached() { # $1...=Kubernetes versions
+  local v
+  for v in "$@"; do kube_cached "$(bin_dir "$v")" || return 1; done
+  [[ -x $(provisioner_bin) ]]
+}
+
+build_version() { # $1=Kubernetes version: etcd, kube-apiserver, -controller-manager, -scheduler and kwok
+  local v=$1 out t
+  out=$(bin_dir "$v")
+  reuse_sibling "$out"
+  t=$SECONDS
+  if [[ ! -x $out/etcd ]]; then build_etcd "$out" && log "etcd built in $((SECONDS - t))s"; fi
+  t=$SECONDS
+  if [[ ! -x $out/kube-apiserver || ! -x $out/kube-controller-manager || ! -x $out/kube-scheduler ]]; then
+    (
+      K8S_VERSION=$v
+      build_kube "$out" kube-apiserver kube-controller-manager kube-scheduler
+    ) && log "Kubernetes $v binaries built in $((SECONDS - t))s"
   fi
-  need go "the Kubernetes test binaries are compiled from the Go module proxy; install Go 1.26"
-  need flock
+  t=$SECONDS
+  if ! kwok_cached "$(kwok_dir "$v")"; then build_kwok "$(kwok_dir "$v")" && log "kwok built in $((SECONDS - t))s"; fi
+}
+
+take_build_lock() {
   mkdir -p "$CACHE_ROOT"
   exec 9>"$CACHE_ROOT/.build.lock"
   if ! flock -n 9; then
     log "another build holds $CACHE_ROOT/.build.lock; waiting for it"
     flock 9
   fi
-  local t0=$SECONDS t
-  t=$SECONDS
-  if [[ ! -x $out/etcd ]]; then build_etcd "$out" && log "etcd built in $((SECONDS - t))s"; fi
-  t=$SECONDS
-  if [[ ! -x $out/kube-apiserver || ! -x $out/kube-controller-manager || ! -x $out/kube-scheduler ]]; then
-    build_kube "$out" kube-apiserver kube-controller-manager kube-scheduler && log "Kubernetes binaries built in $((SECONDS - t))s"
+}
+
+cmd_build() { # $1...=Kubernetes versions (default: those of the clusters)
+  local versions=("$@") v
+  if ((${#versions[@]} == 0)); then mapfile -t versions < <(cluster_versions); fi
+  if binaries_cached "${versions[@]}"; then
+    for v in "${versions[@]}"; do log "binaries cached in $(bin_dir "$v")"; done
+    return 0
   fi
+  need go "the Kubernetes test binaries are compiled from the Go module proxy; install Go 1.26"
+  need flock
+  take_build_lock
+  local t0=$SECONDS t
+  for v in "${versions[@]}"; do build_version "$v"; done
   t=$SECONDS
-  if ! kwok_cached "$(kwok_dir)"; then build_kwok "$(kwok_dir)" && log "kwok built in $((SECONDS - t))s"; fi
+  if [[ ! -x $(provisioner_bin) ]]; then
+    build_provisioner "$(provisioner_bin)" && log "volume provisioner built in $((SECONDS - t))s"
+  fi
   exec 9>&-
-  log "binaries built in $((SECONDS - t0))s into $out"
+  log "binaries built in $((SECONDS - t0))s into $(for v in "${versions[@]}"; do printf '%s ' "$(bin_dir "$v")"; done)"
+}
+
+# The Kubernetes binaries of SKEW_K8S_VERSION (the provisioner, etcd and kwok too); prints the version.
+cmd_build_skew() {
+  cmd_build "$SKEW_K8S_VERSION" >&2
+  echo "$SKEW_K8S_VERSION"
 }
 
 # ------------------------------------------------------------------ pki ----
@@ -343,7 +456,11 @@ wait_for() { # $1=description $2=pidfile $3=logfile cmd...: poll until cmd succe
 }
 
 # The processes of one cluster, in the order `down` stops them: pid file name and the binary it must run.
-PROCS=(kwok:kwok scheduler:kube-scheduler kcm:kube-controller-manager apiserver:kube-apiserver etcd:etcd)
+# CORE_PROCS are the cluster itself; ADDON_PROCS run beside it and can be started on a running cluster
+# (clusters started before the provisioner existed get it from the next `up`, without a restart).
+CORE_PROCS=(kwok:kwok scheduler:kube-scheduler kcm:kube-controller-manager apiserver:kube-apiserver etcd:etcd)
+ADDON_PROCS=(provisioner:dr-syncer-testenv-provisioner)
+PROCS=("${ADDON_PROCS[@]}" "${CORE_PROCS[@]}")
 
 node_json() { # $1=name $2=internal IP: a fake Node that kwok manages (annotation) with room for many pods
   cat <<NODE
@@ -369,12 +486,43 @@ nodes_ready() { # $1=dir $2=port $3=count
   (($(grep -o '"type":"Ready","status":"True"' <<<"$j" | wc -l) >= $3)) && ! grep -q '"taints"' <<<"$j"
 }
 
+# The default StorageClass, served by the provisioner. WaitForFirstConsumer, as kind's "standard" (rancher's
+# local-path-provisioner) and the default classes of the big clouds: a claim stays Pending until a pod that
+# mounts it is scheduled, then gets a volume on that pod's node. No volume expansion (hostPath cannot grow).
+storage_class_json() {
+  cat <<SC
+{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass",
+ "metadata":{"name":"$DEFAULT_STORAGE_CLASS","annotations":{"storageclass.kubernetes.io/is-default-class":"true"},
+  "labels":{"app.kubernetes.io/managed-by":"dr-syncer-testenv"}},
+ "provisioner":"$PROVISIONER_NAME","reclaimPolicy":"Delete","volumeBindingMode":"WaitForFirstConsumer"}
+SC
+}
+
+apply_storage_class() { # $1=cluster dir $2=API server port: server-side apply, a no-op when unchanged
+  local d=$1
+  storage_class_json | curl -fsS --max-time 10 --cacert "$d/ca.crt" --cert "$d/admin.crt" --key "$d/admin.key" \
+    -X PATCH -H 'Content-Type: application/apply-patch+yaml' --data-binary @- \
+    "https://127.0.0.1:$2/apis/storage.k8s.io/v1/storageclasses/$DEFAULT_STORAGE_CLASS?fieldManager=dr-syncer-testenv&force=true" \
+    >/dev/null
+}
+
+spawn_provisioner() { # $1=name: the cluster's provisioner, its volumes' folders under <cluster dir>/volumes
+  local d="$STATE_DIR/$1"
+  mkdir -p "$d/volumes"
+  spawn "$d/provisioner.pid" "$d/provisioner.log" "$(provisioner_bin)" \
+    --kubeconfig="$STATE_DIR/$1.kubeconfig" --provisioner="$PROVISIONER_NAME" --root="$d/volumes" -v=1
+}
+
+# The provisioner has listed claims, volumes and classes and runs its workers.
+provisioner_ready() { grep -q 'Started provisioner controller' "$1"; }
+
 start_cluster() { # $1=name $2=index $3=etcd client port $4=etcd peer port $5=API server port
-  local name=$1 i=$2 eport=$3 pport=$4 aport=$5 d="$STATE_DIR/$1" bins kw t0=$SECONDS
+  local name=$1 i=$2 eport=$3 pport=$4 aport=$5 d="$STATE_DIR/$1" bins kw version t0=$SECONDS
   # keys, tokens and kubeconfigs are born owner-only (a chmod afterwards leaves a moment they are not)
   umask 077
-  bins=$(bin_dir)
-  kw=$(kwok_dir)
+  version=$(cluster_version "$name")
+  bins=$(bin_dir "$version")
+  kw=$(kwok_dir "$version")
   mkdir -p "$d/etcd-data" "$d/certs" "$d/kwok"
   chmod 700 "$d" "$d/etcd-data"
   pki "$d"
@@ -420,6 +568,8 @@ start_cluster() { # $1=name $2=index $3=etcd client port $4=etcd peer port $5=AP
   spawn "$d/kwok.pid" "$d/kwok.log" env KWOK_WORKDIR="$d/kwok" "$kw/kwok" \
     --kubeconfig="$STATE_DIR/$name.kubeconfig" "${configs[@]}" \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake --cidr="10.$((200 + i)).0.0/17"
+  spawn_provisioner "$name"
+  apply_storage_class "$d" "$aport" || die "could not create the StorageClass $DEFAULT_STORAGE_CLASS in cluster $name"
 
   local n node
   for ((n = 0; n < NODES_PER_CLUSTER; n++)); do
@@ -436,6 +586,8 @@ start_cluster() { # $1=name $2=index $3=etcd client port $4=etcd peer port $5=AP
     wait_for "kwok of cluster $name (fake nodes Ready and untainted)" "$d/kwok.pid" "$d/kwok.log" \
       nodes_ready "$d" "$aport" "$NODES_PER_CLUSTER"
   fi
+  wait_for "the volume provisioner of cluster $name" "$d/provisioner.pid" "$d/provisioner.log" \
+    provisioner_ready "$d/provisioner.log"
   local proc
   for proc in "${PROCS[@]}"; do
     if ! alive "$d/${proc%%:*}.pid" "${proc#*:}"; then
@@ -443,9 +595,11 @@ start_cluster() { # $1=name $2=index $3=etcd client port $4=etcd peer port $5=AP
       die "${proc#*:} of cluster $name exited during start-up (log: $d/${proc%%:*}.log)"
     fi
   done
+  echo "$version" >"$d/version"
   echo "$aport" >"$d/port"
   log "cluster $name ready in $((SECONDS - t0))s at https://127.0.0.1:$aport" \
-    "($NODES_PER_CLUSTER fake nodes; kubeconfig: $STATE_DIR/$name.kubeconfig)"
+    "(Kubernetes $version, $NODES_PER_CLUSTER fake nodes, default StorageClass $DEFAULT_STORAGE_CLASS;" \
+    "kubeconfig: $STATE_DIR/$name.kubeconfig)"
 }
 
 # kubectl, for the benchmark's "by hand" baseline only; prints its path.
@@ -486,12 +640,46 @@ cmd_build_helm() {
   echo "$out/helm"
 }
 
-cluster_up() { # $1=name: all its processes alive and /readyz answers
+cluster_up() { # $1=name: the cluster's own processes alive and /readyz answers
   local d="$STATE_DIR/$1" proc
-  for proc in "${PROCS[@]}"; do alive "$d/${proc%%:*}.pid" "${proc#*:}" || return 1; done
+  for proc in "${CORE_PROCS[@]}"; do alive "$d/${proc%%:*}.pid" "${proc#*:}" || return 1; done
   [[ -f $d/port ]] &&
     curl -fsS --max-time 5 --cacert "$d/ca.crt" --cert "$d/admin.crt" --key "$d/admin.key" \
       "https://127.0.0.1:$(<"$d/port")/readyz" >/dev/null 2>&1
+}
+
+addons_up() { # $1=name: the processes beside the cluster alive
+  local d="$STATE_DIR/$1" proc
+  for proc in "${ADDON_PROCS[@]}"; do alive "$d/${proc%%:*}.pid" "${proc#*:}" || return 1; done
+}
+
+# The version cluster $1 runs, when it differs from the one asked for (nothing otherwise). A cluster
+# started before versions were recorded runs K8S_VERSION's binaries.
+other_version() {
+  local d="$STATE_DIR/$1" running
+  running=$(cat "$d/version" 2>/dev/null || echo "$K8S_VERSION")
+  if [[ $running != "$(cluster_version "$1")" ]]; then echo "$running"; fi
+}
+
+# Starts the provisioner of running clusters that lack it (built first if need be), without restarting them.
+start_addons() { # $1...=names
+  local n d
+  if [[ ! -x $(provisioner_bin) ]]; then
+    need go "the volume provisioner is compiled from the Go module proxy; install Go 1.26"
+    need flock
+    take_build_lock
+    [[ -x $(provisioner_bin) ]] || build_provisioner "$(provisioner_bin)"
+    exec 9>&-
+  fi
+  umask 077
+  for n in "$@"; do
+    d="$STATE_DIR/$n"
+    stop_pid "$d/provisioner.pid" dr-syncer-testenv-provisioner
+    spawn_provisioner "$n"
+    wait_for "the volume provisioner of cluster $n" "$d/provisioner.pid" "$d/provisioner.log" \
+      provisioner_ready "$d/provisioner.log"
+    log "cluster $n: volume provisioner started (the cluster itself kept running)"
+  done
 }
 
 cmd_up() {
@@ -501,9 +689,25 @@ cmd_up() {
   need setsid
   [[ $NODES_PER_CLUSTER =~ ^[0-9]+$ ]] || die "DR_SYNCER_TESTENV_NODES must be a number, not '$NODES_PER_CLUSTER'"
   ((${#CLUSTERS[@]} <= 50)) || die "at most 50 clusters (their address ranges are numbered)"
-  local n all=1
-  for n in "${CLUSTERS[@]}"; do cluster_up "$n" || all=0; done
+  local n all=1 other missing=()
+  for n in "${CLUSTERS[@]}"; do
+    if ! cluster_up "$n"; then
+      all=0
+    else
+      other=$(other_version "$n")
+      if [[ -n $other ]]; then
+        log "cluster $n runs Kubernetes $other, $(cluster_version "$n") is asked for: starting the clusters anew"
+        all=0
+      fi
+    fi
+  done
   if ((all)); then
+    for n in "${CLUSTERS[@]}"; do addons_up "$n" || missing+=("$n"); done
+    if ((${#missing[@]})); then start_addons "${missing[@]}"; fi
+    for n in "${CLUSTERS[@]}"; do
+      apply_storage_class "$STATE_DIR/$n" "$(<"$STATE_DIR/$n/port")" ||
+        die "could not create the StorageClass $DEFAULT_STORAGE_CLASS in cluster $n"
+    done
     log "already running: ${CLUSTERS[*]} (kubeconfigs in $STATE_DIR)"
     return 0
   fi
@@ -541,7 +745,8 @@ cmd_down() {
     [[ -d $d ]] || continue
     # Side by side for all clusters; in each, the API server's clients first, then the API server, then etcd.
     (
-      stop_pids "$d/kwok.pid:kwok" "$d/scheduler.pid:kube-scheduler" "$d/kcm.pid:kube-controller-manager"
+      stop_pids "$d/provisioner.pid:dr-syncer-testenv-provisioner" "$d/kwok.pid:kwok" \
+        "$d/scheduler.pid:kube-scheduler" "$d/kcm.pid:kube-controller-manager"
       stop_pids "$d/apiserver.pid:kube-apiserver"
       stop_pids "$d/etcd.pid:etcd"
     ) &
@@ -554,17 +759,32 @@ cmd_down() {
   if ((stopped)) && [[ ${1:-} != quiet ]]; then log "stopped ${CLUSTERS[*]} and removed their state"; fi
 }
 
+# Exit code 0: every cluster runs with its provisioner; 1: a cluster is stopped, broken or runs another
+# Kubernetes version than asked (`up` starts them anew); 3: every cluster runs but a provisioner does not
+# (`up` starts it and leaves the clusters running).
 cmd_status() {
-  local n d rc=0 proc pids
+  local n d rc=0 proc pids other version
   for n in "${CLUSTERS[@]}"; do
     d="$STATE_DIR/$n"
     if cluster_up "$n"; then
       pids=""
-      for proc in "${PROCS[@]}"; do pids+=", ${proc#*:} $(<"$d/${proc%%:*}.pid")"; done
-      printf '%-7s running  https://127.0.0.1:%s  pids: %s\n' "$n" "$(<"$d/port")" "${pids#, }"
+      for proc in "${PROCS[@]}"; do
+        if alive "$d/${proc%%:*}.pid" "${proc#*:}"; then pids+=", ${proc#*:} $(<"$d/${proc%%:*}.pid")"; fi
+      done
+      version=$(cat "$d/version" 2>/dev/null || echo "$K8S_VERSION")
+      printf '%-7s running  https://127.0.0.1:%s  %s  pids: %s\n' "$n" "$(<"$d/port")" "$version" "${pids#, }"
+      other=$(other_version "$n")
+      if [[ -n $other ]]; then
+        printf '%-7s          runs %s, but %s is asked for: "up" starts the clusters anew\n' "" "$other" \
+          "$(cluster_version "$n")"
+        rc=1
+      elif ! addons_up "$n"; then
+        printf '%-7s          its volume provisioner is not running: "up" starts it (the cluster keeps running)\n' ""
+        ((rc == 1)) || rc=3
+      fi
     elif [[ -d $d ]]; then
       pids=""
-      for proc in "${PROCS[@]}"; do alive "$d/${proc%%:*}.pid" "${proc#*:}" || pids+=", ${proc#*:}"; done
+      for proc in "${CORE_PROCS[@]}"; do alive "$d/${proc%%:*}.pid" "${proc#*:}" || pids+=", ${proc#*:}"; done
       if [[ -n $pids ]]; then pids="not running: ${pids#, }"; else pids="its API server does not answer"; fi
       printf '%-7s broken   %s; run "deno task testenv down" then "up"\n' "$n" "$pids"
       rc=1
@@ -573,9 +793,11 @@ cmd_status() {
       rc=1
     fi
   done
-  local out
-  out=$(bin_dir)
-  if binaries_cached "$out"; then echo "binaries: $out"; else echo "binaries: not all built yet ($out)"; fi
+  local v out
+  while read -r v; do
+    out=$(bin_dir "$v")
+    if binaries_cached "$v"; then echo "binaries: $out"; else echo "binaries: not all built yet ($out)"; fi
+  done < <(cluster_versions)
   return $rc
 }
 
@@ -583,8 +805,13 @@ usage() { # the header comment
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 }
 
+# Every cluster's version is checked here, where a bad one can stop the script (not in a subshell).
+for _n in "${CLUSTERS[@]}"; do cluster_version "$_n" >/dev/null; done
+[[ $SKEW_K8S_VERSION =~ ^v1\.[0-9]+\.[0-9]+$ ]] || die "SKEW_K8S_VERSION must be a version like v1.34.4"
+
 case ${1:-} in
 build) cmd_build ;;
+build-skew) cmd_build_skew ;;
 build-kubectl) cmd_build_kubectl ;;
 build-helm) cmd_build_helm ;;
 up | ensure) cmd_up ;;

@@ -127,3 +127,36 @@ Deno.test("render and deploy: --config is required, --cluster belongs to render,
     /--dry-run is a flag of "deploy"/,
   );
 });
+
+Deno.test("cli parsing: start takes a port or --help; anything else is a usage error naming it", async () => {
+  const { parseStartArgs, runStart, START_HELP } = await import("../../functions/cli/start.ts");
+  assert.deepEqual(parseStartArgs([]), { help: false, port: 8080 });
+  assert.deepEqual(parseStartArgs(["--port", "9090"]), { help: false, port: 9090 });
+  assert.deepEqual(parseStartArgs(["--port=1"]), { help: false, port: 1 });
+  assert.deepEqual(parseStartArgs(["-h"]), { help: true, port: 8080 });
+  for (
+    const [argv, pattern] of [
+      [["--bogus"], /start: unknown argument "--bogus"/],
+      [["--port"], /--port: expected a port number from 1 to 65535, got nothing/],
+      [["--port", "80x"], /got "80x"/],
+      [["--port", "70000"], /got "70000"/],
+      [["--port=0"], /got "0"/],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseStartArgs(argv),
+      (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+    );
+  }
+  // --help prints and starts nothing (no clusters: it returns at once)
+  let out = "";
+  const code = await runStart(["--help"], {
+    stdout: (t) => (out += t),
+    stderr: () => {},
+    env: () => undefined,
+    stderrIsTerminal: false,
+  }, {} as never);
+  assert.equal(code, 0);
+  assert.equal(out, START_HELP);
+  assert.match(out, /--port N/);
+});
