@@ -11,6 +11,9 @@ import {
 import type { ReplicationLock } from "../shared/state/replication_lock.ts";
 import type { Operation, ReplicationState } from "../shared/state/replication_state.ts";
 
+/** Milliseconds since `t0` (`performance.now()`), whole. */
+const since = (t0: number) => Math.round(performance.now() - t0);
+
 export interface StepOutcome {
   readonly objects?: readonly ObjectResult[];
   /** Default: the objects counted by action. */
@@ -70,18 +73,20 @@ export class StepRunner {
    * does not replace the failure that caused it and does not count as progress.
    */
   async repair(step: string, fn: () => Promise<StepOutcome>): Promise<boolean> {
+    const t0 = performance.now();
     try {
       const outcome = await fn();
       this.objects.push(...(outcome.objects ?? []));
       const failures = (outcome.objects ?? []).filter((o) => o.action === "failed").length;
       const detail = outcome.detail ?? (outcome.objects ? summarise(outcome.objects) : "done");
-      this.steps.push({ step, status: failures > 0 ? "failed" : "done", detail });
+      this.steps.push({ step, status: failures > 0 ? "failed" : "done", detail, durationMs: since(t0) });
       return failures === 0;
     } catch (error) {
       this.steps.push({
         step,
         status: "failed",
         detail: redactSecrets(error instanceof Error ? error.message : String(error)),
+        durationMs: since(t0),
       });
       return false;
     }
@@ -102,6 +107,7 @@ export class StepRunner {
       return;
     }
     let outcome: StepOutcome;
+    const t0 = performance.now();
     try {
       outcome = await fn();
     } catch (error) {
@@ -110,9 +116,11 @@ export class StepRunner {
         step,
         status: "failed",
         detail: redactSecrets(error instanceof Error ? error.message : String(error)),
+        durationMs: since(t0),
       });
       return;
     }
+    const durationMs = since(t0);
     this.objects.push(...(outcome.objects ?? []));
     this.#pvcData = addPvcData(this.#pvcData, outcome.pvcData);
     const failures = (outcome.objects ?? []).filter((o) => o.action === "failed").length;
@@ -122,11 +130,12 @@ export class StepRunner {
         step,
         status: "failed",
         detail: `${failures} object(s) failed${outcome.detail ? `; ${outcome.detail}` : ""}`,
+        durationMs,
       });
       return;
     }
     const detail = outcome.detail ?? (outcome.objects ? summarise(outcome.objects) : undefined);
-    this.steps.push({ step, status: "done", ...(detail ? { detail } : {}) });
+    this.steps.push({ step, status: "done", ...(detail ? { detail } : {}), durationMs });
     if (!this.#done.includes(step)) this.#done.push(step);
     // Not awaited: the next step need not wait for the record. A crash before it lands only means
     // the step is done again (every step is idempotent); a lost lock aborts the next write anyway.

@@ -24,6 +24,8 @@ export interface StepResult {
   readonly step: string;
   readonly status: "done" | "skipped" | "failed";
   readonly detail?: string;
+  /** How long the step took (not set for a step skipped without running). */
+  readonly durationMs?: number;
 }
 
 /** The report every operation returns (and the CLI and HTTP print). */

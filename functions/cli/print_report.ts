@@ -31,7 +31,8 @@ export function formatReport(report: RunReport): string {
     );
   }
   for (const s of report.steps) {
-    lines.push(`  step ${s.step.padEnd(18)} ${s.status}${s.detail ? `: ${s.detail}` : ""}`);
+    const took = s.durationMs === undefined ? "" : ` (${formatStepDuration(s.durationMs)})`;
+    lines.push(`  step ${s.step.padEnd(18)} ${s.status}${took}${s.detail ? `: ${s.detail}` : ""}`);
   }
   const shown = report.objects.filter((o) => o.action !== "unchanged" || o.warnings?.length);
   // a dry run shows the deletions first
@@ -95,4 +96,12 @@ export function formatState(spec: ReplicationSpec, state: ReplicationState & Sta
     );
   }
   return lines.join("\n");
+}
+
+/** A step's duration as a person reads it: `120 ms`, `1.4 s`, `2 min 05 s`. */
+export function formatStepDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, "0")} s`;
 }
