@@ -80,7 +80,9 @@ export class RunRecords {
         let record = first;
         while (record.status === "running") {
           await delay(pollMs, { signal });
-          record = (await store.get(namespace, first.runId, signal)) ?? record;
+          const now = await store.get(namespace, first.runId, signal);
+          // gone: a run refused for a held lock deletes its record (its key may be sent again)
+          record = now ?? vanished(first);
         }
         return { record };
       },
@@ -130,4 +132,22 @@ export class RunRecords {
     const dr = await this.#o.clusters.get(replication.destination.cluster);
     return await this.#store(dr).list(replication.destination.namespace, replication.name, signal);
   }
+}
+
+/**
+ * What a repeat answers for a run whose record vanished while it was followed: the replica that
+ * had it deletes it when the run was refused for a held lock (or it was pruned). Nothing ran under
+ * it; the request may be sent again with the same key.
+ */
+function vanished(first: RunRecord): RunRecord {
+  return {
+    ...first,
+    status: "failed",
+    httpStatus: 409,
+    error: {
+      code: "refused",
+      message:
+        `Run "${first.runId}" of "${first.replication}" did not run: its record was removed (a run refused because another run held the replication's lock); send the request again, with waitForLock to wait for the lock`,
+    },
+  };
 }

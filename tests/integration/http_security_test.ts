@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { operationNamed } from "../../functions/operations/mod.ts";
 import { createApp } from "../../functions/http/create_app.ts";
+import { acquireReplicationLock } from "../../shared/state/mod.ts";
 import type { KubeClient, KubeObject } from "../../shared/kube/mod.ts";
 import { fixtures, read, seed, testClusters, withNamespaces } from "../_clusters.ts";
 import { json, replication, testConfig, testRuntime, TOKEN_ENV, TOKENS } from "./http_harness.ts";
@@ -262,11 +263,16 @@ Deno.test("http security: an Idempotency-Key is bound to its token; one poller f
   await withNamespaces(c, "httpidem", async (ns) => {
     await seed(c.source, [fixtures.configMap(ns.source, "a")]);
     const config = configWith([replication("shop", ns.source, ns.dest)]);
-    const gate = Promise.withResolvers<void>();
+    // runs 1 and 3 on replica a wait at a gate before they take the lock; run 2 runs at once
+    const gate = Promise.withResolvers<void>(), laterGate = Promise.withResolvers<void>();
+    const gateOf = [gate.promise, undefined, laterGate.promise];
+    let calls = 0;
     const stage = operationNamed("stage");
     await using a = await testRuntime(config, {
       readEnv: (name) => LIMITED_ENV[name],
-      operations: { stage: async (deps, spec, o) => (await gate.promise, await stage.run(deps, spec, o)) },
+      operations: {
+        stage: async (deps, spec, o) => (await gateOf[calls++], await stage.run(deps, spec, o)),
+      },
     });
     await using b = await testRuntime(config, { readEnv: (name) => LIMITED_ENV[name] });
     const headers = { "idempotency-key": "deploy-42" };
@@ -279,9 +285,10 @@ Deno.test("http security: an Idempotency-Key is bound to its token; one poller f
     // the same key from another token is another run, not a replay of the first
     const other = await json(a.request("/v1/replications/shop/stage", {
       token: LIMITED.stageOnly,
-      body: { wait: 0, waitForLock: 60 },
+      body: { wait: 30, waitForLock: 60 },
       headers,
     }));
+    assert.equal(other.status, 200, "the other token's run ran (and ended) on its own");
     assert.notEqual(other.body.runId, first.body.runId);
     assert.equal(other.headers.get("idempotent-replayed"), null);
 
@@ -307,6 +314,40 @@ Deno.test("http security: an Idempotency-Key is bound to its token; one poller f
     for (const r of await Promise.all(waiting)) {
       assert.equal(r.status, 200);
       assert.equal((await r.json()).runId, first.body.runId);
+    }
+    assert.equal(b.runtime.runs.followed, 0);
+
+    // a followed run refused for a held lock deletes its record: the repeat says so and stops
+    // (it polled "running" forever before)
+    const key = { "idempotency-key": "deploy-43" };
+    const third = await json(
+      a.request("/v1/replications/shop/stage", { token: TOKENS.ops, body: { wait: 0 }, headers: key }),
+    );
+    assert.equal(third.status, 202);
+    const follower = appB.request("/v1/replications/shop/stage", {
+      method: "POST",
+      headers: { ...key, authorization: `Bearer ${TOKENS.ops}`, "content-type": "application/json" },
+      body: JSON.stringify({ wait: 30 }),
+    });
+    const holder = await acquireReplicationLock(c.dr, {
+      namespace: ns.dest,
+      replication: "shop",
+      holder: "another-run",
+    });
+    try {
+      laterGate.resolve();
+      const t0 = performance.now();
+      const refused = await follower;
+      const body = await refused.json();
+      assert.equal(refused.status, 409, JSON.stringify(body));
+      assert.equal(body.runId, third.body.runId);
+      assert.match(
+        body.error,
+        /did not run: .*another run held the replication's lock.*send the request again/,
+      );
+      assert.ok(performance.now() - t0 < 10_000, "answered once the record was gone, not at the wait's end");
+    } finally {
+      await holder.release(holder.state);
     }
     assert.equal(b.runtime.runs.followed, 0);
   }, { destSuffix: "-dr" });
