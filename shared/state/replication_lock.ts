@@ -306,8 +306,17 @@ export async function acquireReplicationLock(
   const expiry = new LockExpiry(client, options.namespace, options.signal);
   let lease: Lease;
   let sentAt: number;
+  /** Writes whose answer was a passing failure (429, 5xx, a timeout), and when the first was sent. */
+  let passing = 0;
+  let unansweredAt: number | undefined;
   for (;;) {
     const current = await getLease(client, options.namespace, options.signal, options.leaseName);
+    if (unansweredAt !== undefined && current?.spec?.holderIdentity === options.holder) {
+      // a write of ours that failed in passing was applied after all: the lock is ours
+      lease = current;
+      sentAt = unansweredAt;
+      break;
+    }
     const remaining = current ? await expiry.remainingMs(current) : 0;
     const t = now();
     const spec = {
@@ -342,7 +351,16 @@ export async function acquireReplicationLock(
       }
     } catch (error) {
       if (isConflict(error) || isAlreadyExists(error)) continue; // someone else moved first: look again
-      throw error;
+      // throttled or a passing failure (a busy API server): look again after a pause, a few times
+      if (!isRetryable(error) || ++passing >= 6) throw error;
+      unansweredAt ??= sentAt!;
+      const retryAfterMs = error instanceof KubeApiError && error.retryAfterSeconds
+        ? error.retryAfterSeconds * 1000
+        : 0;
+      await delay(Math.min(5_000, Math.max(retryAfterMs, 100 * 2 ** (passing - 1))), {
+        signal: options.signal,
+      });
+      continue;
     }
     if (performance.now() >= deadline) {
       throw new LockHeldError(
