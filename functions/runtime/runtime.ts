@@ -143,6 +143,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     ttlMs: options.statusTtlMs,
     now: options.now,
   });
+  // a run that ended changed its replication's state: read it again, not a status cached while it ran
+  // (the mapping's status written after the run, the next tick's pause check)
+  runs.onRunSettled((outcome) => status.invalidate(outcome.record.replication));
   const runnables: Runnable[] = [];
   let started = false;
   const readyTimeoutMs = options.readyTimeoutMs ?? 3_000;
