@@ -2,10 +2,11 @@
  * The original DR-Syncer's API (RemoteCluster, ClusterMapping, NamespaceMapping, `dr-syncer.io/v1alpha1`)
  * as dr-syncer serves it, driven with the real kubectl (`testenv.sh build-kubectl`) against the DR test
  * cluster: render's CRDs applied and served; the original's own example manifests (its README, its docs and
- * its test cases, read from a clone of its repository when there is one) applied unchanged, each accepted or
- * refused for the reason listed below; `kubectl explain`; an unknown field refused by name; a status written
- * through the status subresource as the runtime writes it, shown by `kubectl get`'s columns; Events about a
- * mapping shown by `kubectl describe`; the short names and the category.
+ * its test cases, vendored unchanged in `tests/fixtures/original-dr-syncer/`, see its NOTICE) applied
+ * unchanged, each accepted or refused for the reason listed below; `kubectl explain`; an unknown field refused
+ * by name; a status written through the status subresource as the runtime writes it, shown by `kubectl get`'s
+ * columns; Events about a mapping shown by `kubectl describe`; the short names and the category. With a clone
+ * of the original's repository at hand, a test checks that the vendored files are still its text.
  *
  * The CRDs are cluster-scoped and shared with the other tests: they are applied (the same content deploy
  * applies) and never deleted. Every object lives in a namespace of this test, deleted at the end; the
@@ -22,14 +23,66 @@ import type { KubeObject } from "../../shared/kube/mod.ts";
 import { createNamespace, deleteNamespace, DR_KUBECONFIG, testClusters, uniqueName } from "../_clusters.ts";
 import { kubectl as runKubectl, runCommand } from "./kubectl_harness.ts";
 
-/** A clone of the original DR-Syncer's repository (a bare git directory), for its example manifests. */
+/**
+ * The original DR-Syncer's example manifests, byte for byte, from the commit below (the folder's NOTICE says
+ * where each comes from): `<path>.txt` is the file `<path>`, `<page>.block-<N>.yaml.txt` the Nth YAML block
+ * of the Markdown page `<page>`.
+ */
+const FIXTURES = new URL("../fixtures/original-dr-syncer/", import.meta.url).pathname;
+const ORIGINAL_COMMIT = "e783fa0b86f288f81ded73ff0ae7043394467d6d";
+
+/** A clone of the original DR-Syncer's repository (a bare git directory), to check the fixtures against. */
 const ORIGINAL_REPO = Deno.env.get("DR_SYNCER_ORIGINAL_REPO") ??
   "/work/.mirror/SupportTools+dr-syncer/repo";
 
 /** What the test saw, on stderr (the examples' outcomes, kubectl's table). */
 const show = (text: string) => Deno.stderr.writeSync(new TextEncoder().encode(`${text.trimEnd()}\n`));
 
-/** The original repository's files at HEAD, or `undefined` when there is no clone. */
+/** A manifest of the original's, as written: a file, or a YAML block of a Markdown page. */
+interface Example {
+  /** The file's path in the original repository, or `page.md#N` (the Nth YAML block of the page). */
+  readonly name: string;
+  readonly text: string;
+}
+
+/** A line `apiVersion: dr-syncer.io/...` at the start of a line: a whole manifest, not a fragment. */
+const MANIFEST = /^apiVersion: dr-syncer\.io\//m;
+
+/** The fixtures' names (relative to the folder), NOTICE and LICENSE left out. */
+async function fixtureFiles(dir = FIXTURES, prefix = ""): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) {
+      found.push(...await fixtureFiles(`${dir}${entry.name}/`, `${prefix}${entry.name}/`));
+    } else if (entry.name.endsWith(".txt")) found.push(`${prefix}${entry.name}`);
+  }
+  return found;
+}
+
+/** The example a fixture holds, named as in the original repository. */
+function exampleName(fixture: string): string {
+  const origin = fixture.replace(/\.txt$/, "");
+  const block = /^(.*\.mdx?)\.block-(\d+)\.yaml$/.exec(origin);
+  return block ? `${block[1]}#${block[2]}` : origin;
+}
+
+/** The original's examples, from the fixtures: its README's configuration example and every other one. */
+async function originalExamples(): Promise<{ readme: string; examples: Example[] }> {
+  let readme: string | undefined;
+  const examples: Example[] = [];
+  for (const fixture of await fixtureFiles()) {
+    const name = exampleName(fixture);
+    const text = await Deno.readTextFile(`${FIXTURES}${fixture}`);
+    if (name.startsWith("README.md#")) readme = text;
+    else examples.push({ name, text });
+  }
+  assert.ok(readme !== undefined, `the README's example is in ${FIXTURES}`);
+  const order = (name: string) => name.replace(/#(\d+)$/, (_, n: string) => `#${n.padStart(3, "0")}`);
+  examples.sort((a, b) => order(a.name).localeCompare(order(b.name)));
+  return { readme, examples };
+}
+
+/** The original repository's files at the fixtures' commit, or `undefined` when there is no clone of it. */
 async function originalRepo() {
   try {
     await Deno.stat(ORIGINAL_REPO);
@@ -41,25 +94,19 @@ async function originalRepo() {
     if (out.code !== 0) throw new Error(`git ${args.join(" ")}: ${out.stderr}`);
     return out.stdout;
   };
-  const files = (await git("ls-tree", "-r", "--name-only", "HEAD")).split("\n").filter(Boolean);
-  return { files, show: (path: string) => git("show", `HEAD:${path}`) };
+  if ((await runCommand("git", ["-C", ORIGINAL_REPO, "cat-file", "-e", ORIGINAL_COMMIT])).code !== 0) {
+    return undefined;
+  }
+  const files = (await git("ls-tree", "-r", "--name-only", ORIGINAL_COMMIT)).split("\n").filter(Boolean);
+  return { files, show: (path: string) => git("show", `${ORIGINAL_COMMIT}:${path}`) };
 }
 
-/** A manifest of the original's, as written: a file, or a YAML block of a Markdown page. */
-interface Example {
-  readonly name: string;
-  readonly text: string;
-}
-
-/** A line `apiVersion: dr-syncer.io/...` at the start of a line: a whole manifest, not a fragment. */
-const MANIFEST = /^apiVersion: dr-syncer\.io\//m;
-
-async function originalExamples(repo: NonNullable<Awaited<ReturnType<typeof originalRepo>>>) {
+/** The examples as the original repository holds them: the README's first manifest block, and the others. */
+async function examplesOfRepo(repo: NonNullable<Awaited<ReturnType<typeof originalRepo>>>) {
   const readme = await repo.show("README.md");
-  const readmeBlock = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) =>
-    MANIFEST.test(b)
-  );
-  const examples: Example[] = [];
+  const readmeBlocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const readmeIndex = readmeBlocks.findIndex((b) => MANIFEST.test(b));
+  const examples: Example[] = [{ name: `README.md#${readmeIndex + 1}`, text: readmeBlocks[readmeIndex]! }];
   for (const file of repo.files) {
     if (/^test\/.*\.ya?ml$/.test(file)) {
       const text = await repo.show(file);
@@ -71,8 +118,27 @@ async function originalExamples(repo: NonNullable<Awaited<ReturnType<typeof orig
       });
     }
   }
-  return { readme: readmeBlock, examples };
+  return examples;
 }
+
+const clone = await originalRepo();
+
+Deno.test({
+  name:
+    "the vendored examples of the original DR-Syncer are its text at the commit, byte for byte, and all of them",
+  ignore: clone === undefined,
+  fn: async () => {
+    const inRepo = await examplesOfRepo(clone!);
+    const vendored = new Map<string, string>();
+    for (const fixture of await fixtureFiles()) {
+      vendored.set(exampleName(fixture), await Deno.readTextFile(`${FIXTURES}${fixture}`));
+    }
+    assert.deepEqual([...vendored.keys()].sort(), inRepo.map((e) => e.name).sort(), "the same examples");
+    for (const example of inRepo) assert.equal(vendored.get(example.name), example.text, example.name);
+    assert.equal(await Deno.readTextFile(`${FIXTURES}LICENSE`), await clone!.show("LICENSE"));
+    assert.match(await Deno.readTextFile(`${FIXTURES}NOTICE`), new RegExp(ORIGINAL_COMMIT));
+  },
+});
 
 /**
  * The original's examples our CRDs refuse, and why: each is refused by the original's own CRDs too (its
@@ -197,14 +263,12 @@ runtime: { namespace: ${ns} }
       },
     );
 
-    const repo = await originalRepo();
-    const original = repo ? await originalExamples(repo) : undefined;
+    const original = await originalExamples();
     await t.step({
       name:
         "the original README's RemoteCluster (kubeconfigSecret: NAME) and NamespaceMapping (only destinationCluster) apply unchanged",
-      ignore: original?.readme === undefined,
       fn: async () => {
-        const readme = original!.readme!;
+        const readme = original.readme;
         assert.match(readme, /kubeconfigSecret: dr-cluster-kubeconfig/);
         const out = await ok(["apply", "-n", ns, "-f", "-"], readme);
         assert.match(out, /remotecluster.dr-syncer.io\/dr-cluster created/);
@@ -222,14 +286,13 @@ runtime: { namespace: ${ns} }
     await t.step({
       name:
         "the original's docs and test cases: each manifest applied unchanged (server dry run), accepted or refused as listed",
-      ignore: original === undefined,
       fn: async () => {
         const results: string[] = [];
         const seen = new Set<string>();
         const examplesNs = `${ns}-examples`;
         await createNamespace(clusters.dr, examplesNs);
         createdNamespaces.push(examplesNs);
-        for (const example of original!.examples) {
+        for (const example of original.examples) {
           const namespaces = new Set(
             parseAllDocuments(example.text).map((d) => d.toJS() as KubeObject | null).flatMap((o) =>
               o?.metadata?.namespace ? [o.metadata.namespace] : []
@@ -261,7 +324,7 @@ runtime: { namespace: ${ns} }
             results.push(`accepted ${example.name}`);
           }
         }
-        const unknown = Object.keys(REFUSED).filter((k) => !original!.examples.some((e) => e.name === k));
+        const unknown = Object.keys(REFUSED).filter((k) => !original.examples.some((e) => e.name === k));
         assert.deepEqual(unknown, [], "every example listed as refused exists");
         assert.ok(results.filter((r) => r.startsWith("accepted")).length >= 25, results.join("\n"));
         show(results.join("\n"));
