@@ -1,7 +1,7 @@
 import { RefusedError } from "../shared/errors.ts";
 import { clusterOf } from "../shared/kube/kube_api_error.ts";
 import { discoverResources } from "../shared/kube/discover_resources.ts";
-import { DEPLOYMENTS, type ResourceType, typeKey } from "../shared/kube/types.ts";
+import { DEPLOYMENTS, type KubeObject, type ResourceType, typeKey } from "../shared/kube/types.ts";
 import { listObjects } from "../shared/kube/verbs.ts";
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { resolveResourceTypes } from "../shared/plan/resolve_resource_types.ts";
@@ -175,6 +175,8 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
       }
     }
     const workloads = await listManagedWorkloads(ctx);
+    /** The source's workloads as scale-source-down left them, by `Kind/name`. */
+    const sourceLeft = new Map<string, KubeObject>();
     if (workloads.scalable.length + workloads.suspendable.length + workloads.daemonSets.length === 0) {
       // nothing would move: DR must not be recorded as the active side, nor a cutover as begun
       await lock.update(before);
@@ -183,7 +185,9 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
       );
     }
     if (sourceUp) {
-      await steps.run("scale-source-down", async () => ({ objects: await scaleSourceDown(ctx, workloads) }));
+      await steps.run("scale-source-down", async () => ({
+        objects: await scaleSourceDown({ ...ctx, latest: sourceLeft }, workloads),
+      }));
     }
     if (!(spec.pvcDataSync || request.migratePvcData)) {
       steps.skip("pvc-final-sync", "PVC data sync is not enabled for this run");
@@ -211,7 +215,13 @@ export async function cutover(operationDeps: OperationDeps, request: CutoverRequ
     await steps.run("scale-dr-up", async () => {
       // DR's copies take their source objects' field ownership as DR goes live (the hand-over): the
       // workloads in the write that scales each up, the other copies after them
-      const from = sourceUp ? await sourceOwners(ctx).catch(() => undefined) : undefined;
+      // the source objects as scale-source-down left them (its writes' answers), else listed now
+      const all = [...workloads.scalable, ...workloads.suspendable, ...workloads.daemonSets];
+      const from = !sourceUp
+        ? undefined
+        : all.every((t) => sourceLeft.has(`${t.type.kind}/${t.object.metadata.name}`))
+        ? sourceLeft
+        : await sourceOwners(ctx).catch(() => undefined);
       const scaled = await scaleDrUp(ctx, workloads, { from });
       if (scaled.some((o) => o.action === "failed")) return { objects: scaled };
       let handed: ObjectResult[];

@@ -110,7 +110,12 @@ export const FLAG_GROUPS: Readonly<Record<CliFlagGroup, { title: string; flags: 
           type: "boolean",
           help: "take over DR objects dr-syncer did not create (default: reported, left alone)",
         },
-        "concurrency": { type: "string", placeholder: "N", help: "writes in flight at once (default 16)" },
+        "concurrency": {
+          type: "string",
+          placeholder: "N",
+          help:
+            "writes in flight at once (default 16; the scale writes of cutover, failback and fence: three times that)",
+        },
       },
     },
     pvc: {

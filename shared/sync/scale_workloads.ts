@@ -72,6 +72,12 @@ export interface ScaleContext {
   readonly signal?: AbortSignal | undefined;
   /** The replication's resource types (`typeKey`); only these workloads are listed. Default: all. */
   readonly types?: ReadonlySet<string> | undefined;
+  /**
+   * Filled with each workload as its step left it (the write's answer, or the object as listed when
+   * it needed none), by `Kind/name`: `scaleSourceDown`'s tells the hand-over its source owners
+   * without another list.
+   */
+  readonly latest?: Map<string, KubeObject> | undefined;
 }
 
 /**
@@ -145,19 +151,25 @@ async function patchIfNeeded(
       cached = undefined;
       if (!live) return done("skipped", `not found in cluster "${client.name}"`);
       const change = decide(live);
-      if (!change) return done("unchanged");
+      const seen = `${type.kind}/${name}`;
+      if (!change) {
+        ctx.latest?.set(seen, live);
+        return done("unchanged");
+      }
       ctx.signal?.throwIfAborted();
       const guarded = writesRecord(change) ? guardedPatch(change, live) : undefined;
       guardedOnce = guarded !== undefined;
+      let written: Workload;
       if (guarded) {
-        await jsonPatchObject(client, type, namespace, name, guarded, { signal: ctx.signal });
+        written = await jsonPatchObject(client, type, namespace, name, guarded, { signal: ctx.signal });
       } else {
         const meta = (change.patch.metadata ?? {}) as Record<string, unknown>;
         const patch = writesRecord(change)
           ? { ...change.patch, metadata: { ...meta, resourceVersion: live.metadata.resourceVersion } }
           : change.patch;
-        await patchObject(client, type, namespace, name, patch, { signal: ctx.signal });
+        written = await patchObject(client, type, namespace, name, patch, { signal: ctx.signal });
       }
+      ctx.latest?.set(seen, written);
       return done("updated", `${client.name}: ${change.reason}`);
     }, {
       ...ctx.retry,
@@ -172,6 +184,14 @@ async function patchIfNeeded(
   }
 }
 
+/**
+ * Scale writes in flight at once: three times the run's concurrency (16 by default, so 48). They are
+ * few (one per workload) and small, and the time they take is the outage a cutover makes.
+ */
+export function scaleConcurrency(ctx: Pick<ScaleContext, "concurrency">): number {
+  return Math.min(256, (ctx.concurrency ?? 16) * 3);
+}
+
 function patchAll(
   ctx: ScaleContext,
   side: "source" | "dr",
@@ -180,7 +200,7 @@ function patchAll(
 ) {
   const client = side === "source" ? ctx.source : ctx.dr;
   const namespace = side === "source" ? ctx.spec.sourceNamespace : ctx.spec.destNamespace;
-  return pooledMap(targets, ctx.concurrency ?? 16, (t) => patchIfNeeded(client, namespace, t, decide, ctx));
+  return pooledMap(targets, scaleConcurrency(ctx), (t) => patchIfNeeded(client, namespace, t, decide, ctx));
 }
 
 /**
