@@ -69,7 +69,15 @@ Refuses while the replication is cut over (it would scale the live side to zero)
       startedAt: new Date(staged.startedAt),
       finishedAt: new Date(data.finishedAt),
       objects: [...staged.objects, ...data.objects],
-      steps: [...staged.steps, ...data.steps],
+      // pvc-sync's one step takes the pass's time when it does not carry its own
+      steps: [
+        ...staged.steps,
+        ...data.steps.map((step) =>
+          step.durationMs !== undefined || data.steps.length !== 1
+            ? step
+            : { ...step, durationMs: data.durationMs }
+        ),
+      ],
       ...(staged.activeSide !== undefined ? { activeSide: staged.activeSide } : {}),
       ...(data.pvcData !== undefined ? { pvcData: data.pvcData } : {}),
     });

@@ -80,6 +80,7 @@ Deno.test("stage --migrate-pvc-data: the stage, then a real data pass to DR in t
         assert.equal(report.operation, "stage");
         assert.deepEqual(report.steps.map((s) => s.step), ["namespace", "pvc-sync-to-dr"]);
         assert.equal(stepOf(report, "pvc-sync-to-dr")?.status, "done");
+        assert.ok((stepOf(report, "pvc-sync-to-dr")?.durationMs ?? -1) >= 0, "the data step's time is said");
         assert.match(stepOf(report, "pvc-sync-to-dr")?.detail ?? "", /^1 claim\(s\) copied \(\d+ file\(s\)/);
         const claimActions = report.objects.filter((o) => o.kind === "PersistentVolumeClaim").map((o) =>
           o.action
