@@ -19,6 +19,22 @@ export interface Result {
   met: boolean | null;
   /** A short note for the printed table (not a figure the harness checks). */
   note?: string;
+  /** The day the case ran (YYYY-MM-DD, UTC); the scale chart shows it. */
+  date?: string;
+  /**
+   * The scale cases' points for the chart (tests/bench/scale_chart.ts). `scale-N`: `run_s` (x: objects,
+   * y: one run's seconds) and `floor_s` (the SSA floor's seconds); `scale-NxM`: `elapsed_s` (seconds since
+   * the first of the many stages) and `rss_mb` (the serve process's VmRSS), x: namespaces staged so far
+   * (0: after the baseline).
+   */
+  series?: SeriesPoint[];
+}
+
+/** One point of a chart series: `label` names the series. */
+export interface SeriesPoint {
+  x: number;
+  y: number;
+  label: string;
 }
 
 export const median = (xs: readonly number[]): number => {
