@@ -194,7 +194,7 @@ export async function continuousLatency(
   const stop = new AbortController();
   const changes: Change[] = [];
   const pending: Change[][] = Array.from({ length: k }, () => []);
-  const rssSamples: number[] = [];
+  const rssSamples: number[] = [], heapSamples: number[] = [];
   let relists = 0, runsDone = 0;
   let watchEnded: Promise<void> | undefined;
   try {
@@ -221,7 +221,7 @@ export async function continuousLatency(
     });
     const events = await watchObjects<KubeObject & { data?: Record<string, string> }>(dr, cmType, dest, {
       resourceVersion: start.metadata.resourceVersion,
-      timeoutSeconds: 600,
+      timeoutSeconds: seconds + 120, // outlives the run: the last changes are seen too
       signal: stop.signal,
     });
     const reader = events.getReader();
@@ -245,31 +245,45 @@ export async function continuousLatency(
 
     const total = Math.round(rate * seconds);
     const interval = 1000 / rate;
-    const writes: Promise<unknown>[] = [];
+    let inFlight = 0;
+    const drained = Promise.withResolvers<void>();
     const begin = performance.now();
+    let sent = 0;
     // memory over the run: the process's RSS every 10 s (the runtime and this harness share it)
-    rssSamples.push(Math.round(Deno.memoryUsage().rss / 1048576));
-    const sampler = setInterval(() => rssSamples.push(Math.round(Deno.memoryUsage().rss / 1048576)), 10_000);
+    // and, when V8 lets the harness collect (--v8-flags=--expose-gc), the live heap after a full collection
+    const sample = () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      const m = Deno.memoryUsage();
+      rssSamples.push(Math.round(m.rss / 1048576));
+      if (gc) heapSamples.push(Math.round(m.heapUsed / 1048576));
+    };
+    sample();
+    const sampler = setInterval(sample, 10_000);
     for (let s = 0; s < total; s++) {
       await sleep(begin + s * interval - performance.now());
       const change: Change = { cm: s % k, seq: s, sentAt: performance.now() };
       changes.push(change);
       pending[change.cm]!.push(change);
-      writes.push(
-        source.request({
-          method: "PATCH",
-          path: `/api/v1/namespaces/${srcNs}/configmaps/lat-${change.cm}`,
-          contentType: "application/merge-patch+json",
-          body: { data: { v: String(s) } },
-        }).then(() => change.ackAt = performance.now()),
-      );
+      inFlight++;
+      source.request({
+        method: "PATCH",
+        path: `/api/v1/namespaces/${srcNs}/configmaps/lat-${change.cm}`,
+        contentType: "application/merge-patch+json",
+        body: { data: { v: String(s) } },
+      }).then(
+        () => change.ackAt = performance.now(),
+        (error) => log(`continuous-latency: a write failed: ${error}`),
+      )
+        .finally(() => --inFlight === 0 && sent === total && drained.resolve());
+      sent++;
     }
-    await Promise.all(writes);
+    if (inFlight > 0) await drained.promise;
     clearInterval(sampler);
-    const sent = (performance.now() - begin) / 1000;
+    const sentIn = (performance.now() - begin) / 1000;
     const deadline = performance.now() + 15_000;
     while (changes.some((c) => c.arrivedAt === undefined) && performance.now() < deadline) await sleep(50);
-    log(`continuous-latency: ${total} changes sent in ${sent.toFixed(1)}s`);
+    log(`continuous-latency: ${total} changes sent in ${sentIn.toFixed(1)}s`);
     const exposition = await runtime.metrics.metrics();
     const sum = (name: string) =>
       exposition.split("\n").filter((l) => l.startsWith(name)).reduce(
@@ -314,7 +328,7 @@ export async function continuousLatency(
       fromAck.length ? median(fromAck).toFixed(3) : "-"
     }s; ${runsDone} runs for ${changes.length} changes, ${relists} relists; RSS (runtime and harness) ${
       rssSummary(rssSamples)
-    }`,
+    }${heapSamples.length ? `; live heap after a full GC ${rssSummary(heapSamples)}` : ""}`,
   };
 }
 
