@@ -79,7 +79,7 @@ its token file and the curl commands that cut over and fail back. Ctrl-C stops t
 clusters keep running ("deno task testenv down" stops them).
 
 Options:
-  --port N      the runtime's port on 127.0.0.1 (default 8080)
+  --port N      the runtime's port on 127.0.0.1 (default 8080; 0: any free port, printed)
   --help, -h    this text
 `;
 
@@ -92,9 +92,9 @@ export function parseStartArgs(argv: readonly string[]): { help: boolean; port: 
     else if (arg === "--port" || arg.startsWith("--port=")) {
       const value = arg === "--port" ? argv[++i] : arg.slice("--port=".length);
       const n = Number(value);
-      if (value === undefined || !/^[0-9]+$/.test(value) || n < 1 || n > 65535) {
+      if (value === undefined || !/^[0-9]+$/.test(value) || n > 65535) {
         throw new UsageError(
-          `--port: expected a port number from 1 to 65535, got ${
+          `--port: expected a port number from 0 (any free port) to 65535, got ${
             value === undefined ? "nothing" : JSON.stringify(value.slice(0, 40))
           } (dr-syncer start --help)`,
         );

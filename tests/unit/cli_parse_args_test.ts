@@ -133,14 +133,15 @@ Deno.test("cli parsing: start takes a port or --help; anything else is a usage e
   assert.deepEqual(parseStartArgs([]), { help: false, port: 8080 });
   assert.deepEqual(parseStartArgs(["--port", "9090"]), { help: false, port: 9090 });
   assert.deepEqual(parseStartArgs(["--port=1"]), { help: false, port: 1 });
+  assert.deepEqual(parseStartArgs(["--port", "0"]), { help: false, port: 0 }, "0: any free port");
   assert.deepEqual(parseStartArgs(["-h"]), { help: true, port: 8080 });
   for (
     const [argv, pattern] of [
       [["--bogus"], /start: unknown argument "--bogus"/],
-      [["--port"], /--port: expected a port number from 1 to 65535, got nothing/],
+      [["--port"], /--port: expected a port number from 0 \(any free port\) to 65535, got nothing/],
       [["--port", "80x"], /got "80x"/],
       [["--port", "70000"], /got "70000"/],
-      [["--port=0"], /got "0"/],
+      [["--port=-1"], /got "-1"/],
     ] as const
   ) {
     assert.throws(
