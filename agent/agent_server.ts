@@ -41,7 +41,13 @@ import { resolveTransferPaths } from "./resolve_transfer_paths.ts";
 import { resolveVolume } from "./resolve_volume.ts";
 import { runRsync } from "./run_rsync.ts";
 import { splitCommand } from "./split_command.ts";
-import { outboundGcmBackend, upgradeOutboundCipher } from "./ssh_openssl_gcm.ts";
+import {
+  connectionCrypto,
+  inboundGcmBackend,
+  outboundGcmBackend,
+  upgradeInboundCipher,
+  upgradeOutboundCipher,
+} from "./ssh_openssl_gcm.ts";
 
 /** Exit status sent to a client whose command was refused (a shell's "cannot execute"). */
 export const REFUSED_EXIT_CODE = 126;
@@ -376,6 +382,7 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
       ...(result.event === undefined
         ? {}
         : { files: result.event.files, bytes: result.event.bytes, wireBytes: result.event.wireBytes }),
+      crypto: connectionCrypto(state.client),
       durationMs: Math.round(performance.now() - started),
       ...(stderr.trim() === "" ? {} : { stderr: stderr.trim() }),
     };
@@ -418,6 +425,7 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
           signal: result.signal,
           bytesIn: result.bytesIn,
           bytesOut: result.bytesOut,
+          crypto: connectionCrypto(state.client),
           durationMs: Math.round(performance.now() - started),
           ...(stderr.trim() === "" ? {} : { stderr: stderr.trim() }),
         };
@@ -483,8 +491,12 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
       transfer: undefined,
     };
     client.on("error", (error: Error) => state.log.debug("connection error", { error: error.message }));
-    // After each key exchange: AES-GCM encryption through libcrypto rather than node:crypto (the pull path).
-    client.on("handshake", () => upgradeOutboundCipher(client));
+    // After each key exchange: AES-GCM through libcrypto rather than node:crypto, encryption (what the agent
+    // sends: pulls from it) and decryption (what it receives: pushes into it).
+    client.on("handshake", () => {
+      upgradeOutboundCipher(client);
+      upgradeInboundCipher(client);
+    });
     connection.state = state;
     client.on("close", () => {
       clearTimeout(state.timer);
@@ -582,6 +594,7 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
     loginTimeoutSeconds: options.loginTimeoutMs / 1000,
     ciphers: options.ciphers,
     outboundGcm: outboundGcmBackend(),
+    inboundGcm: inboundGcmBackend(),
     rsync: sandbox.version,
     confinement: "bubblewrap",
   });

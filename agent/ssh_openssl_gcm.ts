@@ -1,5 +1,5 @@
 /**
- * A faster outbound AES-GCM for ssh2: OpenSSL's (libcrypto, the library OpenSSH itself uses) through Deno's
+ * A faster AES-GCM for ssh2, both ways: OpenSSL's (libcrypto, the library OpenSSH itself uses) through Deno's
  * FFI, in place of ssh2's pure `node:crypto` path.
  *
  * Why: in a pull the agent encrypts everything rsync sends. ssh2 (without its native binding, which cannot
@@ -15,12 +15,18 @@
  * the 4-byte packet length as additional authenticated data, the 12-byte nonce's last 8 bytes counting packets.
  * Anything else (other ciphers, libcrypto missing, no FFI permission, an ssh2 whose internals differ) keeps
  * ssh2's own cipher.
+ *
+ * Inbound (what the agent receives: a push into it), `upgradeInboundCipher` likewise replaces ssh2's
+ * `AESGCMDecipherNative` (a `node:crypto` decipher per packet) by an `OpenSslGcmDecipher` that continues
+ * its state machine and state; a packet whose tag does not verify is never handed on, the connection is
+ * closed.
  */
 import { Buffer } from "node:buffer";
 import { randomFillSync } from "node:crypto";
 import { LIBCRYPTO_PATHS } from "../shared/pvc/agent_command.ts";
 
 const EVP_CTRL_GCM_GET_TAG = 0x10;
+const EVP_CTRL_GCM_SET_TAG = 0x11;
 const TAG_LENGTH = 16;
 
 const SYMBOLS = {
@@ -32,6 +38,9 @@ const SYMBOLS = {
   EVP_EncryptUpdate: { parameters: ["pointer", "buffer", "buffer", "buffer", "i32"], result: "i32" },
   EVP_EncryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
+  EVP_DecryptInit_ex: { parameters: ["pointer", "pointer", "pointer", "buffer", "buffer"], result: "i32" },
+  EVP_DecryptUpdate: { parameters: ["pointer", "buffer", "buffer", "buffer", "i32"], result: "i32" },
+  EVP_DecryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
 } as const;
 
 type LibCrypto = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -61,6 +70,9 @@ export function outboundGcmBackend(): string {
   const found = libcrypto();
   return found === null ? "node:crypto" : `openssl (${found.name.split("/").at(-1)})`;
 }
+
+/** Which inbound AES-GCM the agent uses (the same library as outbound). */
+export const inboundGcmBackend: () => string = outboundGcmBackend;
 
 const contexts = new FinalizationRegistry<Deno.PointerObject>((ctx) =>
   libcrypto()?.lib.EVP_CIPHER_CTX_free(ctx)
@@ -256,4 +268,225 @@ function isPacketSocket(socket: unknown): socket is PacketSocket {
   const candidate = socket as Partial<PacketSocket> | null | undefined;
   return typeof candidate?.write === "function" && typeof candidate.writable === "boolean" &&
     typeof candidate._readableState?.ended === "boolean";
+}
+
+/** What the decipher needs from ssh2's inbound decipher state. */
+export interface GcmDecipherState {
+  /** `aes-128-gcm` or `aes-256-gcm`. */
+  readonly sslName: string;
+  readonly key: Uint8Array;
+  /** The 12-byte nonce for the next packet (fixed 4 bytes, then the 8-byte invocation counter). */
+  readonly iv: Uint8Array;
+  readonly seqno: number;
+  /** ssh2's packet handler: `false` or a number from it stops the parsing of the current chunk there. */
+  readonly onPayload: (payload: Buffer) => unknown;
+}
+
+/** ssh2's largest inbound packet, length field and tag included (`MAX_PACKET_SIZE` in its crypto.js). */
+const MAX_PACKET_SIZE = 35000;
+/** Decrypted packets are laid out one after the other in slabs of this size (not reused: see `#take`). */
+const SLAB_SIZE = 256 * 1024;
+
+/**
+ * ssh2's inbound decipher interface (`decrypt`, `free`, `inSeqno`, `_onPayload`) on libcrypto: the state
+ * machine of ssh2 1.17's `AESGCMDecipherNative`, packet by packet, for data split anywhere across chunks:
+ * the 4-byte length (additional authenticated data, checked as ssh2 checks it), then the padding length,
+ * payload and padding, decrypted as they come, then the 16-byte tag. A packet's payload goes to ssh2 only
+ * once its tag is verified; a bad tag throws, and ssh2 then closes the connection.
+ */
+export class OpenSslGcmDecipher {
+  inSeqno: number;
+  /** ssh2 swaps it during a re-key (its kex.js), so it is read for every packet. */
+  _onPayload: (payload: Buffer) => unknown;
+  readonly #lib: LibCrypto;
+  #ctx: Deno.PointerObject | null;
+  readonly #iv: Buffer;
+  readonly #outLength = new Int32Array(1);
+  readonly #scratch = new Uint8Array(32);
+  readonly #lengthField = new Uint8Array(4);
+  readonly #tag = new Uint8Array(TAG_LENGTH);
+  /** Bytes of the length field read, the length, bytes of the packet decrypted, bytes of the tag read. */
+  #lengthRead = 0;
+  #length = 0;
+  #packetRead = 0;
+  #tagRead = 0;
+  #packet: Buffer | null = null;
+  #slab = new ArrayBuffer(0);
+  #slabUsed = 0;
+
+  constructor(state: GcmDecipherState) {
+    const found = libcrypto();
+    if (found === null) throw new Error("libcrypto is not available");
+    const lib = this.#lib = found.lib;
+    const cipher = state.sslName === "aes-128-gcm"
+      ? lib.EVP_aes_128_gcm()
+      : state.sslName === "aes-256-gcm"
+      ? lib.EVP_aes_256_gcm()
+      : null;
+    if (cipher === null) throw new Error(`Not an AES-GCM cipher: ${state.sslName}`);
+    if (state.key.length !== (state.sslName === "aes-128-gcm" ? 16 : 32)) throw new Error("Bad AES-GCM key");
+    if (state.iv.length !== 12) throw new Error("Bad AES-GCM nonce");
+    const ctx = lib.EVP_CIPHER_CTX_new();
+    if (ctx === null) throw new Error("EVP_CIPHER_CTX_new failed");
+    this.#ctx = ctx;
+    contexts.register(this, ctx, this);
+    if (lib.EVP_DecryptInit_ex(ctx, cipher, null, Buffer.from(state.key), null) !== 1) {
+      this.free();
+      throw new Error("EVP_DecryptInit_ex failed");
+    }
+    this.#iv = Buffer.from(state.iv);
+    this.inSeqno = state.seqno;
+    this._onPayload = state.onPayload;
+  }
+
+  free(): void {
+    if (this.#ctx === null) return;
+    contexts.unregister(this);
+    this.#lib.EVP_CIPHER_CTX_free(this.#ctx);
+    this.#ctx = null;
+  }
+
+  /**
+   * Room for one decrypted packet. Packets are handed to ssh2 as views that its consumers may keep (a
+   * channel's data is queued for rsync), so a slab is never written again once handed out: it is freed
+   * when the last view of it is.
+   */
+  #take(length: number): Buffer {
+    if (this.#slabUsed + length > this.#slab.byteLength) {
+      this.#slab = new ArrayBuffer(Math.max(SLAB_SIZE, length));
+      this.#slabUsed = 0;
+    }
+    const packet = Buffer.from(this.#slab, this.#slabUsed, length);
+    this.#slabUsed += length;
+    return packet;
+  }
+
+  /**
+   * Decrypts `data[p, dataLen)`. Returns what ssh2's deciphers return: nothing when the chunk is used up,
+   * or the position to go on from when the packet handler asked to stop (a new key took over).
+   */
+  decrypt(data: Uint8Array, p: number, dataLen: number): number | undefined {
+    while (p < dataLen) {
+      const ctx = this.#ctx;
+      // freed (the connection is being torn down): what is left is dropped, as the outbound cipher does
+      if (ctx === null) return dataLen;
+      const lib = this.#lib;
+      const out = this.#outLength;
+      if (this.#lengthRead < 4) {
+        while (this.#lengthRead < 4 && p < dataLen) this.#lengthField[this.#lengthRead++] = data[p++]!;
+        if (this.#lengthRead < 4) return;
+        const field = this.#lengthField;
+        const length = this.#length =
+          ((field[0]! << 24) | (field[1]! << 16) | (field[2]! << 8) | field[3]!) >>>
+          0;
+        if (length + 20 > MAX_PACKET_SIZE || length < 16 || (length & 15) !== 0) {
+          throw new Error("Bad packet length");
+        }
+        if (
+          lib.EVP_DecryptInit_ex(ctx, null, null, null, this.#iv) !== 1 ||
+          lib.EVP_DecryptUpdate(ctx, null, out, field, 4) !== 1
+        ) {
+          throw new Error("AES-GCM decryption failed");
+        }
+        this.#packet = this.#take(length);
+      }
+      const packet = this.#packet!;
+      const length = this.#length;
+      if (this.#packetRead < length) {
+        if (p >= dataLen) return;
+        const n = Math.min(length - this.#packetRead, dataLen - p);
+        if (
+          lib.EVP_DecryptUpdate(ctx, packet.subarray(this.#packetRead), out, data.subarray(p, p + n), n) !==
+            1 ||
+          out[0] !== n
+        ) {
+          throw new Error("AES-GCM decryption failed");
+        }
+        p += n;
+        this.#packetRead += n;
+        if (this.#packetRead < length || p >= dataLen) return;
+      }
+      const n = Math.min(TAG_LENGTH - this.#tagRead, dataLen - p);
+      this.#tag.set(data.subarray(p, p + n), this.#tagRead);
+      p += n;
+      this.#tagRead += n;
+      if (this.#tagRead < TAG_LENGTH) return;
+      if (
+        lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LENGTH, this.#tag) !== 1 ||
+        lib.EVP_DecryptFinal_ex(ctx, this.#scratch, out) !== 1
+      ) {
+        throw new Error("Bad packet: AES-GCM authentication failed");
+      }
+      const padLength = packet[0]!;
+      if (padLength + 1 > length) throw new Error("Bad padding length");
+      const payload = packet.subarray(1, length - padLength);
+      this.inSeqno = (this.inSeqno + 1) >>> 0;
+      incrementCounter(this.#iv);
+      this.#lengthRead = 0;
+      this.#length = 0;
+      this.#packetRead = 0;
+      this.#tagRead = 0;
+      this.#packet = null;
+      const result = this._onPayload(payload);
+      if (result !== undefined) return result === false ? p : result as number;
+    }
+  }
+}
+
+/** The fields of ssh2 1.17's `AESGCMDecipherNative` this module reads. */
+interface NativeGcmDecipher {
+  readonly constructor: { readonly name: string };
+  readonly inSeqno: number;
+  readonly _onPayload: (payload: Buffer) => unknown;
+  readonly _decipherSSLName: string;
+  readonly _decipherKey: Buffer;
+  readonly _decipherIV: Buffer;
+  readonly _lenBytes: number;
+  readonly _pktLen: number;
+  readonly _tagPos: number;
+  free(): void;
+}
+
+/**
+ * Replaces the connection's inbound decipher by `OpenSslGcmDecipher` when it is ssh2's `node:crypto`
+ * AES-GCM and has not started on a packet (as on the "handshake" event: ssh2 puts the new decipher in place
+ * while it handles the peer's NEWKEYS, just before). Call on every "handshake" event of a connection.
+ * Returns true when it replaced it.
+ */
+export function upgradeInboundCipher(connection: unknown): boolean {
+  const protocol = (connection as { _protocol?: { _decipher?: unknown } })._protocol;
+  const native = protocol?._decipher as Partial<NativeGcmDecipher> | undefined;
+  if (
+    protocol === undefined || native === undefined || native.constructor?.name !== "AESGCMDecipherNative" ||
+    typeof native._onPayload !== "function" || typeof native.inSeqno !== "number" ||
+    native._lenBytes !== 0 || native._pktLen !== 0 || native._tagPos !== 0 ||
+    !Buffer.isBuffer(native._decipherKey) || !Buffer.isBuffer(native._decipherIV) ||
+    typeof native._decipherSSLName !== "string" ||
+    libcrypto() === null
+  ) {
+    return false;
+  }
+  const decipher = new OpenSslGcmDecipher({
+    sslName: native._decipherSSLName,
+    key: native._decipherKey,
+    iv: native._decipherIV,
+    seqno: native.inSeqno,
+    onPayload: native._onPayload,
+  });
+  native.free!();
+  protocol._decipher = decipher;
+  return true;
+}
+
+/**
+ * Which implementation encrypts and decrypts a connection's packets now: `openssl` for this module's, or
+ * the class name of ssh2's own (`AESGCMCipherNative`, `NullCipher` before the first key exchange, ...).
+ */
+export function connectionCrypto(connection: unknown): { inbound: string; outbound: string } {
+  const protocol = (connection as { _protocol?: { _cipher?: unknown; _decipher?: unknown } })._protocol;
+  const describe = (value: unknown) =>
+    value instanceof OpenSslGcmCipher || value instanceof OpenSslGcmDecipher
+      ? "openssl"
+      : String((value as { constructor?: { name?: string } } | undefined)?.constructor?.name ?? "none");
+  return { inbound: describe(protocol?._decipher), outbound: describe(protocol?._cipher) };
 }

@@ -118,6 +118,8 @@ Deno.test("agent carries rsync transfers with the data intact", async (t) => {
         const log = await agent!.waitForLog((e) => e.msg === "transfer finished" && e.key === "push");
         assert.equal(log.mode, "receiver");
         assert.equal(log.exitCode, 0);
+        // what the agent received was decrypted by its own AES-GCM (libcrypto), not ssh2's node:crypto one
+        assert.deepEqual(log.crypto, { inbound: "openssl", outbound: "openssl" });
       },
     );
 
@@ -150,6 +152,34 @@ Deno.test("agent carries rsync transfers with the data intact", async (t) => {
           ]);
           assertOk(result, `pull with ${cipher}`);
           await assertSameTree(target, senderVolume);
+        }
+      },
+    );
+
+    await t.step(
+      "agent's own AES-GCM (libcrypto) decrypts a push with either key size, across re-keys",
+      async () => {
+        const listening = agent!.logs.find((entry) => entry.msg === "agent listening");
+        assert.match(String(listening?.inboundGcm), /^openssl /);
+        for (const [i, cipher] of ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com"].entries()) {
+          // RekeyLimit=1M: the client re-keys every MiB, so the agent switches keys (and deciphers) mid-transfer.
+          const transport = `${sshTransport(ssh(receiver!))} -c ${cipher} -o RekeyLimit=1M`;
+          const result = await run("rsync", [
+            "-aH",
+            "--numeric-ids",
+            "--mkpath",
+            "-e",
+            transport,
+            `${source}/`,
+            `agent@127.0.0.1:gcm-${i}/`,
+          ]);
+          assertOk(result, `push with ${cipher}`);
+          await assertSameTree(`${receiverVolume}/gcm-${i}`, source);
+          const log = await agent!.waitForLog((e) =>
+            e.msg === "transfer finished" && e.key === "push" && JSON.stringify(e.paths).includes(`gcm-${i}`)
+          );
+          assert.equal(log.exitCode, 0);
+          assert.deepEqual(log.crypto, { inbound: "openssl", outbound: "openssl" });
         }
       },
     );
