@@ -73,6 +73,11 @@ export function scaleContext(deps: OperationDeps, spec: ReplicationSpec, signal?
   };
 }
 
+/** The source cluster's identity, read (never throws: undefined when it cannot be read). */
+export function sourceUid(deps: OperationDeps): Promise<string | undefined> {
+  return clusterUid(deps.source).catch(() => undefined);
+}
+
 /**
  * The replication with its source cluster's identity, which provenance records: the uid of the
  * source's kube-system namespace; when the source cannot say (unreachable, or kube-system not
@@ -83,9 +88,11 @@ export async function withSourceIdentity(
   spec: ReplicationSpec,
   state: ReplicationState | undefined,
   sourceUp = true,
+  /** The source's identity when the caller already started reading it (`sourceUid`). */
+  reading?: Promise<string | undefined>,
 ): Promise<ReplicationSpec> {
   if (spec.sourceClusterId !== undefined) return spec;
-  const uid = sourceUp ? await clusterUid(deps.source).catch(() => undefined) : undefined;
+  const uid = sourceUp ? await (reading ?? sourceUid(deps)) : undefined;
   const recorded = state?.source?.namespace === spec.sourceNamespace ? state.source.cluster : undefined;
   const id = uid ?? recorded;
   if (id === undefined) {

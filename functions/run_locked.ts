@@ -1,6 +1,10 @@
 import type { ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import type { RunReport } from "../shared/run_report.ts";
-import { acquireReplicationLock, type ReplicationLock } from "../shared/state/replication_lock.ts";
+import {
+  acquireReplicationLock,
+  type Lease,
+  type ReplicationLock,
+} from "../shared/state/replication_lock.ts";
 import type { Operation, ReplicationState, RunSummary } from "../shared/state/replication_state.ts";
 import type { RunDeps } from "./operation_deps.ts";
 
@@ -16,6 +20,8 @@ export async function runLocked(
   operation: Operation,
   startedAt: Date,
   body: (lock: ReplicationLock) => Promise<{ report: RunReport; state: ReplicationState }>,
+  /** The Lease as the run just read it (`readStateLease`): taking the lock starts from it. */
+  known?: Lease | null,
 ): Promise<RunReport> {
   const lock = await acquireReplicationLock(deps.dr, {
     namespace: spec.destNamespace,
@@ -24,6 +30,7 @@ export async function runLocked(
     now: deps.now,
     signal: deps.signal,
     ...deps.lock,
+    known,
   });
   const summary = (status: RunReport["status"]): RunSummary => ({
     operation,

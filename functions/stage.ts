@@ -1,13 +1,15 @@
+import { NAMESPACES } from "../shared/kube/types.ts";
+import { getObject } from "../shared/kube/verbs.ts";
 import { copySource, type ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import { buildRunReport, type RunReport, type StepResult } from "../shared/run_report.ts";
-import { readReplicationState } from "../shared/state/replication_lock.ts";
+import { readStateLease } from "../shared/state/replication_lock.ts";
 import { cutoverTracesRefusal, stageRefusal } from "../shared/state/refusals.ts";
 import { checkSync } from "../shared/sync/check_sync.ts";
 import { createDestNamespaceIfMissing } from "../shared/sync/dest_namespace.ts";
 import type { PreparedSync } from "../shared/sync/prepare_sync.ts";
 import { fenceUnderLock } from "./fence.ts";
 import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
-import { withSourceIdentity } from "./preflight.ts";
+import { sourceUid, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
 import { stagePass } from "./stage_pass.ts";
 
@@ -31,11 +33,13 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
   const dryRun = request.dryRun ?? false;
   const force = request.force ?? false;
   // bad input fails here, before any write; the reads run side by side
-  const [state, checked] = await Promise.all([
-    readReplicationState(deps.dr, request.replication.destNamespace),
+  const identity = sourceUid(deps);
+  const [{ state, lease }, checked, destNamespace] = await Promise.all([
+    readStateLease(deps.dr, request.replication.destNamespace),
     checkSync(deps.source, deps.dr, request.replication),
+    dryRun ? undefined : getObject(deps.dr, NAMESPACES, undefined, request.replication.destNamespace),
   ]);
-  const spec = await withSourceIdentity(deps, request.replication, state);
+  const spec = await withSourceIdentity(deps, request.replication, state, true, identity);
   const log = deps.logger.child({ operation: "stage", replication: spec.name });
   const refusal = stageRefusal(spec.name, state, force);
   if (refusal !== undefined && state.fenceSource && !dryRun) {
@@ -82,12 +86,13 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
   };
   if (dryRun) return await pass();
 
-  await createDestNamespaceIfMissing(deps.dr, spec.destNamespace); // the lock lives in the DR namespace
+  // the lock lives in the DR namespace
+  if (!destNamespace) await createDestNamespaceIfMissing(deps.dr, spec.destNamespace, { knownMissing: true });
   return await runLocked(deps, spec, "stage", startedAt, async (lock) => {
     refuseIf(stageRefusal(spec.name, lock.state, force));
     const report = await pass(runSignal(deps, lock.signal));
     log.debug("stage finished", { status: report.status, ...report.counts });
     const source = { cluster: copySource(spec).sourceCluster, namespace: spec.sourceNamespace };
     return { report, state: { ...lock.state, source } };
-  });
+  }, lease);
 }

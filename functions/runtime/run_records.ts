@@ -52,15 +52,19 @@ export class RunRecords {
   ): Promise<{ stored: boolean } | { existing: RunRecord }> {
     const namespace = replication.destination.namespace;
     const store = this.#store(dr);
-    let created = await store.create(namespace, record);
+    // the record and the lock are read side by side (a missing namespace holds no lock)
+    const [first, lock] = await Promise.all([
+      store.create(namespace, record),
+      options.waitsForLock ? undefined : readLockHolder(dr, namespace, this.#o.now()),
+    ]);
+    let created = first;
     if ("namespaceMissing" in created && options.createsNamespace) {
-      await createDestNamespaceIfMissing(dr, namespace); // the run creates it anyway
+      await createDestNamespaceIfMissing(dr, namespace, { knownMissing: true }); // the run creates it anyway
       created = await store.create(namespace, record);
     }
     if ("existing" in created) return { existing: created.existing };
     const stored = created.created;
     if (!options.waitsForLock) {
-      const lock = await readLockHolder(dr, namespace, this.#o.now());
       if (lock !== undefined && lock.holder !== record.runId) {
         if (stored) await store.delete(namespace, record.runId);
         throw new LockHeldError(replication.name, lock.holder, lock.expiresAt, lock.leaseSeconds);
@@ -107,8 +111,11 @@ export class RunRecords {
         await store.delete(namespace, outcome.record.runId);
         return;
       }
-      await store.save(namespace, outcome.record);
-      const pruned = await store.prune(namespace, replication.name);
+      // the oldest records go while this one is written (counted as finished: the newest, never among them)
+      const [, pruned] = await Promise.all([
+        store.save(namespace, outcome.record),
+        store.prune(namespace, replication.name, undefined, outcome.record.runId),
+      ]);
       if (pruned > 0) log.debug("old run records deleted", { pruned });
     } catch (error) {
       log.warn("could not keep the run's record in the DR cluster", { error });

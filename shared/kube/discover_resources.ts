@@ -118,6 +118,11 @@ export function forgetDiscovery(client: KubeClient): void {
   if (entry) delete entry.last;
 }
 
+/** How long `client`'s discovery is kept, or undefined when it is read each time. */
+export function keptDiscoveryTtlMs(client: KubeClient): number | undefined {
+  return kept.get(client)?.ttlMs;
+}
+
 /** Whether `client`'s discovery is kept (a result may be up to its TTL old). */
 export function discoveryIsKept(client: KubeClient): boolean {
   return kept.has(client);

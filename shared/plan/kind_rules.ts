@@ -236,6 +236,33 @@ export const KIND_RULES: readonly KindRule[] = [
   { group: "autoscaling", kind: "HorizontalPodAutoscaler", order: 90 },
 ];
 
+/** The orders a write of `order` waits for, besides the namespace's (docs/sync-rules.md, "Writing"). */
+const WRITE_WAITS_FOR: ReadonlyMap<number, readonly number[]> = new Map([
+  // the kinds a workload refers to or is governed by: nothing checks a reference among them when written
+  [20, []], // ServiceAccounts
+  [21, []], // Roles
+  [22, [20, 21]], // RoleBindings: their Roles (and the accounts they name)
+  [30, []], // ConfigMaps, Secrets
+  [40, []], // PersistentVolumeClaims
+  [50, []], // Services
+  [51, [50]], // Endpoints: their Services
+  [55, []], // NetworkPolicies, PodDisruptionBudgets
+  // workloads: what their pods would use and the policies over them (Services are found by name, later)
+  [60, [20, 21, 22, 30, 40, 55]],
+  [80, [30, 50, 51]], // Ingresses: the Services and the TLS Secrets they name
+]);
+
+/**
+ * Whether a write of `order` waits for the writes of the lower order `other`: the namespace and
+ * CRDs go before everything; the kinds of `WRITE_WAITS_FOR` wait for what it lists; every other
+ * kind (custom resources, HorizontalPodAutoscalers) for everything before it.
+ */
+export function writeWaitsFor(order: number, other: number): boolean {
+  if (other >= order) return false;
+  if (other < 20) return true;
+  return WRITE_WAITS_FOR.get(order)?.includes(other) ?? other < order;
+}
+
 const RULES_BY_KIND = new Map(KIND_RULES.map((rule) => [`${rule.group}/${rule.kind}`, rule]));
 
 export type {

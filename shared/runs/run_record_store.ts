@@ -199,9 +199,15 @@ export class RunRecordStore {
    * pushed out by the schedule's stages), and a record still `running` is kept for a day (its
    * replica may have died mid-run: it never finishes). Only trusted records dated up to now are
    * counted, and only they are deleted (each by its uid): a forged record dated in the future
-   * cannot push the real ones out.
+   * cannot push the real ones out. `finishing` names a run whose finished record is being written
+   * meanwhile: it counts as finished whatever this read finds.
    */
-  async prune(namespace: string, replication: string, now: Date = new Date()): Promise<number> {
+  async prune(
+    namespace: string,
+    replication: string,
+    now: Date = new Date(),
+    finishing?: string,
+  ): Promise<number> {
     const records = await this.#records(namespace, replication, now.getTime());
     const dayAgo = now.getTime() - 24 * 3600_000;
     const newestOf = new Set<string>();
@@ -212,7 +218,9 @@ export class RunRecordStore {
       newestOf.add(summary.runId);
     }
     const old = records
-      .filter(({ summary: r }) => r.status !== "running" || Date.parse(r.startedAt) < dayAgo)
+      .filter(({ summary: r }) =>
+        r.status !== "running" || r.runId === finishing || Date.parse(r.startedAt) < dayAgo
+      )
       .slice(this.keep)
       .filter(({ summary }) => !newestOf.has(summary.runId));
     for (const { summary, uid } of old) {

@@ -40,7 +40,8 @@ import {
   type ReplicationState,
 } from "./replication_state.ts";
 
-interface Lease extends KubeObject {
+/** The Lease that holds a replication's lock and state. */
+export interface Lease extends KubeObject {
   spec?: {
     holderIdentity?: string | null;
     leaseDurationSeconds?: number;
@@ -99,8 +100,20 @@ export async function readReplicationState(
   namespace: string,
   options: { readonly signal?: AbortSignal | undefined } = {},
 ): Promise<ReplicationState> {
+  return (await readStateLease(client, namespace, options)).state;
+}
+
+/**
+ * The state and the Lease it was read from (null: none), which `acquireReplicationLock` may start
+ * from (`known`) instead of reading it again.
+ */
+export async function readStateLease(
+  client: KubeClient,
+  namespace: string,
+  options: { readonly signal?: AbortSignal | undefined } = {},
+): Promise<{ state: ReplicationState; lease: Lease | null }> {
   const lease = await getLease(client, namespace, options.signal);
-  return parseReplicationState(lease?.metadata.annotations, namespace);
+  return { state: parseReplicationState(lease?.metadata.annotations, namespace), lease: lease ?? null };
 }
 
 /** The lock as the Lease shows it (for the status and metrics; not a judgement of expiry). */
@@ -268,6 +281,12 @@ export interface LockOptions {
   readonly now?: () => Date;
   /** Stops waiting for a held lock. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The Lease as a read just before found it (null: none). The first attempt writes over that
+   * version instead of reading it again; when it changed meanwhile, the write conflicts and the
+   * Lease is read again (optimistic concurrency keeps this as safe as reading first).
+   */
+  readonly known?: Lease | null | undefined;
 }
 
 export interface ReplicationLock {
@@ -309,8 +328,12 @@ export async function acquireReplicationLock(
   /** Writes whose answer was a passing failure (429, 5xx, a timeout), and when the first was sent. */
   let passing = 0;
   let unansweredAt: number | undefined;
+  let known = options.known;
   for (;;) {
-    const current = await getLease(client, options.namespace, options.signal, options.leaseName);
+    const current = known !== undefined
+      ? known ?? undefined
+      : await getLease(client, options.namespace, options.signal, options.leaseName);
+    known = undefined;
     if (unansweredAt !== undefined && current?.spec?.holderIdentity === options.holder) {
       // a write of ours that failed in passing was applied after all: the lock is ours
       lease = current;

@@ -1,5 +1,5 @@
 import { delay } from "../async/delay.ts";
-import { pooledMap } from "../async/pooled_map.ts";
+import { orderedPool } from "../async/ordered_pool.ts";
 import { describeKubeError, isImmutableFieldError, type KubeApiError } from "../kube/kube_api_error.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
 import { type RetryOptions, withRetry } from "../kube/retry.ts";
@@ -8,7 +8,7 @@ import { applyObject, deleteObject, getObject, replaceObject } from "../kube/ver
 import type { Logger } from "../log/logger.ts";
 import type { PlanEntry, SyncPlan } from "../plan/contracts.ts";
 import { replacementOf } from "../plan/drift.ts";
-import { kindRuleFor } from "../plan/kind_rules.ts";
+import { kindRuleFor, writeWaitsFor } from "../plan/kind_rules.ts";
 import { type CopySource, isOurCopy } from "../plan/provenance.ts";
 import type { ImmutablePolicy } from "../plan/replication_spec.ts";
 import type { ObjectAction, ObjectResult } from "../run_report.ts";
@@ -199,10 +199,16 @@ function settled(entry: PlanEntry): ObjectResult {
   }
 }
 
+/** Deletions: kind after kind, in the reverse of the write order. */
+export const PRUNE_ORDER = {
+  orderOf: (e: { readonly order: number }) => -e.order,
+  waitsFor: () => true,
+} as const;
+
 /**
- * Carries out a plan on the DR cluster: writes each group of equal `order` with bounded
- * concurrency before the next group starts (namespace first, HPAs last), then prunes in reverse
- * order. Never throws for one object: every object gets a result.
+ * Carries out a plan on the DR cluster: writes with bounded concurrency, each after the writes it
+ * depends on (`writeWaitsFor`: namespace first, HPAs last), then prunes in reverse order. Never
+ * throws for one object: every object gets a result.
  */
 export async function applyPlan(
   client: KubeClient,
@@ -221,18 +227,18 @@ export async function applyPlan(
       finish(entry, settled(entry));
     }
   }
+  const limit = options.concurrency ?? 16;
   const writes = plan.entries.filter((e) => e.action === "create" || e.action === "update");
-  const orders = [...new Set(writes.map((e) => e.order))].sort((a, b) => a - b);
-  for (const order of orders) {
-    await pooledMap(writes.filter((e) => e.order === order), options.concurrency ?? 16, async (entry) => {
+  await orderedPool(
+    writes,
+    { limit, orderOf: (e) => e.order, waitsFor: writeWaitsFor },
+    async (entry) => {
       finish(entry, await applyEntry(client, entry, options));
-    });
-  }
+    },
+  );
   const prunes = plan.entries.filter((e) => e.action === "prune");
-  for (const order of [...new Set(prunes.map((e) => e.order))].sort((a, b) => b - a)) {
-    await pooledMap(prunes.filter((e) => e.order === order), options.concurrency ?? 16, async (entry) => {
-      finish(entry, await pruneEntry(client, entry, options));
-    });
-  }
+  await orderedPool(prunes, { limit, ...PRUNE_ORDER }, async (entry) => {
+    finish(entry, await pruneEntry(client, entry, options));
+  });
   return plan.entries.map((e) => results.get(e)!);
 }

@@ -5,7 +5,12 @@
  */
 import { InvalidInputError, RefusedError } from "../errors.ts";
 import type { KubeClient } from "../kube/kube_client.ts";
-import { discoverResources, discoveryIsKept, forgetDiscovery } from "../kube/discover_resources.ts";
+import {
+  discoverResources,
+  discoveryIsKept,
+  forgetDiscovery,
+  keptDiscoveryTtlMs,
+} from "../kube/discover_resources.ts";
 import { type KubeObject, NAMESPACES, type ResourceType, typeKey } from "../kube/types.ts";
 import { getObject } from "../kube/verbs.ts";
 import type { ReplicationSpec } from "../plan/replication_spec.ts";
@@ -25,9 +30,28 @@ export class SameNamespaceError extends InvalidInputError {
   override readonly name = "SameNamespaceError";
 }
 
-/** The uid of `kube-system`: what identifies a cluster, whatever kubeconfig reaches it. */
-export async function clusterUid(client: KubeClient, signal?: AbortSignal): Promise<string | undefined> {
-  return (await getObject(client, NAMESPACES, undefined, "kube-system", { signal }))?.metadata.uid;
+/** The identities read by clients whose discovery is kept (a runtime's), and when. */
+const keptUids = new WeakMap<
+  KubeClient,
+  { readonly at: number; readonly uid: Promise<string | undefined> }
+>();
+
+/**
+ * The uid of `kube-system`: what identifies a cluster, whatever kubeconfig reaches it. A client
+ * whose discovery is kept (a long-running runtime's) keeps its answer as long (a cluster rebuilt
+ * behind the same address is seen within that time); a failed read is not kept.
+ */
+export function clusterUid(client: KubeClient, signal?: AbortSignal): Promise<string | undefined> {
+  const read = async (signal?: AbortSignal) =>
+    (await getObject(client, NAMESPACES, undefined, "kube-system", { signal }))?.metadata.uid;
+  const ttlMs = keptDiscoveryTtlMs(client);
+  if (ttlMs === undefined) return read(signal);
+  const kept = keptUids.get(client);
+  if (kept && Date.now() - kept.at < ttlMs) return kept.uid;
+  const entry = { at: Date.now(), uid: read() }; // shared: no one run's signal ends it
+  keptUids.set(client, entry);
+  entry.uid.catch(() => keptUids.get(client) === entry && keptUids.delete(client));
+  return entry.uid;
 }
 
 /**

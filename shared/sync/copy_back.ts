@@ -7,6 +7,7 @@
  * on the source what they left there), and a DR object without provenance that was copied back is
  * marked as this replication's copy of it (so the next stage updates it instead of refusing it).
  */
+import { orderedPool } from "../async/ordered_pool.ts";
 import { pooledMap } from "../async/pooled_map.ts";
 import { RefusedError } from "../errors.ts";
 import { describeKubeError, isImmutableFieldError } from "../kube/kube_api_error.ts";
@@ -18,7 +19,7 @@ import type { Logger } from "../log/logger.ts";
 import { filterFacts, observeFacts } from "../plan/build_desired_state.ts";
 import { type CopyBackEntry, DELETED_ON_DR, planCopyBack } from "../plan/copy_back.ts";
 import { entriesWithWriters, managedFieldsValue } from "../plan/field_owners.ts";
-import { kindRuleFor } from "../plan/kind_rules.ts";
+import { kindRuleFor, writeWaitsFor } from "../plan/kind_rules.ts";
 import {
   ANNOTATION_ORIGINAL_MANAGED_BY,
   ANNOTATION_SOURCE_CLUSTER,
@@ -30,7 +31,7 @@ import {
 } from "../plan/names.ts";
 import { copySource, type ReplicationSpec, transformContext } from "../plan/replication_spec.ts";
 import { type ObjectResult, objectResult } from "../run_report.ts";
-import { writeOver } from "./apply_plan.ts";
+import { PRUNE_ORDER, writeOver } from "./apply_plan.ts";
 import type { CheckedSync } from "./check_sync.ts";
 
 export interface CopyBackOptions {
@@ -131,46 +132,43 @@ export async function copyBack(
   }
   const concurrency = options.concurrency ?? 16;
   const writes = entries.filter((e) => !results.has(e) && e.action !== "prune");
-  for (const order of [...new Set(writes.map((e) => e.order))].sort((a, b) => a - b)) {
-    await pooledMap(writes.filter((e) => e.order === order), concurrency, async (e) => {
-      const done = e.action === "create" ? "created" : e.action === "update" ? "updated" : "unchanged";
-      if (options.dryRun) return settle(e, done, e.reason);
-      try {
-        await writeEntry(source, dr, e, options);
-        settle(e, done, e.reason);
-      } catch (error) {
-        options.signal?.throwIfAborted();
-        const detail = describeKubeError(error);
-        settle(
-          e,
-          "failed",
-          isImmutableFieldError(error)
-            ? `Cannot copy back: an immutable field changed on DR (${detail}); the source keeps its own object (pass --discard-dr-changes to fail back without it)`
-            : `Cannot copy back: ${detail}`,
-        );
-      }
-    });
-  }
+  const ordered = { limit: concurrency, orderOf: (e: CopyBackEntry) => e.order, waitsFor: writeWaitsFor };
+  await orderedPool(writes, ordered, async (e) => {
+    const done = e.action === "create" ? "created" : e.action === "update" ? "updated" : "unchanged";
+    if (options.dryRun) return settle(e, done, e.reason);
+    try {
+      await writeEntry(source, dr, e, options);
+      settle(e, done, e.reason);
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      const detail = describeKubeError(error);
+      settle(
+        e,
+        "failed",
+        isImmutableFieldError(error)
+          ? `Cannot copy back: an immutable field changed on DR (${detail}); the source keeps its own object (pass --discard-dr-changes to fail back without it)`
+          : `Cannot copy back: ${detail}`,
+      );
+    }
+  });
   const prunes = entries.filter((e) => e.action === "prune");
-  for (const order of [...new Set(prunes.map((e) => e.order))].sort((a, b) => b - a)) {
-    await pooledMap(prunes.filter((e) => e.order === order), concurrency, async (e) => {
-      if (options.dryRun) return settle(e, "pruned", e.reason);
-      try {
-        const gone = await withRetry(
-          () =>
-            deleteObject(source, e.type, spec.sourceNamespace, e.name, {
-              uid: e.current?.metadata.uid,
-              signal: options.signal,
-            }),
-          { ...options.retry, signal: options.signal },
-        );
-        settle(e, "pruned", gone ? e.reason : "already gone");
-      } catch (error) {
-        options.signal?.throwIfAborted();
-        settle(e, "failed", `Cannot delete: ${describeKubeError(error)}`);
-      }
-    });
-  }
+  await orderedPool(prunes, { limit: concurrency, ...PRUNE_ORDER }, async (e) => {
+    if (options.dryRun) return settle(e, "pruned", e.reason);
+    try {
+      const gone = await withRetry(
+        () =>
+          deleteObject(source, e.type, spec.sourceNamespace, e.name, {
+            uid: e.current?.metadata.uid,
+            signal: options.signal,
+          }),
+        { ...options.retry, signal: options.signal },
+      );
+      settle(e, "pruned", gone ? e.reason : "already gone");
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      settle(e, "failed", `Cannot delete: ${describeKubeError(error)}`);
+    }
+  });
   return entries.map((e) => results.get(e)!);
 }
 

@@ -7,9 +7,17 @@ import { applyObject, createObject, getObject } from "../kube/verbs.ts";
 import { contentHash } from "../plan/content_hash.ts";
 import { ANNOTATION_CONTENT_HASH, LABEL_MANAGED_BY, MANAGED_BY_VALUE } from "../plan/names.ts";
 
-/** Creates the DR namespace, bare, when it is missing: it must exist to hold the replication's lock. */
-export async function createDestNamespaceIfMissing(dr: KubeClient, namespace: string): Promise<void> {
-  if (await getObject(dr, NAMESPACES, undefined, namespace)) return;
+/**
+ * Creates the DR namespace, bare, when it is missing: it must exist to hold the replication's lock.
+ * `knownMissing` (a read or a write just found it missing) skips the read: a namespace created
+ * meanwhile is left as it is all the same.
+ */
+export async function createDestNamespaceIfMissing(
+  dr: KubeClient,
+  namespace: string,
+  options: { readonly knownMissing?: boolean } = {},
+): Promise<void> {
+  if (!options.knownMissing && await getObject(dr, NAMESPACES, undefined, namespace)) return;
   try {
     await createObject(dr, NAMESPACES, {
       apiVersion: "v1",

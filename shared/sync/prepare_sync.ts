@@ -88,12 +88,14 @@ export async function prepareSync(
     if (!options.dryRun) listable.add(typeKey(type));
   }
   const wantsStorageClasses = types.some((t) => kindRuleFor(t).checksStorageClasses);
-  const destNs = await getObject(dr, NAMESPACES, undefined, spec.destNamespace, read);
+  // read beside the types (a list in a namespace that does not exist is empty)
+  const destNsRead = getObject(dr, NAMESPACES, undefined, spec.destNamespace, read);
+  destNsRead.catch(() => {}); // awaited below; a failure is thrown there
 
-  const total = types.length * (destNs ? 2 : 1);
+  const total = types.length * 2;
   let done = 0;
   const tick = () => options.onProgress?.({ phase: "reading", done: ++done, total });
-  const readConcurrency = options.readConcurrency ?? 8;
+  const readConcurrency = options.readConcurrency ?? 16;
   const copy = copySource(spec);
   const planOptions = {
     ...copy,
@@ -181,14 +183,20 @@ export async function prepareSync(
   const planType = async (type: ResourceType, held?: KubeObject[]): Promise<TypePlan> => {
     const served = drTypes.has(typeKey(type));
     // DR is read while the source pages are transformed: only planning needs both
-    const reading = served && destNs && listable.has(typeKey(type))
+    const reading = served && listable.has(typeKey(type))
       ? readDr(type).then((objects) => (tick(), objects))
       : Promise.resolve(undefined);
     reading.catch(() => {}); // awaited below; a failure is thrown there
-    const ctx = transformContext(spec, await storageClasses);
     const rule = kindRuleFor(type);
     // (Services: managedFields tell which node ports a user set explicitly)
     const keepManagedFields = rule.readsManagedFields === true;
+    // the source's first page is asked for while DR's StorageClasses (which transforming needs) arrive
+    const pages = held
+      ? undefined
+      : listPages(source, type, spec.sourceNamespace, { ...read, keepManagedFields })[Symbol.asyncIterator]();
+    const firstPage = pages?.next();
+    firstPage?.catch(() => {}); // awaited below; a failure is thrown there
+    const ctx = transformContext(spec, await storageClasses);
     let entries: DesiredEntry[] = [];
     let unserved: ObjectResult[] = [];
     let records: string[] = [];
@@ -209,11 +217,9 @@ export async function prepareSync(
     };
     if (held) take(held);
     else {
-      for await (
-        const page of listPages(source, type, spec.sourceNamespace, { ...read, keepManagedFields })
-      ) {
-        if (page.restarted) [entries, unserved, records] = [[], [], []];
-        take(page.items);
+      for (let next = await firstPage!; !next.done; next = await pages!.next()) {
+        if (next.value.restarted) [entries, unserved, records] = [[], [], []];
+        take(next.value.items);
       }
       tick();
     }
@@ -238,6 +244,7 @@ export async function prepareSync(
     pooledMap(firstTypes, readConcurrency, (type) => planType(type)),
     pooledMap(last, readConcurrency, (type) => listObjects(source, type, spec.sourceNamespace, read)),
   ]);
+  const destNs = await destNsRead;
   const byType = new Map(planned.map((p, i) => [typeKey(firstTypes[i]!), p]));
   for (const [i, type] of last.entries()) {
     tick();
