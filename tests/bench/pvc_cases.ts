@@ -16,6 +16,9 @@ interface Row {
   pairedRatio: number;
   agentMiBs: number;
   sshdMiBs: number;
+  agentServerCpuPerGiB: number;
+  sshdServerCpuPerGiB: number;
+  cpuRatio: number;
 }
 
 /** Runs the asked PVC cases `runs` times each; one result per case. */
@@ -48,7 +51,10 @@ export async function pvcCases(cases: readonly string[], runs: number): Promise<
         peak_rss_mb: null,
         target: cold ? ">= 0.8x rsync/OpenSSH throughput" : "<= 1.5x rsync/OpenSSH time",
         met: cold ? row.pairedRatio >= 0.8 : ratio <= 1.5,
-        note: `${row.agentMiBs.toFixed(0)} MiB/s vs ${row.sshdMiBs.toFixed(0)} MiB/s`,
+        note: `${row.agentMiBs.toFixed(0)} MiB/s vs ${row.sshdMiBs.toFixed(0)} MiB/s; server CPU per GiB ` +
+          `(agent+rsync vs sshd+rsync) ${row.agentServerCpuPerGiB.toFixed(2)} s vs ${
+            row.sshdServerCpuPerGiB.toFixed(2)
+          } s, ${row.cpuRatio.toFixed(2)}x${cold ? " (target <= 1.2x)" : ""}`,
       };
     });
   } finally {

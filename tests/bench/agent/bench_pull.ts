@@ -11,7 +11,9 @@
  * instead (the same data path without the second agent).
  *
  * Each run does agent and sshd back to back (which goes first alternates), each into its own destination, with
- * `rsync -aHS --numeric-ids --delete --partial` as pvc-sync runs it. Prints a table (medians over the runs, the
+ * the rsync options pvc-sync's pull runs (`PULL_RSYNC_OPTIONS`: `-aHSAX --numeric-ids`, then `--delete
+ * --partial`) on both sides, so both servers' rsync do the same work (ACLs and extended attributes included;
+ * `"--sshd-rsync-options=-aHS --numeric-ids"` for the older, lighter baseline). Prints a table (medians over the runs, the
  * agent's CPU seconds from /proc, and the server side's: the agent with its rsync beside sshd's session
  * processes with theirs) and writes every figure as JSON (`--json`).
  *
@@ -21,6 +23,7 @@
  */
 import { parseArgs } from "node:util";
 import { generateTransferKey, runPullOn } from "../../../shared/pvc/pull_client.ts";
+import { PULL_RSYNC_OPTIONS } from "../../../agent/run_pull.ts";
 import {
   generateKeyPair,
   makeVolume,
@@ -48,6 +51,7 @@ const { values } = parseArgs({
     "sshd-cipher": { type: "string", default: "aes128-gcm@openssh.com" },
     cases: { type: "string", default: "pvc-cold,pvc-delta" },
     via: { type: "string", default: "pull" },
+    "sshd-rsync-options": { type: "string", default: PULL_RSYNC_OPTIONS.join(" ") },
   },
 });
 const runs = Number(values.runs);
@@ -58,6 +62,8 @@ const changedEvery = Math.max(1, Math.round(100 / Number(values["changed-percent
 const totalBytes = bigBytes + smallCount * smallBytes;
 const words = (text: string) => text.split(/\s+/).filter((word) => word !== "");
 const wantedCases = new Set(values.cases.split(","));
+/** rsync's options for the sshd side (and `--via rsync`): pvc-sync's own by default. */
+const rsyncOptions = words(values["sshd-rsync-options"]);
 const encoder = new TextEncoder();
 const say = (text: string) => Deno.stderr.writeSync(encoder.encode(`${text}\n`));
 const print = (text: string) => Deno.stdout.writeSync(encoder.encode(`${text}\n`));
@@ -88,12 +94,15 @@ async function changeSome(folder: string, runIndex: number): Promise<number> {
   return changed;
 }
 
-/** A process's own CPU seconds, and with its children that ended (rsync for the agent, sessions for sshd). */
-async function cpuSeconds(pid: number | undefined): Promise<{ self: number; tree: number }> {
-  if (pid === undefined) return { self: 0, tree: 0 };
+/**
+ * A process's own CPU seconds (user + system, and the system part alone), and with its children that ended
+ * (rsync for the agent, sessions for sshd).
+ */
+async function cpuSeconds(pid: number | undefined): Promise<{ self: number; system: number; tree: number }> {
+  if (pid === undefined) return { self: 0, system: 0, tree: 0 };
   const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ").map(Number);
   const self = (fields[11]! + fields[12]!) / 100; // utime + stime, in clock ticks
-  return { self, tree: self + (fields[13]! + fields[14]!) / 100 }; // + cutime + cstime
+  return { self, system: fields[12]! / 100, tree: self + (fields[13]! + fields[14]!) / 100 }; // + cutime + cstime
 }
 
 const dir = await Deno.makeTempDir({ dir: values.dir, prefix: "agent-bench-pull-" });
@@ -198,6 +207,8 @@ try {
     readonly run: number;
     readonly seconds: number;
     readonly agentCpuSeconds: number | null;
+    /** The system (kernel) part of `agentCpuSeconds`. */
+    readonly agentSystemSeconds: number | null;
     /** The server side's CPU: the agent and its rsync, or sshd's session processes and their rsync. */
     readonly serverCpuSeconds: number;
   }
@@ -218,7 +229,7 @@ try {
       ).then((outcome) => ({ code: outcome.exitCode, stderr: outcome.stderr }))
       : await run(
         "rsync",
-        ["-aHS", "--numeric-ids", "--delete", "--partial", "-e", side.transport, side.from, side.to],
+        [...rsyncOptions, "--delete", "--partial", "-e", side.transport, side.from, side.to],
         { timeoutMs: 900_000 },
       );
     const seconds = (performance.now() - started) / 1000;
@@ -226,6 +237,7 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const cpuAfter = await cpuSeconds(side.pid);
     const cpu = side.name === "agent" ? cpuAfter.self - cpuBefore.self : null;
+    const system = side.name === "agent" ? cpuAfter.system - cpuBefore.system : null;
     const serverCpu = cpuAfter.tree - cpuBefore.tree;
     if (result.code !== 0) throw new Error(`${caseName} via ${side.name} failed: ${result.stderr}`);
     samples.push({
@@ -234,12 +246,13 @@ try {
       run: runIndex + 1,
       seconds,
       agentCpuSeconds: cpu,
+      agentSystemSeconds: system,
       serverCpuSeconds: serverCpu,
     });
     say(
       `run ${runIndex + 1} ${caseName} ${side.name}: ${seconds.toFixed(2)} s, server CPU ${
         serverCpu.toFixed(2)
-      } s${cpu === null ? "" : ` (agent alone ${cpu.toFixed(2)} s)`}`,
+      } s${cpu === null ? "" : ` (agent alone ${cpu.toFixed(2)} s, of it system ${system!.toFixed(2)} s)`}`,
     );
   };
   for (let i = 0; i < runs; i++) {
@@ -268,6 +281,7 @@ try {
   }
 
   const mib = totalBytes / 2 ** 20;
+  const gib = totalBytes / 2 ** 30;
   const rows = [...new Set(samples.map((s) => s.case))].map((caseName) => {
     const of = (side: string) => samples.filter((s) => s.case === caseName && s.side === side);
     const agentSeconds = median(of("agent").map((s) => s.seconds));
@@ -285,15 +299,21 @@ try {
       agentCpuSeconds: median(of("agent").map((s) => s.agentCpuSeconds ?? 0)),
       agentServerCpuSeconds: median(of("agent").map((s) => s.serverCpuSeconds)),
       sshdServerCpuSeconds: median(of("sshd").map((s) => s.serverCpuSeconds)),
+      /** The server side's CPU per GiB of the data set: agent + its rsync, sshd + its rsync. */
+      agentServerCpuPerGiB: median(of("agent").map((s) => s.serverCpuSeconds)) / gib,
+      sshdServerCpuPerGiB: median(of("sshd").map((s) => s.serverCpuSeconds)) / gib,
+      /** agent + rsync CPU over sshd + rsync CPU, per run (back to back), then the median (target <= 1.2 cold). */
+      cpuRatio: median(of("agent").map((a, i) => a.serverCpuSeconds / of("sshd")[i]!.serverCpuSeconds)),
       agentRuns: of("agent").map((s) => s.seconds),
       sshdRuns: of("sshd").map((s) => s.seconds),
     };
   });
   print(
     "| case | agent s | sshd s | agent MiB/s | sshd MiB/s | agent/sshd speed (per-run median) | agent CPU s | " +
-      "server CPU s, agent+rsync / sshd+rsync | runs agent / sshd (s) |",
+      "server CPU s, agent+rsync / sshd+rsync | server CPU s per GiB, agent+rsync / sshd+rsync (per-run median) " +
+      "| runs agent / sshd (s) |",
   );
-  print(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+  print(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
   const fixed = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(", ");
   for (const row of rows) {
     print(
@@ -302,8 +322,10 @@ try {
       } | ${row.sshdMiBs.toFixed(0)} | ${row.ratio.toFixed(2)}x (${row.pairedRatio.toFixed(2)}x) | ${
         row.agentCpuSeconds.toFixed(2)
       } | ${row.agentServerCpuSeconds.toFixed(2)} / ${row.sshdServerCpuSeconds.toFixed(2)} | ${
-        fixed(row.agentRuns)
-      } / ${fixed(row.sshdRuns)} |`,
+        row.agentServerCpuPerGiB.toFixed(2)
+      } / ${row.sshdServerCpuPerGiB.toFixed(2)} (${row.cpuRatio.toFixed(2)}x) | ${fixed(row.agentRuns)} / ${
+        fixed(row.sshdRuns)
+      } |`,
     );
   }
   const loadavg = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
@@ -318,6 +340,7 @@ try {
         agentArgs: values["agent-args"],
         via: values.via,
         sshdCipher: values["sshd-cipher"],
+        sshdRsyncOptions: rsyncOptions,
         rows,
         samples,
       },
