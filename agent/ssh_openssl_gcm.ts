@@ -6,9 +6,7 @@
  * load under Deno) creates a `node:crypto` cipher per packet, and Deno's `node:crypto` AES-128-GCM runs at
  * about 180 MB/s on the development machine, while libcrypto does about 2.9 GB/s through FFI (measured with
  * 32 KiB packets, docs/agent.md "Speed"). ssh2 also writes every packet to the socket in three pieces (length,
- * ciphertext, tag); this lays packets out one after the other in reused output slabs and writes the channel
- * data of one turn of the event loop in one socket write (a read of rsync's output, two 32 KiB packets, or
- * all that a window adjustment lets go), other packets at once.
+ * ciphertext, tag); this writes one.
  *
  * How: after each key exchange (`upgradeOutboundCipher` on the connection's "handshake" event), an outbound
  * `AESGCMCipherNative` of ssh2 is replaced by an `OpenSslGcmCipher` that continues from its exact state (key,
@@ -103,50 +101,26 @@ export interface PacketSocket {
   write(data: Uint8Array, callback: () => void): boolean;
 }
 
-/** SSH_MSG_CHANNEL_DATA and SSH_MSG_CHANNEL_EXTENDED_DATA: the packets whose writes are gathered. */
-const CHANNEL_DATA = 94;
-const CHANNEL_EXTENDED_DATA = 95;
-/** Packets are laid out one after the other in slabs of this size, and written together. */
-const SLAB_SIZE = 256 * 1024;
-/** Most free slabs kept (4 MiB: twice an OpenSSH client's window). */
-const SLAB_POOL_MAX = 16;
+/** Packets up to this size (an OpenSSH client's largest, 32 KiB of data plus headers) use pooled buffers. */
+const POOLED_PACKET_SIZE = 33 * 1024;
+/** Most free buffers kept (about 2 MiB, an OpenSSH client's window). */
+const POOL_MAX = 64;
+const freeBuffers: ArrayBuffer[] = [];
+/** Buffers handed out and not yet back: a buffer returns to the pool once, and only one of these. */
+const lentBuffers = new WeakSet<ArrayBuffer>();
 
-/** An output slab: `writes` of it are with the socket; once `retired` and none is, it can be reused. */
-interface Slab {
-  readonly bytes: ArrayBuffer;
-  writes: number;
-  retired: boolean;
+function takeBuffer(size: number): Buffer {
+  if (size > POOLED_PACKET_SIZE) return Buffer.allocUnsafe(size);
+  const buffer = freeBuffers.pop() ?? new ArrayBuffer(POOLED_PACKET_SIZE);
+  lentBuffers.add(buffer);
+  return Buffer.from(buffer, 0, size);
 }
 
-const freeSlabs: Slab[] = [];
-
-function takeSlab(size: number): Slab {
-  const reused = size <= SLAB_SIZE ? freeSlabs.pop() : undefined;
-  if (reused !== undefined) {
-    reused.retired = false;
-    return reused;
-  }
-  return { bytes: new ArrayBuffer(Math.max(size, SLAB_SIZE)), writes: 0, retired: false };
-}
-
-/** Back to the pool once it is retired and the socket is done with all of it (only then: it is reused). */
-function releaseSlab(slab: Slab): void {
-  if (!slab.retired || slab.writes !== 0) return;
-  slab.retired = false; // not released twice
-  if (slab.bytes.byteLength === SLAB_SIZE && freeSlabs.length < SLAB_POOL_MAX) freeSlabs.push(slab);
-}
-
-/** Random padding from a pool filled 4 KiB at a time (each byte used once), not one call per packet. */
-const randomPool = Buffer.allocUnsafe(4096);
-let randomUsed = randomPool.length;
-
-function fillRandom(packet: Buffer, offset: number, length: number): void {
-  if (randomUsed + length > randomPool.length) {
-    randomFillSync(randomPool);
-    randomUsed = 0;
-  }
-  packet.set(randomPool.subarray(randomUsed, randomUsed + length), offset);
-  randomUsed += length;
+function giveBack(packet: Uint8Array): void {
+  const buffer = packet.buffer as ArrayBuffer;
+  if (!lentBuffers.has(buffer)) return;
+  lentBuffers.delete(buffer);
+  if (freeBuffers.length < POOL_MAX) freeBuffers.push(buffer);
 }
 
 /** ssh2's own test before it writes (`isWritable` in ssh2's utils). */
@@ -154,15 +128,7 @@ function isWritable(socket: PacketSocket): boolean {
   return socket.writable && socket._readableState?.ended === false;
 }
 
-/**
- * ssh2's outbound cipher interface (`allocPacket`, `encrypt`, `free`, `outSeqno`), on libcrypto.
- *
- * With the socket, packets are laid out in an output slab one after the other and encrypted in place; the
- * channel data packets of one turn of the event loop go to the socket in one write (at the end of the
- * current task, or when the slab is full), any other packet (channel requests, EOF, close, disconnect...)
- * at once with what is gathered before it, so nothing is reordered, and nothing waits once ssh2 ends the
- * socket after its last packet.
- */
+/** ssh2's outbound cipher interface (`allocPacket`, `encrypt`, `free`, `outSeqno`), on libcrypto. */
 export class OpenSslGcmCipher {
   outSeqno: number;
   readonly #lib: LibCrypto;
@@ -172,17 +138,6 @@ export class OpenSslGcmCipher {
   readonly #socket: PacketSocket | undefined;
   readonly #outLength = new Int32Array(1);
   readonly #scratch = new Uint8Array(32);
-  /** The current slab: encrypted bytes not written yet in `[#start, #end)`. */
-  #slab: Slab | null = null;
-  #start = 0;
-  #end = 0;
-  /** The packet handed out at `#end` by `allocPacket`, not encrypted yet. */
-  #pending: Buffer | null = null;
-  #flushQueued = false;
-  readonly #flushTask = () => {
-    this.#flushQueued = false;
-    this.#flush();
-  };
 
   constructor(state: GcmCipherState) {
     const found = libcrypto();
@@ -211,10 +166,7 @@ export class OpenSslGcmCipher {
     this.#socket = state.socket;
   }
 
-  /** Writes what is gathered, then frees the key (ssh2 frees a cipher when the next one takes over). */
   free(): void {
-    this.#flush();
-    this.#retireSlab();
     if (this.#ctx === null) return;
     contexts.unregister(this);
     this.#lib.EVP_CIPHER_CTX_free(this.#ctx);
@@ -227,31 +179,20 @@ export class OpenSslGcmCipher {
     let padLength = 16 - ((packetLength - 4) & 15);
     if (padLength < 4) padLength += 16;
     packetLength += padLength;
-    const size = packetLength + TAG_LENGTH;
-    let packet: Buffer;
-    if (this.#socket !== undefined && this.#pending === null && this.#ctx !== null) {
-      if (this.#slab === null || this.#end + size > this.#slab.bytes.byteLength) {
-        this.#flush();
-        this.#retireSlab();
-        this.#slab = takeSlab(size);
-      }
-      packet = this.#pending = Buffer.from(this.#slab!.bytes, this.#end, size);
-    } else {
-      // no socket, or (never seen from ssh2) a second packet asked for before the first was encrypted
-      packet = Buffer.allocUnsafe(size);
-    }
+    const packet = this.#socket === undefined
+      ? Buffer.allocUnsafe(packetLength + TAG_LENGTH)
+      : takeBuffer(packetLength + TAG_LENGTH);
     packet.writeUInt32BE(packetLength - 4, 0);
     packet[4] = padLength;
-    fillRandom(packet, 5 + payloadLength, padLength);
+    randomFillSync(packet, 5 + payloadLength, padLength);
     return packet;
   }
 
-  /** Encrypts a packet from `allocPacket` in place, appends the tag, and writes it (see the class). */
+  /** Encrypts a packet from `allocPacket` in place, appends the tag and writes it, as one buffer. */
   encrypt(packet: Buffer): void {
     const ctx = this.#ctx;
     if (ctx === null) return; // freed: ssh2's own ciphers drop packets after free() too
     const lib = this.#lib;
-    const type = packet[5];
     const end = packet.length - TAG_LENGTH;
     const body = packet.subarray(4, end);
     const out = this.#outLength;
@@ -264,48 +205,11 @@ export class OpenSslGcmCipher {
     ) {
       throw new Error("AES-GCM encryption failed");
     }
+    const socket = this.#socket;
+    if (socket === undefined) this.#onWrite(packet);
+    else if (isWritable(socket)) socket.write(packet, () => giveBack(packet));
     incrementCounter(this.#iv);
     this.outSeqno = (this.outSeqno + 1) >>> 0;
-    const socket = this.#socket;
-    if (socket === undefined) {
-      this.#onWrite(packet);
-    } else if (packet === this.#pending) {
-      this.#pending = null;
-      this.#end += packet.length;
-      if (type !== CHANNEL_DATA && type !== CHANNEL_EXTENDED_DATA) this.#flush();
-      else if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        queueMicrotask(this.#flushTask);
-      }
-    } else {
-      this.#flush();
-      if (isWritable(socket)) socket.write(packet, () => {});
-    }
-  }
-
-  /** Writes the encrypted bytes gathered in the slab (dropped when the socket no longer takes writes). */
-  #flush(): void {
-    const slab = this.#slab;
-    if (slab === null || this.#end === this.#start) return;
-    const socket = this.#socket!;
-    if (isWritable(socket)) {
-      slab.writes++;
-      socket.write(new Uint8Array(slab.bytes, this.#start, this.#end - this.#start), () => {
-        slab.writes--;
-        releaseSlab(slab);
-      });
-    }
-    this.#start = this.#end;
-  }
-
-  #retireSlab(): void {
-    const slab = this.#slab;
-    if (slab === null) return;
-    this.#slab = null;
-    this.#start = this.#end = 0;
-    this.#pending = null;
-    slab.retired = true;
-    releaseSlab(slab);
   }
 }
 
@@ -381,7 +285,7 @@ export interface GcmDecipherState {
 /** ssh2's largest inbound packet, length field and tag included (`MAX_PACKET_SIZE` in its crypto.js). */
 const MAX_PACKET_SIZE = 35000;
 /** Decrypted packets are laid out one after the other in slabs of this size (not reused: see `#take`). */
-const INPUT_SLAB_SIZE = 256 * 1024;
+const SLAB_SIZE = 256 * 1024;
 
 /**
  * ssh2's inbound decipher interface (`decrypt`, `free`, `inSeqno`, `_onPayload`) on libcrypto: the state
@@ -449,7 +353,7 @@ export class OpenSslGcmDecipher {
    */
   #take(length: number): Buffer {
     if (this.#slabUsed + length > this.#slab.byteLength) {
-      this.#slab = new ArrayBuffer(Math.max(INPUT_SLAB_SIZE, length));
+      this.#slab = new ArrayBuffer(Math.max(SLAB_SIZE, length));
       this.#slabUsed = 0;
     }
     const packet = Buffer.from(this.#slab, this.#slabUsed, length);
