@@ -2,8 +2,9 @@
  * Runs `fn` on every item with at most `limit` calls in flight, where an item may have to wait for
  * others: an item of order `o` starts only once every item of each lower order `p` with
  * `waitsFor(o, p)` has finished (`() => true`: strict groups, one after the other). The orders whose
- * items may start take turns for the free slots (so a kind the server writes slowly, one at a time,
- * runs beside the others instead of after them); within an order, items start in input order. Once
+ * items may start take turns for the free slots, and while several may, none holds more than half of
+ * them (so a kind the server writes slowly, one at a time, runs beside the others instead of before
+ * or after them); within an order, items start in input order. Once
  * a call throws, no further item is started: the calls in flight finish, then the first error is
  * thrown (as `pooledMap`).
  */
@@ -33,17 +34,23 @@ export async function orderedPool<T>(
   const orders = [...groups.keys()].sort((a, b) => a - b);
   const ready = (order: number) =>
     orders.every((other) => other >= order || groups.get(other)!.unfinished === 0 || !waitsFor(order, other));
+  /** While another order could start an item, one order holds at most half the slots (a slow kind, all). */
+  const share = Math.max(1, Math.ceil(limit / 2));
+  const inFlight = (order: number) => {
+    const group = groups.get(order)!;
+    return group.started - (group.items.length - group.unfinished);
+  };
   let turn = 0;
   const take = (): T | undefined => {
-    for (let k = 0; k < orders.length; k++) {
-      const i = (turn + k) % orders.length;
+    const open = orders.map((_, i) => (turn + i) % orders.length).filter((i) => {
       const group = groups.get(orders[i]!)!;
-      if (group.started < group.items.length && ready(orders[i]!)) {
-        turn = i + 1;
-        return group.items[group.started++];
-      }
-    }
-    return undefined;
+      return group.started < group.items.length && ready(orders[i]!);
+    });
+    const i = open.find((i) => open.length === 1 || inFlight(orders[i]!) < share) ?? open[0];
+    if (i === undefined) return undefined;
+    turn = i + 1;
+    const group = groups.get(orders[i]!)!;
+    return group.items[group.started++];
   };
   let remaining = items.length;
   let running = 0;

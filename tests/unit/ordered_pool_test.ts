@@ -128,3 +128,33 @@ Deno.test("writes wait for what they depend on, and only for that (docs/sync-rul
     for (let p = o; p <= 100; p++) assert.ok(!writeWaitsFor(o, p), `${o} waits for ${p}`);
   }
 });
+
+Deno.test("orderedPool gives one order at most half the slots while another could start, all of them after", async () => {
+  const inFlight = new Map<number, number>();
+  const peakWhileBoth: number[] = [];
+  let fastWaiting = 6;
+  const items = [
+    ...Array.from({ length: 6 }, () => ({ order: 50, ms: 40 })), // slow, first in turn order after 30
+    ...Array.from({ length: 6 }, () => ({ order: 30, ms: 5 })),
+  ];
+  await orderedPool(items, { limit: 4, orderOf: (i) => i.order, waitsFor: () => false }, async (item) => {
+    inFlight.set(item.order, (inFlight.get(item.order) ?? 0) + 1);
+    if (item.order === 30) fastWaiting--;
+    else if (fastWaiting > 0) peakWhileBoth.push(inFlight.get(50)!);
+    await delay(item.ms);
+    inFlight.set(item.order, inFlight.get(item.order)! - 1);
+  });
+  assert.ok(Math.max(...peakWhileBoth) <= 2, `the slow order held ${Math.max(...peakWhileBoth)} of 4 slots`);
+  let peakAlone = 0;
+  await orderedPool(
+    Array.from({ length: 6 }, () => ({ order: 50 })),
+    { limit: 4, orderOf: (i) => i.order, waitsFor: () => false },
+    async () => {
+      peakAlone = Math.max(peakAlone, (inFlight.get(-1) ?? 0) + 1);
+      inFlight.set(-1, (inFlight.get(-1) ?? 0) + 1);
+      await delay(5);
+      inFlight.set(-1, inFlight.get(-1)! - 1);
+    },
+  );
+  assert.equal(peakAlone, 4, "alone, an order takes every slot");
+});
