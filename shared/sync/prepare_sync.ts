@@ -88,11 +88,13 @@ export async function prepareSync(
     if (!options.dryRun) listable.add(typeKey(type));
   }
   const wantsStorageClasses = types.some((t) => kindRuleFor(t).checksStorageClasses);
-  // read beside the types (a list in a namespace that does not exist is empty)
+  // read beside the source's types; DR's are listed once it is known to exist (its Roles live in it)
   const destNsRead = getObject(dr, NAMESPACES, undefined, spec.destNamespace, read);
   destNsRead.catch(() => {}); // awaited below; a failure is thrown there
 
-  const total = types.length * 2;
+  // each type read on the source, and on DR when the namespace exists
+  let total = types.length * 2;
+  destNsRead.then((ns) => ns || (total = types.length), () => {});
   let done = 0;
   const tick = () => options.onProgress?.({ phase: "reading", done: ++done, total });
   const readConcurrency = options.readConcurrency ?? 16;
@@ -184,7 +186,7 @@ export async function prepareSync(
     const served = drTypes.has(typeKey(type));
     // DR is read while the source pages are transformed: only planning needs both
     const reading = served && listable.has(typeKey(type))
-      ? readDr(type).then((objects) => (tick(), objects))
+      ? destNsRead.then((ns) => ns ? readDr(type).then((objects) => (tick(), objects)) : undefined)
       : Promise.resolve(undefined);
     reading.catch(() => {}); // awaited below; a failure is thrown there
     const rule = kindRuleFor(type);
