@@ -208,6 +208,13 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
   }
   const sandbox = await prepareSandbox(options);
   const store = createAuthorizedKeysStore(options.authorizedKeys, logger);
+  /** rsync's pipes left at 64 KiB (`pipe_size.ts`): said once per agent. */
+  let pipeFallbackLogged = false;
+  const onPipeFallback = (reason: string) => {
+    if (pipeFallbackLogged) return;
+    pipeFallbackLogged = true;
+    logger.warn("rsync pipes not enlarged (reads of 64 KiB, more CPU per GiB)", { reason });
+  };
   /** Open TCP connections by remote `ip:port`, with the SSH state once ssh2 has read the client's header. */
   const connections = new Map<string, Link>();
   const admission = new Admission<Link>(options);
@@ -418,6 +425,7 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
           channel,
           signal,
           onStderr: (text) => stderr = (stderr + text).slice(-2048),
+          onPipeFallback,
         });
         const entry = {
           ...fields,
@@ -425,6 +433,8 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
           signal: result.signal,
           bytesIn: result.bytesIn,
           bytesOut: result.bytesOut,
+          pipeKiB: result.pipeSize / 1024,
+          outputReads: result.outputReads,
           crypto: connectionCrypto(state.client),
           durationMs: Math.round(performance.now() - started),
           ...(stderr.trim() === "" ? {} : { stderr: stderr.trim() }),

@@ -120,6 +120,9 @@ Deno.test("agent carries rsync transfers with the data intact", async (t) => {
         assert.equal(log.exitCode, 0);
         // what the agent received was decrypted by its own AES-GCM (libcrypto), not ssh2's node:crypto one
         assert.deepEqual(log.crypto, { inbound: "openssl", outbound: "openssl" });
+        // rsync's pipes (bubblewrap's stdout and stdin) were raised to 1 MiB, with the agent's own permissions
+        assert.equal(log.pipeKiB, 1024);
+        assert.ok(!agent!.logs.some((e) => String(e.msg).startsWith("rsync pipes not enlarged")));
       },
     );
 

@@ -240,6 +240,15 @@ try {
     const system = side.name === "agent" ? cpuAfter.system - cpuBefore.system : null;
     const serverCpu = cpuAfter.tree - cpuBefore.tree;
     if (result.code !== 0) throw new Error(`${caseName} via ${side.name} failed: ${result.stderr}`);
+    // The sending agent's transfer entry: how many reads of rsync's stdout the data took, and its pipe's size.
+    const entry = side.name === "agent"
+      ? agent.logs.findLast((e) => e.msg === "transfer finished" && e.mode === "sender")
+      : undefined;
+    const reads = typeof entry?.outputReads === "number" && typeof entry.bytesOut === "number"
+      ? `, ${entry.outputReads} reads of rsync's stdout (${
+        (entry.bytesOut / entry.outputReads / 1024).toFixed(0)
+      } KiB each, pipe ${entry.pipeKiB} KiB)`
+      : "";
     samples.push({
       case: caseName,
       side: side.name,
@@ -252,7 +261,9 @@ try {
     say(
       `run ${runIndex + 1} ${caseName} ${side.name}: ${seconds.toFixed(2)} s, server CPU ${
         serverCpu.toFixed(2)
-      } s${cpu === null ? "" : ` (agent alone ${cpu.toFixed(2)} s, of it system ${system!.toFixed(2)} s)`}`,
+      } s${
+        cpu === null ? "" : ` (agent alone ${cpu.toFixed(2)} s, of it system ${system!.toFixed(2)} s)`
+      }${reads}`,
     );
   };
   for (let i = 0; i < runs; i++) {
