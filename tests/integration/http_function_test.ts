@@ -158,9 +158,14 @@ Deno.test("serverless: the stage module under deno serve with only environment c
         assert.ok(Date.now() < deadline, `no scheduled stage within 75 s:\n${err}`);
         await new Promise((r) => setTimeout(r, 1_000));
       }
+      // the copy lands before the run's record is finished (written after the lock is released): wait for it
       const { RunRecordStore } = await import("../../shared/runs/mod.ts");
-      const runs = await new RunRecordStore(c.dr).list(ns.dest, "shop");
-      assert.ok(runs.some((r) => r.trigger === "schedule" && r.status === "succeeded"), JSON.stringify(runs));
+      for (;;) {
+        const runs = await new RunRecordStore(c.dr).list(ns.dest, "shop");
+        if (runs.some((r) => r.trigger === "schedule" && r.status === "succeeded")) break;
+        assert.ok(Date.now() < deadline, `no succeeded scheduled run recorded: ${JSON.stringify(runs)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     } finally {
       child.kill("SIGTERM");
       await child.status;
