@@ -74,6 +74,35 @@ export function outboundGcmBackend(): string {
 /** Which inbound AES-GCM the agent uses (the same library as outbound). */
 export const inboundGcmBackend: () => string = outboundGcmBackend;
 
+/**
+ * A libcrypto AES-GCM context keyed for `state` in one direction (the key schedule is set up once;
+ * each packet then only sets its nonce). Throws when libcrypto is missing or the state is not AES-GCM.
+ */
+function gcmContext(
+  state: { readonly sslName: string; readonly key: Uint8Array; readonly iv: Uint8Array },
+  direction: "encrypt" | "decrypt",
+): { lib: LibCrypto; ctx: Deno.PointerObject } {
+  const found = libcrypto();
+  if (found === null) throw new Error("libcrypto is not available");
+  const lib = found.lib;
+  const cipher = state.sslName === "aes-128-gcm"
+    ? lib.EVP_aes_128_gcm()
+    : state.sslName === "aes-256-gcm"
+    ? lib.EVP_aes_256_gcm()
+    : null;
+  if (cipher === null) throw new Error(`Not an AES-GCM cipher: ${state.sslName}`);
+  if (state.key.length !== (state.sslName === "aes-128-gcm" ? 16 : 32)) throw new Error("Bad AES-GCM key");
+  if (state.iv.length !== 12) throw new Error("Bad AES-GCM nonce");
+  const ctx = lib.EVP_CIPHER_CTX_new();
+  if (ctx === null) throw new Error("EVP_CIPHER_CTX_new failed");
+  const init = direction === "encrypt" ? lib.EVP_EncryptInit_ex : lib.EVP_DecryptInit_ex;
+  if (init(ctx, cipher, null, Buffer.from(state.key), null) !== 1) {
+    lib.EVP_CIPHER_CTX_free(ctx);
+    throw new Error(`EVP_${direction === "encrypt" ? "Encrypt" : "Decrypt"}Init_ex failed`);
+  }
+  return { lib, ctx };
+}
+
 const contexts = new FinalizationRegistry<Deno.PointerObject>((ctx) =>
   libcrypto()?.lib.EVP_CIPHER_CTX_free(ctx)
 );
@@ -140,26 +169,10 @@ export class OpenSslGcmCipher {
   readonly #scratch = new Uint8Array(32);
 
   constructor(state: GcmCipherState) {
-    const found = libcrypto();
-    if (found === null) throw new Error("libcrypto is not available");
-    const lib = this.#lib = found.lib;
-    const cipher = state.sslName === "aes-128-gcm"
-      ? lib.EVP_aes_128_gcm()
-      : state.sslName === "aes-256-gcm"
-      ? lib.EVP_aes_256_gcm()
-      : null;
-    if (cipher === null) throw new Error(`Not an AES-GCM cipher: ${state.sslName}`);
-    if (state.key.length !== (state.sslName === "aes-128-gcm" ? 16 : 32)) throw new Error("Bad AES-GCM key");
-    if (state.iv.length !== 12) throw new Error("Bad AES-GCM nonce");
-    const ctx = lib.EVP_CIPHER_CTX_new();
-    if (ctx === null) throw new Error("EVP_CIPHER_CTX_new failed");
+    const { lib, ctx } = gcmContext(state, "encrypt");
+    this.#lib = lib;
     this.#ctx = ctx;
     contexts.register(this, ctx, this);
-    // The key schedule is set up once; each packet then only sets its nonce.
-    if (lib.EVP_EncryptInit_ex(ctx, cipher, null, Buffer.from(state.key), null) !== 1) {
-      this.free();
-      throw new Error("EVP_EncryptInit_ex failed");
-    }
     this.#iv = Buffer.from(state.iv);
     this.outSeqno = state.seqno;
     this.#onWrite = state.onWrite;
@@ -315,25 +328,10 @@ export class OpenSslGcmDecipher {
   #slabUsed = 0;
 
   constructor(state: GcmDecipherState) {
-    const found = libcrypto();
-    if (found === null) throw new Error("libcrypto is not available");
-    const lib = this.#lib = found.lib;
-    const cipher = state.sslName === "aes-128-gcm"
-      ? lib.EVP_aes_128_gcm()
-      : state.sslName === "aes-256-gcm"
-      ? lib.EVP_aes_256_gcm()
-      : null;
-    if (cipher === null) throw new Error(`Not an AES-GCM cipher: ${state.sslName}`);
-    if (state.key.length !== (state.sslName === "aes-128-gcm" ? 16 : 32)) throw new Error("Bad AES-GCM key");
-    if (state.iv.length !== 12) throw new Error("Bad AES-GCM nonce");
-    const ctx = lib.EVP_CIPHER_CTX_new();
-    if (ctx === null) throw new Error("EVP_CIPHER_CTX_new failed");
+    const { lib, ctx } = gcmContext(state, "decrypt");
+    this.#lib = lib;
     this.#ctx = ctx;
     contexts.register(this, ctx, this);
-    if (lib.EVP_DecryptInit_ex(ctx, cipher, null, Buffer.from(state.key), null) !== 1) {
-      this.free();
-      throw new Error("EVP_DecryptInit_ex failed");
-    }
     this.#iv = Buffer.from(state.iv);
     this.inSeqno = state.seqno;
     this._onPayload = state.onPayload;
