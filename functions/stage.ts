@@ -11,7 +11,7 @@ import { fenceUnderLock } from "./fence.ts";
 import { type OperationDeps, OperationRefusedError, refuseIf, runDeps, runSignal } from "./operation_deps.ts";
 import { sourceUid, withSourceIdentity } from "./preflight.ts";
 import { runLocked } from "./run_locked.ts";
-import { stagePass } from "./stage_pass.ts";
+import { copiesCrds, readAndPlan, stagePass } from "./stage_pass.ts";
 
 export interface StageRequest {
   readonly replication: ReplicationSpec;
@@ -58,12 +58,14 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
     );
   }
   refuseIf(refusal);
-  const pass = async (signal?: AbortSignal) => {
+  const prune = request.prune ?? spec.prune;
+  const pass = async (signal?: AbortSignal, prepared?: Promise<PreparedSync>) => {
     const result = await stagePass(deps, spec, {
       dryRun,
-      prune: request.prune ?? spec.prune,
+      prune,
       checked,
       signal,
+      prepared,
       beforeWrite: (prepared: PreparedSync) =>
         refuseIf(cutoverTracesRefusal(spec.name, prepared.sourceRecords, force)),
     });
@@ -88,11 +90,33 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
 
   // the lock lives in the DR namespace
   if (!destNamespace) await createDestNamespaceIfMissing(deps.dr, spec.destNamespace, { knownMissing: true });
-  return await runLocked(deps, spec, "stage", startedAt, async (lock) => {
-    refuseIf(stageRefusal(spec.name, lock.state, force));
-    const report = await pass(runSignal(deps, lock.signal));
-    log.debug("stage finished", { status: report.status, ...report.counts });
-    const source = { cluster: copySource(spec).sourceCluster, namespace: spec.sourceNamespace };
-    return { report, state: { ...lock.state, source } };
-  }, lease);
+  // Reading and planning need no lock. When the Lease just read is free, they start now, beside the
+  // taking of the lock, and are kept when the lock was taken over that very Lease: nothing wrote it in
+  // between, so no run held the lock while they read. Otherwise they are made again under the lock.
+  const early = destNamespace !== undefined && !lease?.spec?.holderIdentity && !copiesCrds(spec)
+    ? new AbortController()
+    : undefined;
+  const prepared = early && destNamespace &&
+    readAndPlan(deps, spec, checked, {
+      prune,
+      destNamespace,
+      signal: deps.signal ? AbortSignal.any([deps.signal, early.signal]) : early.signal,
+    });
+  prepared?.catch(() => {}); // awaited by the pass, or dropped
+  try {
+    return await runLocked(deps, spec, "stage", startedAt, async (lock) => {
+      refuseIf(stageRefusal(spec.name, lock.state, force));
+      if (!lock.overKnown) early?.abort();
+      const report = await pass(runSignal(deps, lock.signal), lock.overKnown ? prepared : undefined);
+      log.debug("stage finished", {
+        status: report.status,
+        ...report.counts,
+        readBeforeLock: prepared !== undefined && lock.overKnown,
+      });
+      const source = { cluster: copySource(spec).sourceCluster, namespace: spec.sourceNamespace };
+      return { report, state: { ...lock.state, source } };
+    }, lease);
+  } finally {
+    early?.abort(); // the lock was not taken: the reads are not needed
+  }
 }

@@ -3,7 +3,7 @@
  * read both clusters and plan, then apply the DR namespace and the plan. The replication's lock
  * must be held unless this is a dry run.
  */
-import { type KubeObject, typeKey } from "../shared/kube/types.ts";
+import { type KubeObject, type ResourceType, typeKey } from "../shared/kube/types.ts";
 import { pruneLimitRefusal } from "../shared/plan/plan_sync.ts";
 import { copySource, type ReplicationSpec } from "../shared/plan/replication_spec.ts";
 import type { ObjectResult } from "../shared/run_report.ts";
@@ -29,6 +29,55 @@ export interface StagePassOptions {
   readonly signal?: AbortSignal | undefined;
   /** Called between planning and the first object write: a throw stops the pass before it writes. */
   readonly beforeWrite?: (prepared: PreparedSync) => void;
+  /** The reads and the plan, when the caller started them already (`readAndPlan`; not with `syncCRDs`). */
+  readonly prepared?: Promise<PreparedSync> | undefined;
+}
+
+/**
+ * Reads both clusters and plans, for a replication that copies no CRDs (the CRDs are written before
+ * the plan): what a stage may start before it holds the lock (see `stage`).
+ */
+export function readAndPlan(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  checked: CheckedSync,
+  options: {
+    readonly prune: boolean;
+    /** The DR namespace as just read (it exists). */
+    readonly destNamespace: KubeObject;
+    readonly signal?: AbortSignal | undefined;
+  },
+): Promise<PreparedSync> {
+  if (copiesCrds(spec)) {
+    throw new Error("readAndPlan: a replication that copies CRDs plans after writing them");
+  }
+  return prepare(deps, spec, checked, { ...options, dryRun: false, copiedCrdTypes: [] });
+}
+
+/** Whether the pass copies CRDs (`syncCRDs`), which it writes before it plans. */
+export function copiesCrds(spec: ReplicationSpec): boolean {
+  return spec.syncCRDs && spec.includeCustomResources !== false;
+}
+
+function prepare(
+  deps: OperationDeps,
+  spec: ReplicationSpec,
+  checked: CheckedSync,
+  options: {
+    readonly prune: boolean;
+    readonly dryRun: boolean;
+    readonly copiedCrdTypes: readonly ResourceType[];
+    readonly destNamespace?: KubeObject | undefined;
+    readonly signal?: AbortSignal | undefined;
+  },
+): Promise<PreparedSync> {
+  return prepareSync(deps.source, deps.dr, {
+    replication: spec,
+    checked,
+    ...options,
+    retry: deps.retry,
+    onProgress: deps.onProgress,
+  });
 }
 
 export interface StagePassResult {
@@ -55,7 +104,7 @@ export async function stagePass(
   }
   // a type DR serves at other versions only has a CRD there already: its objects fail, the CRD is left alone
   const crdTypes = checked.types.filter((t) => !checked.mismatched?.has(typeKey(t)));
-  const crds = spec.syncCRDs && spec.includeCustomResources !== false
+  const crds = copiesCrds(spec)
     ? await syncCustomResourceDefinitions(deps.source, deps.dr, crdTypes, checked.drServed, {
       sourceCluster: spec.sourceCluster,
       dryRun,
@@ -63,16 +112,8 @@ export async function stagePass(
       signal,
     })
     : { results: [], served: [] };
-  const prepared = await prepareSync(deps.source, deps.dr, {
-    replication: spec,
-    checked,
-    prune: options.prune,
-    copiedCrdTypes: crds.served,
-    dryRun,
-    retry: deps.retry,
-    signal,
-    onProgress: deps.onProgress,
-  });
+  const prepared = await (options.prepared ??
+    prepare(deps, spec, checked, { prune: options.prune, dryRun, copiedCrdTypes: crds.served, signal }));
   if (!dryRun) refuseIf(pruneLimitRefusal(prepared.plan, spec.maxPrune, spec.name));
   options.beforeWrite?.(prepared);
   const namespaceApplied = !dryRun &&

@@ -293,6 +293,12 @@ export interface ReplicationLock {
   /** The state as found when the lock was taken, then as last recorded by `update`. */
   readonly state: ReplicationState;
   /**
+   * The lock was taken by the first write, over the very Lease the caller read (`known`): nothing
+   * wrote the Lease between that read and the taking. When that Lease was free, no run held the lock
+   * in between, so what the caller read after its read of the Lease was read as under the lock.
+   */
+  readonly overKnown: boolean;
+  /**
    * Aborted when the lock is lost (taken over, or no renewal accepted by the renew deadline):
    * writers stop at once.
    */
@@ -329,7 +335,9 @@ export async function acquireReplicationLock(
   let passing = 0;
   let unansweredAt: number | undefined;
   let known = options.known;
+  let overKnown = false;
   for (;;) {
+    overKnown = known !== undefined;
     const current = known !== undefined
       ? known ?? undefined
       : await getLease(client, options.namespace, options.signal, options.leaseName);
@@ -338,6 +346,7 @@ export async function acquireReplicationLock(
       // a write of ours that failed in passing was applied after all: the lock is ours
       lease = current;
       sentAt = unansweredAt;
+      overKnown = false;
       break;
     }
     const remaining = current ? await expiry.remainingMs(current) : 0;
@@ -397,7 +406,7 @@ export async function acquireReplicationLock(
       signal: options.signal,
     });
   }
-  return holdLock(client, options, leaseSeconds, lease, sentAt);
+  return holdLock(client, options, leaseSeconds, lease, sentAt, overKnown);
 }
 
 /** Keeps a lock just taken (`lease`, its write sent at monotonic `sentAt`) renewed, until it is released or lost. */
@@ -407,6 +416,7 @@ function holdLock(
   leaseSeconds: number,
   lease: Lease,
   sentAt: number,
+  overKnown: boolean,
 ): ReplicationLock {
   const now = options.now ?? (() => new Date());
   const leaseMs = leaseSeconds * 1000;
@@ -499,6 +509,7 @@ function holdLock(
     get state() {
       return latest;
     },
+    overKnown,
     signal: lost.signal,
     update(state) {
       latest = state;

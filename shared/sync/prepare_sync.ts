@@ -40,6 +40,8 @@ export interface PrepareSyncOptions {
   readonly onProgress?: ((progress: SyncProgress) => void) | undefined;
   readonly retry?: RetryOptions | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** The DR namespace as the caller just read it (then it is not read again). */
+  readonly destNamespace?: KubeObject | undefined;
 }
 
 /** Everything a sync decided before writing: the plan, what DR lacks, and the DR namespace as it is. */
@@ -89,7 +91,9 @@ export async function prepareSync(
   }
   const wantsStorageClasses = types.some((t) => kindRuleFor(t).checksStorageClasses);
   // read beside the source's types; DR's are listed once it is known to exist (its Roles live in it)
-  const destNsRead = getObject(dr, NAMESPACES, undefined, spec.destNamespace, read);
+  const destNsRead = options.destNamespace
+    ? Promise.resolve(options.destNamespace)
+    : getObject(dr, NAMESPACES, undefined, spec.destNamespace, read);
   destNsRead.catch(() => {}); // awaited below; a failure is thrown there
 
   // each type read on the source, and on DR when the namespace exists

@@ -175,3 +175,43 @@ Deno.test("lock: a holder whose API server stalls stops writing by its renew dea
     observer.close();
   }
 });
+
+Deno.test("lock: taken over the Lease the caller read (`known`) only when nothing wrote it in between", async () => {
+  await using c = await testClusters();
+  const ns = uniqueName("lockknown");
+  await createNamespace(c.dr, ns);
+  const take = (known?: Lease | null) =>
+    acquireReplicationLock(c.dr, { namespace: ns, replication: "r", holder: "me", known });
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/dr-syncer`;
+  try {
+    // none yet, and none created in between: created over it
+    let lock = await take(null);
+    assert.equal(lock.overKnown, true);
+    await lock.release(lock.state);
+    // read, then untouched: taken over it
+    let read = await c.dr.request<Lease>({ method: "GET", path });
+    lock = await take(read);
+    assert.equal(lock.overKnown, true);
+    await lock.release(lock.state);
+    // read, then another run took and released it: taken, after a conflict, over a Lease read again
+    read = await c.dr.request<Lease>({ method: "GET", path });
+    const other = await acquireReplicationLock(c.dr, { namespace: ns, replication: "r", holder: "other" });
+    await other.release(other.state);
+    lock = await take(read);
+    assert.equal(lock.overKnown, false);
+    await lock.release(lock.state);
+    // "none" read while another run created it meanwhile
+    await c.dr.request({ method: "DELETE", path });
+    const creator = await acquireReplicationLock(c.dr, { namespace: ns, replication: "r", holder: "other" });
+    await creator.release(creator.state);
+    lock = await take(null);
+    assert.equal(lock.overKnown, false);
+    await lock.release(lock.state);
+    // nothing known: read first
+    lock = await take();
+    assert.equal(lock.overKnown, false);
+    await lock.release(lock.state);
+  } finally {
+    await c.dr.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => {});
+  }
+});
