@@ -24,6 +24,8 @@ const KILL_AFTER_MS = 2000;
  * for an OpenSSH client); otherwise the pipe's capacity (`pipe_size.ts`, 1 MiB).
  */
 const OUTPUT_READ_SIZE = DEFAULT_PIPE_SIZE;
+/** Most read buffers kept for rsync's stdout besides the one in use (the channel holds at most 2 MiB). */
+const OUTPUT_SPARE_BUFFERS = 3;
 
 export interface RunRsyncOptions {
   readonly sandbox: Sandbox;
@@ -161,10 +163,20 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
   });
 
   // rsync stdout -> client, waiting only when the channel is full. Read into one buffer, reused for as long
-  // as the channel copies each chunk into SSH packets at once (it keeps a reference only while the SSH
-  // window is closed, and then the next read gets a fresh buffer): no allocation per read.
+  // as the channel copies each chunk into SSH packets at once. The channel keeps a reference while the SSH
+  // window is closed (often: the client's window is what paces a pull); the next read then takes a spare
+  // buffer, and the kept one becomes a spare once the channel has copied it (its write callback). So a few
+  // buffers go round: no allocation per read (a fresh 1 MiB buffer per read cost page faults and garbage
+  // collections).
   const output = (async () => {
     const reader = child.stdout.getReader({ mode: "byob" });
+    const spares: ArrayBuffer[] = [];
+    const kept = new Set<ArrayBuffer>();
+    const copied = (used: ArrayBuffer) => (error?: Error | null) => {
+      // after an error the channel may still hold it: left to the garbage collector
+      if (!kept.delete(used) || error) return;
+      if (spares.length < OUTPUT_SPARE_BUFFERS) spares.push(used);
+    };
     let buffer = new ArrayBuffer(pipeSize);
     for (;;) {
       const { value, done } = await reader.read(new Uint8Array(buffer));
@@ -173,8 +185,12 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
       outputReads++;
       buffer = value.buffer as ArrayBuffer;
       if (!channelOpen) continue;
-      const more = channel.write(Buffer.from(buffer, value.byteOffset, value.length));
-      if (channel.writableLength > 0) buffer = new ArrayBuffer(pipeSize);
+      const more = channel.write(Buffer.from(buffer, value.byteOffset, value.length), copied(buffer));
+      if (channel.writableLength > 0) {
+        // the callback runs later (never during `write`), so it finds the buffer in `kept`
+        kept.add(buffer);
+        buffer = spares.pop() ?? new ArrayBuffer(pipeSize);
+      }
       if (!more) await drained(channel);
     }
   })();
