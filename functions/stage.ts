@@ -93,20 +93,19 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
   // Reading and planning need no lock. When the Lease just read is free, they start now, beside the
   // taking of the lock, and are kept when the lock was taken over that very Lease: nothing wrote it in
   // between, so no run held the lock while they read. Otherwise they are made again under the lock.
-  const early = destNamespace !== undefined && !lease?.spec?.holderIdentity && !copiesCrds(spec)
-    ? new AbortController()
-    : undefined;
-  const prepared = early && destNamespace &&
-    readAndPlan(deps, spec, checked, {
+  const early = new AbortController();
+  const prepared = destNamespace && !lease?.spec?.holderIdentity && !copiesCrds(spec)
+    ? readAndPlan(deps, spec, checked, {
       prune,
       destNamespace,
       signal: deps.signal ? AbortSignal.any([deps.signal, early.signal]) : early.signal,
-    });
+    })
+    : undefined;
   prepared?.catch(() => {}); // awaited by the pass, or dropped
   try {
     return await runLocked(deps, spec, "stage", startedAt, async (lock) => {
       refuseIf(stageRefusal(spec.name, lock.state, force));
-      if (!lock.overKnown) early?.abort();
+      if (!lock.overKnown) early.abort();
       const report = await pass(runSignal(deps, lock.signal), lock.overKnown ? prepared : undefined);
       log.debug("stage finished", {
         status: report.status,
@@ -117,6 +116,6 @@ export async function stage(operationDeps: OperationDeps, request: StageRequest)
       return { report, state: { ...lock.state, source } };
     }, lease);
   } finally {
-    early?.abort(); // the lock was not taken: the reads are not needed
+    early.abort(); // the lock was not taken, or the pass is over: the reads are not needed
   }
 }
