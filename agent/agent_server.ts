@@ -423,6 +423,7 @@ export async function startAgent(options: AgentOptions, logger: Logger): Promise
           volume: volumeDir,
           writable: rsync.mode === "receiver",
           channel,
+          socket: state.connection.socket,
           signal,
           onStderr: (text) => stderr = (stderr + text).slice(-2048),
           onPipeFallback,

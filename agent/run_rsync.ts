@@ -7,10 +7,15 @@
  * The data path is the agent's throughput (platform notes): data from the client is queued and written to
  * rsync's stdin in batches, one write in flight at a time, with the channel paused while the queue is above
  * `INPUT_HIGH_WATER` (SSH's window then stops the client); rsync's stdout goes to the channel, waiting for
- * `drain` only when the channel says it is full. When rsync exits the exit status is sent, then the channel
+ * `drain` only when the channel says it is full, or when the connection's socket holds more than
+ * `OUTPUT_SOCKET_HIGH_WATER` not yet taken by the kernel. The SSH window alone does not bound that: ssh2 writes
+ * every packet the window allows to the socket whatever the socket says, and the client chooses the window,
+ * so a client that opens a window of gigabytes and then stops reading its TCP connection would otherwise
+ * have the agent hold the whole volume in memory. When rsync exits the exit status is sent, then the channel
  * is ended: an OpenSSH client reports 255 otherwise.
  */
 import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
 import type { ServerChannel } from "ssh2";
 import { type Sandbox, spawnConfined } from "./confine.ts";
 import { DEFAULT_PIPE_SIZE, enlargeChildPipes } from "./pipe_size.ts";
@@ -26,6 +31,12 @@ const KILL_AFTER_MS = 2000;
 const OUTPUT_READ_SIZE = DEFAULT_PIPE_SIZE;
 /** Most read buffers kept for rsync's stdout besides the one in use (the channel holds at most 2 MiB). */
 const OUTPUT_SPARE_BUFFERS = 3;
+/**
+ * Bytes of SSH packets the connection's socket may hold (written, not yet taken by the kernel) before the
+ * agent stops reading rsync's stdout until the socket drains: what a client that stops reading can make the
+ * agent keep, besides the channel's own buffer and one read.
+ */
+export const OUTPUT_SOCKET_HIGH_WATER = 4 * 1024 * 1024;
 
 export interface RunRsyncOptions {
   readonly sandbox: Sandbox;
@@ -36,6 +47,8 @@ export interface RunRsyncOptions {
   /** False for a sending server: the volume is then read-only for it. */
   readonly writable: boolean;
   readonly channel: ServerChannel;
+  /** The connection's TCP socket, whose backlog bounds what is read from rsync's stdout. */
+  readonly socket: Socket;
   /** Stops the transfer: rsync is terminated, the exit status is still sent. */
   readonly signal?: AbortSignal;
   /** rsync's stderr, as text (it is also sent to the client). */
@@ -67,6 +80,20 @@ function drained(channel: ServerChannel): Promise<void> {
     };
     channel.on("drain", done);
     channel.on("close", done);
+  });
+}
+
+/** Resolves when the socket has written out its backlog, or when it is gone. */
+function socketDrained(socket: Socket): Promise<void> {
+  if (socket.destroyed || !socket.writable) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
   });
 }
 
@@ -192,6 +219,7 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
         buffer = spares.pop() ?? new ArrayBuffer(pipeSize);
       }
       if (!more) await drained(channel);
+      if (options.socket.writableLength > OUTPUT_SOCKET_HIGH_WATER) await socketDrained(options.socket);
     }
   })();
   const errors = (async () => {
