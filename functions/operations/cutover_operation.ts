@@ -26,6 +26,7 @@ Safe to re-run after a crash.`,
   },
   flagGroups: ["copy", "pvc", "lock"],
   pausesWatch: true,
+  queued: false,
   async run(deps, spec, o) {
     const { cutover } = await import("../cutover.ts");
     return await cutover(deps, {

@@ -32,6 +32,7 @@ after DR went down is undone (DR up, the source down).`,
   },
   flagGroups: ["copy", "pvc", "lock"],
   pausesWatch: true,
+  queued: false,
   toleratesDrUnavailable: (o) => o.allowDrUnavailable === true,
   async run(deps, spec, o) {
     const { failback } = await import("../failback.ts");

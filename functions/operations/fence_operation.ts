@@ -13,6 +13,7 @@ finds the source reachable while the replication is cut over. "dr-syncer status"
     force: flag("scale the source down although no cutover skipped it", { scope: "force" }),
   },
   flagGroups: ["lock"],
+  queued: false,
   async run(deps, spec, o) {
     const { fence } = await import("../fence.ts");
     return await fence(deps, { replication: spec, force: o.force ?? false, dryRun: o.dryRun ?? false });

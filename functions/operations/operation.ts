@@ -60,6 +60,12 @@ export interface Operation<S extends OptionSpecs = OptionSpecs> {
   readonly flagGroups: readonly FlagGroup[];
   /** Pauses the replication's watcher while it runs (not in a dry run). */
   readonly pausesWatch: boolean;
+  /**
+   * Waits for a free place among the runtime's runs at once (`runtime.maxConcurrentRuns`) when every place
+   * is taken; false for the operations that switch sides (cutover, failback, fence), which must never wait
+   * behind scheduled stages.
+   */
+  readonly queued: boolean;
   /** Creates a missing DR namespace (so its run record can be kept there before it runs). */
   readonly createsDestNamespace: boolean;
   /**
@@ -121,14 +127,18 @@ function withSpellings<S extends OptionSpecs>(options: S): S {
 
 /** Declares an operation; its options' flags default to their keys in kebab case. */
 export function defineOperation<const S extends OptionSpecs>(
-  operation: Omit<Operation<S>, "toleratesDrUnavailable" | "pausesWatch" | "createsDestNamespace"> & {
-    readonly pausesWatch?: boolean;
-    readonly createsDestNamespace?: boolean;
-    toleratesDrUnavailable?(options: OptionValues<S>): boolean;
-  },
+  operation:
+    & Omit<Operation<S>, "toleratesDrUnavailable" | "pausesWatch" | "queued" | "createsDestNamespace">
+    & {
+      readonly pausesWatch?: boolean;
+      readonly queued?: boolean;
+      readonly createsDestNamespace?: boolean;
+      toleratesDrUnavailable?(options: OptionValues<S>): boolean;
+    },
 ): Operation<S> {
   return {
     pausesWatch: false,
+    queued: true,
     createsDestNamespace: false,
     toleratesDrUnavailable: () => false,
     ...operation,

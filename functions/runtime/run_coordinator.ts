@@ -11,7 +11,12 @@
  *   through the operations' `signal` (their lock is released with the run recorded as failed).
  */
 import { delay } from "../../shared/async/delay.ts";
-import { type AgentSettings, findReplication, type Replication } from "../../shared/config/mod.ts";
+import {
+  type AgentSettings,
+  DEFAULT_MAX_CONCURRENT_RUNS,
+  findReplication,
+  type Replication,
+} from "../../shared/config/mod.ts";
 import { isUnreachable } from "../../shared/kube/kube_api_error.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import type { Logger } from "../../shared/log/logger.ts";
@@ -32,6 +37,7 @@ import {
 } from "./run_admission.ts";
 import { executeRun, type PauseHook } from "./run_execution.ts";
 import { RunRecords } from "./run_records.ts";
+import { RunSlots } from "./run_slots.ts";
 
 export * from "./run_admission.ts";
 export type { PauseHook } from "./run_execution.ts";
@@ -41,6 +47,8 @@ export interface RunCoordinatorOptions {
   readonly config: () => {
     readonly replications: readonly Replication[];
     readonly agent?: AgentSettings | undefined;
+    /** `maxConcurrentRuns`: runs at once here (default `DEFAULT_MAX_CONCURRENT_RUNS`). */
+    readonly runtime?: { readonly maxConcurrentRuns?: number | undefined } | undefined;
   };
   readonly clusters: ClusterPool;
   readonly logger: Logger;
@@ -75,6 +83,7 @@ export class RunCoordinator {
     { readonly done: Promise<RunOutcome>; readonly stop: AbortController; waiters: number }
   >();
   readonly #replica: string;
+  readonly #slots: RunSlots;
 
   constructor(options: RunCoordinatorOptions) {
     this.#o = options;
@@ -88,6 +97,37 @@ export class RunCoordinator {
       now: this.#now,
     });
     this.#replica = options.replica ?? `replica-${crypto.randomUUID().slice(0, 8)}`;
+    this.#slots = new RunSlots(() =>
+      options.config().runtime?.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS
+    );
+  }
+
+  /** Runs holding one of the places for runs at once, and runs waiting for one. */
+  get places(): { readonly busy: number; readonly waiting: number } {
+    return { busy: this.#slots.busy, waiting: this.#slots.waiting };
+  }
+
+  /**
+   * A place among the runs at once, for the runs that wait for one: every run but the watcher's (one at a
+   * time per replication, and its latency is the point) and the operations that switch sides.
+   */
+  #slotFor(request: RunRequest, queued: boolean) {
+    if (!queued || request.trigger === "watch") return undefined;
+    return async (log: Logger) => {
+      let waited = false;
+      try {
+        return await this.#slots.take(this.#stop.signal, (ahead) => {
+          waited = true;
+          this.#o.metrics.runQueued();
+          log.info("run queued: every place for runs at once is taken", {
+            maxConcurrentRuns: this.#slots.limit(),
+            ahead,
+          });
+        });
+      } finally {
+        if (waited) this.#o.metrics.runDequeued();
+      }
+    };
   }
 
   /** Adds what pauses a replication's other work (the watcher) around the runs that ask for it. */
@@ -201,6 +241,7 @@ export class RunCoordinator {
         leaseSeconds: this.#o.leaseSeconds,
         signal: this.#stop.signal,
         pauseHooks: this.#pauseHooks,
+        slot: this.#slotFor(request, operation.queued),
       },
       operation,
       run,

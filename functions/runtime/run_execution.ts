@@ -31,6 +31,8 @@ export interface RunExecutionContext {
   /** The runtime's stop (a drain past its grace period). */
   readonly signal: AbortSignal;
   readonly pauseHooks: readonly PauseHook[];
+  /** Takes a place among the runs at once before the operation starts (none: the run never waits). */
+  readonly slot?: ((log: Logger) => Promise<() => void>) | undefined;
 }
 
 export async function executeRun(
@@ -61,9 +63,11 @@ export async function executeRun(
       ...(request.waitForLockMs ? { waitMs: request.waitForLockMs } : {}),
     },
   };
-  log.info("run started", { dryRun: record.dryRun });
   const resumes: (() => void)[] = [];
+  let giveBack: (() => void) | undefined;
   try {
+    if (ctx.slot) giveBack = await ctx.slot(log);
+    log.info("run started", { dryRun: record.dryRun });
     if (operation.pausesWatch && !record.dryRun) {
       for (const pause of ctx.pauseHooks) resumes.push(await pause(replication.name, request.operation));
     }
@@ -99,5 +103,6 @@ export async function executeRun(
     };
   } finally {
     for (const resume of resumes) resume();
+    giveBack?.();
   }
 }

@@ -534,6 +534,9 @@ export const agentSchema = z.strictObject({
 
 export type AgentSettings = z.output<typeof agentSchema>;
 
+/** Runs at once per runtime replica when `runtime.maxConcurrentRuns` is not given. */
+export const DEFAULT_MAX_CONCURRENT_RUNS = 4;
+
 /**
  * Where and how `dr-syncer deploy` runs the runtime (`dr-syncer serve`). `cluster` omitted: the destination
  * cluster of the replications (the DR side, which must outlive the source); `dr-syncer render` and `deploy`
@@ -554,6 +557,11 @@ export const runtimeSchema = z.strictObject({
   cronJobs: z.boolean().default(false),
   /** `GET /metrics` requires a token with the `read` scope (it names the replications and their state). */
   protectMetrics: z.boolean().default(false),
+  /**
+   * Runs at once per runtime replica; more wait, first come first served (the watcher's small runs and the
+   * operations that switch sides never wait).
+   */
+  maxConcurrentRuns: z.number().int().min(1).max(256).default(DEFAULT_MAX_CONCURRENT_RUNS),
 });
 
 export type RuntimeSettings = z.output<typeof runtimeSchema>;

@@ -26,6 +26,9 @@ export interface RuntimeMetrics {
   runErrored(operation: string, code: string, trigger: string, durationMs: number): void;
   runStarted(): void;
   runSettled(): void;
+  /** A run that waits for a place among the runs at once (`runtime.maxConcurrentRuns`), and its end. */
+  runQueued(): void;
+  runDequeued(): void;
   /** A schedule tick and what became of it (`started`, `overlap`, `elsewhere`, `paused`, `draining`, `failed`). */
   tick(replication: string, outcome: string): void;
   /** A continuous replication's watch: an applied change and its lag from the source's change. */
@@ -90,6 +93,12 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   const inProgress = new Gauge({
     name: "dr_syncer_runs_in_progress",
     help: "Runs this replica is running now.",
+    registers,
+  });
+  const queued = new Gauge({
+    name: "dr_syncer_runs_queued",
+    help:
+      "Runs this replica has started that wait for a place among its runs at once (runtime.maxConcurrentRuns).",
     registers,
   });
   const ticks = new Counter({
@@ -217,6 +226,8 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     },
     runStarted: () => inProgress.inc(),
     runSettled: () => inProgress.dec(),
+    runQueued: () => queued.inc(),
+    runDequeued: () => queued.dec(),
     tick: (replication, outcome) => ticks.inc({ replication, outcome }),
     watchApplied: (replication, lag) => watchLag.observe({ replication }, Math.max(0, lag)),
     watchRelist: (replication, reason) => relists.inc({ replication, reason }),

@@ -183,7 +183,12 @@ Deno.test("the runtime block: defaults, and a runtime.cluster that is not config
     replicas: 1,
     cronJobs: false,
     protectMetrics: false,
+    maxConcurrentRuns: 4,
   });
+  assert.throws(
+    () => configSchema.parse({ clusters: CLUSTERS, runtime: { maxConcurrentRuns: 0 } }),
+    /"runtime",\s*"maxConcurrentRuns"/,
+  );
   const set = configSchema.parse({
     clusters: CLUSTERS,
     runtime: { cluster: "dr", replicas: 3, cronJobs: true },

@@ -284,7 +284,8 @@
    "port": 8080,
    "replicas": 1,
    "cronJobs": false,
-   "protectMetrics": false
+   "protectMetrics": false,
+   "maxConcurrentRuns": 4
   }
  },
  "labels": {
