@@ -29,6 +29,7 @@ import { type KubeObject, resourcePath, type ResourceType } from "../shared/kube
 import { getObject } from "../shared/kube/verbs.ts";
 import type { Logger } from "../shared/log/logger.ts";
 import { HOST_KEY_PRIVATE, HOST_KEY_PUBLIC } from "../shared/pvc/agent_names.ts";
+import { generateEd25519KeyPair } from "../shared/pvc/ed25519_key.ts";
 import { agentPublicKeyConfigMap, publicKeyLine } from "../infra/agent_public_key.ts";
 import { agentHostKeySecret, agentNamespace } from "../infra/agent_templates.ts";
 import { DEPLOY_FIELD_MANAGER, RUNTIME_TOKEN_SECRET } from "../infra/names.ts";
@@ -147,7 +148,7 @@ interface Secret extends KubeObject {
 
 /** An ed25519 host key in OpenSSH format (private key file, public key line). */
 export function generateHostKey(cluster: string): { privateKey: string; publicKey: string } {
-  const pair = utils.generateKeyPairSync("ed25519", { comment: `dr-syncer-agent@${cluster}` });
+  const pair = generateEd25519KeyPair(`dr-syncer-agent@${cluster}`);
   return { privateKey: pair.private, publicKey: `${pair.public.trim()}\n` };
 }
 

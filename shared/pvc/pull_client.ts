@@ -6,6 +6,7 @@
 import { Buffer } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import { Client, type ClientChannel, utils } from "ssh2";
+import { generateEd25519KeyPair } from "./ed25519_key.ts";
 import { parsePullEvent, PULL_COMMAND, type PullEvent, type PullRequest } from "./pull_protocol.ts";
 
 /** A key pair for one transfer: an OpenSSH private key and its public key line. */
@@ -16,7 +17,7 @@ export interface TransferKey {
 
 /** A new ed25519 key pair (OpenSSH formats), made in-process. */
 export function generateTransferKey(comment: string): TransferKey {
-  const pair = utils.generateKeyPairSync("ed25519", { comment });
+  const pair = generateEd25519KeyPair(comment);
   return { privateKey: pair.private, publicKey: pair.public.trim() };
 }
 

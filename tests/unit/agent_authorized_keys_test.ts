@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { utils } from "ssh2";
+import { generateEd25519KeyPair } from "../../shared/pvc/ed25519_key.ts";
 import { AuthorizedKeysError, keyFingerprint, keysMatching, parseAuthorizedKeys } from "../../agent/mod.ts";
 
-const alice = utils.generateKeyPairSync("ed25519", { comment: "alice" });
-const bob = utils.generateKeyPairSync("ed25519", { comment: "bob" });
+const alice = generateEd25519KeyPair("alice");
+const bob = generateEd25519KeyPair("bob");
 
 function entry(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -119,7 +120,7 @@ Deno.test("keysMatching finds the entries of the key a client offers, and only t
   );
   assert.deepEqual(keysMatching(keys, blobOf(alice.public)).map((k) => k.name), ["a1", "a2"]);
   assert.deepEqual(keysMatching(keys, blobOf(bob.public)).map((k) => k.name), ["b"]);
-  const other = utils.generateKeyPairSync("ed25519");
+  const other = generateEd25519KeyPair();
   assert.deepEqual(keysMatching(keys, blobOf(other.public)), []);
   assert.deepEqual(keysMatching(keys, new Uint8Array(0)), []);
 });

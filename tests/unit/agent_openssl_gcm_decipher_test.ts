@@ -8,7 +8,8 @@ import { Buffer } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { connect, createServer, type Server as NetServer, type Socket } from "node:net";
-import { Client, Server, utils } from "ssh2";
+import { Client, Server } from "ssh2";
+import { generateEd25519KeyPair } from "../../shared/pvc/ed25519_key.ts";
 import {
   connectionCrypto,
   inboundGcmBackend,
@@ -271,8 +272,8 @@ function listen(server: NetServer): Promise<number> {
 }
 
 Deno.test("on a real connection: data decrypted through libcrypto across re-keys, a tampered packet closes it", async () => {
-  const hostKey = utils.generateKeyPairSync("ed25519").private;
-  const clientKey = utils.generateKeyPairSync("ed25519");
+  const hostKey = generateEd25519KeyPair().private;
+  const clientKey = generateEd25519KeyPair();
   const serverErrors: string[] = [];
   const crypto: { inbound: string; outbound: string }[] = [];
   let received = 0;
