@@ -16,6 +16,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
+import type { Writable } from "node:stream";
 import type { ServerChannel } from "ssh2";
 import { type Sandbox, spawnConfined } from "./confine.ts";
 import { DEFAULT_PIPE_SIZE, enlargeChildPipes } from "./pipe_size.ts";
@@ -70,30 +71,20 @@ export interface RsyncResult {
   readonly outputReads: number;
 }
 
-/** Resolves when the channel can take more data, or when it is gone. */
-function drained(channel: ServerChannel): Promise<void> {
+/**
+ * Resolves when `stream` (the SSH channel, or the connection's socket) can take more data, or when it is gone
+ * (closed, or no longer writable: no `drain` would come).
+ */
+function drained(stream: Writable): Promise<void> {
+  if (stream.destroyed || !stream.writable) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
-      channel.off("drain", done);
-      channel.off("close", done);
+      stream.off("drain", done);
+      stream.off("close", done);
       resolve();
     };
-    channel.on("drain", done);
-    channel.on("close", done);
-  });
-}
-
-/** Resolves when the socket has written out its backlog, or when it is gone. */
-function socketDrained(socket: Socket): Promise<void> {
-  if (socket.destroyed || !socket.writable) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      socket.off("drain", done);
-      socket.off("close", done);
-      resolve();
-    };
-    socket.on("drain", done);
-    socket.on("close", done);
+    stream.on("drain", done);
+    stream.on("close", done);
   });
 }
 
@@ -219,7 +210,7 @@ export async function runRsync(options: RunRsyncOptions): Promise<RsyncResult> {
         buffer = spares.pop() ?? new ArrayBuffer(pipeSize);
       }
       if (!more) await drained(channel);
-      if (options.socket.writableLength > OUTPUT_SOCKET_HIGH_WATER) await socketDrained(options.socket);
+      if (options.socket.writableLength > OUTPUT_SOCKET_HIGH_WATER) await drained(options.socket);
     }
   })();
   const errors = (async () => {
