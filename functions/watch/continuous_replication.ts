@@ -169,7 +169,11 @@ export class ContinuousReplication {
           new Promise((r) => signal.addEventListener("abort", r, { once: true })),
         ]);
         if (signal.aborted) break;
-        await delay(this.o.debounceMs ?? 100, { signal }).catch(() => {});
+        // the debounce counts from the oldest change waiting: changes seen while the last batch was
+        // staged have waited already, so under a steady stream one batch follows the other at once
+        const oldest = Math.min(performance.now(), ...[...dirty.values()].map((d) => d.since));
+        const wait = oldest + (this.o.debounceMs ?? 100) - performance.now();
+        if (wait > 0) await delay(wait, { signal }).catch(() => {});
         if (signal.aborted) break;
         const batch = [...dirty.values()];
         dirty.clear();

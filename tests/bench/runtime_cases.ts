@@ -174,7 +174,8 @@ export async function continuousLatency(
 ): Promise<Result> {
   const { runId, source, dr } = ctx;
   const rate = options.rate ?? 20, seconds = options.seconds ?? 20, k = options.configMaps ?? 20;
-  const srcNs = `bench-src-cont-${runId}`, dest = `bench-cont-dr-${runId}`;
+  // one pair of namespaces per rate: one bench run measures several rates
+  const srcNs = `bench-src-cont${rate}-${runId}`, dest = `bench-cont${rate}-dr-${runId}`;
   await createNamespace(source, srcNs);
   ctx.cleanup.push(srcNs, dest);
   const cm = (i: number, v: string): KubeObject => ({

@@ -14,6 +14,7 @@ import {
   testClusters,
   withNamespaces,
 } from "../_clusters.ts";
+import { operationNamed, type RunFunction } from "../../functions/operations/mod.ts";
 import { json, replication, testConfig, testRuntime, TOKENS } from "./http_harness.ts";
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
@@ -146,4 +147,63 @@ Deno.test("continuous: the watch survives a restart of the source API server and
   } finally {
     source.close();
   }
+});
+
+Deno.test("continuous: a lone change waits the debounce; changes seen during a long staging are staged right after it", async () => {
+  await using c = await testClusters();
+  await withNamespaces(c, "watchdebounce", async (ns) => {
+    await seed(c.source, [fixtures.configMap(ns.source, "first")]);
+    const config = testConfig([replication("live", ns.source, ns.dest, { mode: "continuous" })]);
+    const debounceMs = 3_000, holdMs = 4_000;
+    // the real stage, timed; the run named by `slow` is held for `holdMs` before it stages
+    const runs: { start: number; end?: number }[] = [];
+    let slow = -1;
+    const stage: RunFunction = async (deps, spec, options) => {
+      const run = { start: performance.now() } as { start: number; end?: number };
+      const index = runs.push(run) - 1;
+      try {
+        if (index === slow) await new Promise((r) => setTimeout(r, holdMs));
+        return await operationNamed("stage").run(deps, spec, options);
+      } finally {
+        run.end = performance.now();
+      }
+    };
+    await using a = await testRuntime(config, { watchDebounceMs: debounceMs, operations: { stage } });
+    a.watches.start();
+    await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "first"), 30_000);
+    await until("the watch", () => Promise.resolve(a.watches.states.live === "watching"));
+    await until("the first stage to end", () => Promise.resolve(runs.every((r) => r.end !== undefined)));
+
+    // a lone change: staged once the debounce has passed since it was seen, not before
+    const lone = runs.length;
+    slow = lone; // that staging is slow: the next change arrives while it runs
+    const changedAt = performance.now();
+    await seed(c.source, [fixtures.configMap(ns.source, "lone", { k: "1" })]);
+    await until("the lone change's staging", () => Promise.resolve(runs.length > lone));
+    assert.ok(
+      runs[lone]!.start - changedAt >= debounceMs - 100,
+      `staged ${
+        Math.round(runs[lone]!.start - changedAt)
+      } ms after the change, before the ${debounceMs} ms debounce`,
+    );
+    await seed(c.source, [fixtures.configMap(ns.source, "during", { k: "2" })]);
+    // the slow staging may copy it too (it lists after its hold); its own staging comes next all the same
+    await until(
+      "the staging after the slow one",
+      () => Promise.resolve(runs[lone + 1]?.end !== undefined),
+      30_000,
+    );
+    assert.ok(await read(c.dr, "v1", "ConfigMap", ns.dest, "lone"), "the lone change was copied");
+    assert.ok(await read(c.dr, "v1", "ConfigMap", ns.dest, "during"), "the change made during it was copied");
+    // the second change had waited longer than the debounce when the slow staging ended: no new wait
+    const next = runs[lone + 1]!;
+    const gap = next.start - runs[lone]!.end!;
+    assert.ok(
+      gap < debounceMs / 2,
+      `the next staging started ${
+        Math.round(gap)
+      } ms after the slow one ended (a second debounce is ${debounceMs} ms)`,
+    );
+    assert.equal(runs.length, lone + 2, "one staging for each change");
+  });
 });
