@@ -90,7 +90,7 @@ export function typeOfObject(object: KubeObject) {
   return type;
 }
 
-export type DeployAction = "created" | "configured" | "unchanged" | "kept" | "skipped";
+export type DeployAction = "created" | "configured" | "unchanged" | "kept" | "replaced" | "skipped";
 
 export interface DeployedObject {
   readonly cluster: string;
@@ -155,23 +155,41 @@ export function generateHostKey(cluster: string): { privateKey: string; publicKe
 const decode = (value: string | undefined) => value === undefined ? undefined : atob(value);
 
 /**
- * The public key line of a host-key Secret: its `.pub` key, else derived from its private key (a Secret made
- * by hand with the private key only). Throws when it has neither.
+ * What a host-key Secret gives the agents: the public key line to publish (its `.pub` key, else derived from
+ * its private key: a Secret made by hand with the private key only), or why the agents cannot use it: its
+ * private key missing or unreadable the way the agent reads it, or its `.pub` key not that key's (pvc-sync
+ * would pin another key). Before 2026-12-07, about one key in 256 that deploy made was unreadable.
  */
-export function hostPublicKey(
-  secret: { metadata: { namespace?: string; name: string }; data?: Record<string, string> },
-): string {
-  const published = publicKeyLine(decode(secret.data?.[HOST_KEY_PUBLIC]) ?? "");
-  if (published !== undefined) return published;
+export function hostKeyOf(
+  secret: { data?: Record<string, string> },
+): { readonly publicKey: string } | { readonly problem: string } {
   const privateKey = decode(secret.data?.[HOST_KEY_PRIVATE]);
-  const parsed = privateKey === undefined ? undefined : utils.parseKey(privateKey);
+  if (privateKey === undefined) return { problem: `it has no private key "${HOST_KEY_PRIVATE}"` };
+  const parsed = utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key !== undefined && !(key instanceof Error)) {
-    return `${key.type} ${key.getPublicSSH().toString("base64")}`;
+  if (key === undefined || key instanceof Error || !key.isPrivateKey()) {
+    const why = key instanceof Error ? key.message : "not a private key";
+    return { problem: `its private key "${HOST_KEY_PRIVATE}" cannot be read (${why})` };
   }
-  throw new Error(
-    `Secret "${secret.metadata.namespace}/${secret.metadata.name}" has no usable host key ("${HOST_KEY_PUBLIC}" or "${HOST_KEY_PRIVATE}"): delete it and deploy again to make a new one`,
-  );
+  const derived = `${key.type} ${key.getPublicSSH().toString("base64")}`;
+  const published = decode(secret.data?.[HOST_KEY_PUBLIC]);
+  if (published === undefined) return { publicKey: derived };
+  const line = publicKeyLine(published);
+  if (line === undefined) {
+    return { problem: `its public key "${HOST_KEY_PUBLIC}" is not an OpenSSH public key line` };
+  }
+  if (line.split(" ").slice(0, 2).join(" ") !== derived) {
+    return { problem: `its public key "${HOST_KEY_PUBLIC}" is not its private key's` };
+  }
+  return { publicKey: line };
+}
+
+/** Whether deploy made the object and nothing else wrote it (its managed fields are deploy's alone). */
+function madeByDeploy(object: KubeObject): boolean {
+  const fields = (object.metadata as { managedFields?: { manager?: string; operation?: string }[] })
+    .managedFields;
+  return fields?.some((f) => f.manager === DEPLOY_FIELD_MANAGER) === true &&
+    fields.every((f) => f.manager === DEPLOY_FIELD_MANAGER);
 }
 
 class ClusterDeployer {
@@ -278,9 +296,38 @@ class ClusterDeployer {
     }
     const existing = await this.#get(placeholder) as Secret | undefined;
     let publicKey: string;
-    if (existing) {
+    const found = existing && hostKeyOf(existing);
+    if (existing && found && "publicKey" in found) {
       this.#record(placeholder, "kept", { resourceVersion: existing.metadata.resourceVersion ?? "" });
-      publicKey = hostPublicKey(existing);
+      publicKey = found.publicKey;
+    } else if (existing && found && "problem" in found) {
+      const where =
+        `Secret "${settings.namespace}/${existing.metadata.name}" in cluster "${this.client.name}"`;
+      if (!madeByDeploy(existing)) {
+        throw new Error(
+          `${where} holds a host key the agents cannot use: ${found.problem}. deploy replaces only a key it made and nothing else changed: put a working key in it (docs/deploy.md, "Host key") or delete it and deploy again to make a new one`,
+        );
+      }
+      // a key deploy made that never worked (no agent started with it, nothing pinned it): made again
+      const key = generateHostKey(this.client.name);
+      const secret = agentHostKeySecret(settings, key);
+      const replaced = await this.client.request<KubeObject>({
+        method: "PUT",
+        path: resourcePath(typeOfObject(secret), settings.namespace, secret.metadata.name),
+        query: this.#query({ fieldManager: DEPLOY_FIELD_MANAGER }),
+        // replaced only as it was read: a write in between fails the PUT (409)
+        body: {
+          ...secret,
+          metadata: { ...secret.metadata, resourceVersion: existing.metadata.resourceVersion },
+        },
+      });
+      const reason = `${found.problem}: a new key was made`;
+      this.logger?.warn(`${where}: ${reason}`);
+      this.#record(placeholder, "replaced", {
+        resourceVersion: replaced.metadata.resourceVersion ?? "",
+        reason,
+      });
+      publicKey = key.publicKey;
     } else {
       const key = generateHostKey(this.client.name);
       const created = await this.#create(agentHostKeySecret(settings, key));
@@ -460,6 +507,7 @@ function report(
     configured: 0,
     unchanged: 0,
     kept: 0,
+    replaced: 0,
     skipped: 0,
   };
   for (const r of results) counts[r.action]++;
@@ -593,7 +641,9 @@ export function formatDeployReport(report: DeployReport): string {
   lines.push(
     `${
       report.dryRun ? "dry run (nothing written): " : ""
-    }${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged, ${c.kept} kept, ${c.skipped} skipped; the runtime runs in cluster "${report.runtimeCluster}"`,
+    }${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged, ${c.kept} kept, ${
+      c.replaced ? `${c.replaced} replaced, ` : ""
+    }${c.skipped} skipped; the runtime runs in cluster "${report.runtimeCluster}"`,
   );
   return lines.join("\n");
 }

@@ -97,7 +97,7 @@ Each cluster's kubeconfig must reach it from this machine with the rights to ins
   --config FILE                 the dr-syncer config file (required)
 ${flagLine("dry-run", FLAG_GROUPS.deploy.flags["dry-run"]!)}
 ${flagLine("keys-only", FLAG_GROUPS.deploy.flags["keys-only"]!)}
-  --output, -o text|json        one line per object (created, configured, unchanged, kept, skipped) or JSON
+  --output, -o text|json        one line per object (created, configured, unchanged, kept, replaced, skipped) or JSON
   --log-level LEVEL             debug, info (default), warn, error; logs go to stderr
   --help, -h                    this help`,
   demo: `dr-syncer demo: the main job on the local test clusters, with no configuration.

@@ -33,7 +33,7 @@ import {
 import { HOST_PUBLIC_KEY_CONFIG_MAP } from "../../infra/agent_public_key.ts";
 import { WATCH_LEASE_NAME } from "../../infra/names.ts";
 import { WATCH_LEASE_NAME as WATCHER_LEASE } from "../../functions/watch/watch_lease.ts";
-import { hostPublicKey } from "../../functions/deploy.ts";
+import { hostKeyOf } from "../../functions/deploy.ts";
 import { OPERATOR_GROUP, OPERATOR_KINDS } from "../../shared/config/operator_names.ts";
 import { generateHostKey } from "../../functions/deploy.ts";
 
@@ -727,15 +727,35 @@ Deno.test("a replication of the agents' namespace is refused: its rights would r
   assert.throws(() => renderConfig(c), /destination namespace "dr-syncer-system" is agent.namespace/);
 });
 
-Deno.test("deploy publishes the host public key: from the Secret's .pub key, else from its private key", () => {
+Deno.test("deploy publishes the host public key: from the Secret's .pub key, else from its private key; a key that cannot serve is named", () => {
   const key = generateHostKey("test");
-  const meta = { namespace: "dr-syncer-system", name: HOST_KEY_SECRET };
   const line = key.publicKey.trim();
-  assert.equal(
-    hostPublicKey({ metadata: meta, data: { "ssh_host_ed25519_key.pub": btoa(key.publicKey) } }),
-    line,
+  assert.deepEqual(
+    hostKeyOf({
+      data: { ssh_host_ed25519_key: btoa(key.privateKey), "ssh_host_ed25519_key.pub": btoa(key.publicKey) },
+    }),
+    { publicKey: line },
   );
-  const derived = hostPublicKey({ metadata: meta, data: { ssh_host_ed25519_key: btoa(key.privateKey) } });
-  assert.equal(derived, line.split(" ").slice(0, 2).join(" "));
-  assert.throws(() => hostPublicKey({ metadata: meta, data: {} }), /has no usable host key/);
+  assert.deepEqual(hostKeyOf({ data: { ssh_host_ed25519_key: btoa(key.privateKey) } }), {
+    publicKey: line.split(" ").slice(0, 2).join(" "),
+  });
+  const problem = (data: Record<string, string>) => {
+    const found = hostKeyOf({ data });
+    return "problem" in found ? found.problem : undefined;
+  };
+  assert.match(problem({})!, /has no private key "ssh_host_ed25519_key"/);
+  assert.match(problem({ "ssh_host_ed25519_key.pub": btoa(key.publicKey) })!, /has no private key/);
+  assert.match(problem({ ssh_host_ed25519_key: btoa("not a key") })!, /private key .* cannot be read/);
+  assert.match(
+    problem({ ssh_host_ed25519_key: btoa(key.privateKey), "ssh_host_ed25519_key.pub": btoa("nonsense") })!,
+    /is not an OpenSSH public key line/,
+  );
+  const other = generateHostKey("other");
+  assert.match(
+    problem({
+      ssh_host_ed25519_key: btoa(key.privateKey),
+      "ssh_host_ed25519_key.pub": btoa(other.publicKey),
+    })!,
+    /is not its private key's/,
+  );
 });
