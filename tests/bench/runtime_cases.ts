@@ -12,7 +12,7 @@ import { cliArgs } from "./cli_command.ts";
 import type { KubeClient } from "../../shared/kube/kube_client.ts";
 import type { KubeObject } from "../../shared/kube/types.ts";
 import { watchObjects } from "../../shared/kube/verbs.ts";
-import { silentLogger } from "../../shared/log/logger.ts";
+import { createTextLogger, silentLogger } from "../../shared/log/logger.ts";
 import { type ConfigInput, loadConfig, replicationSpecFromConfig } from "../../shared/config/mod.ts";
 import { createApp } from "../../functions/http/create_app.ts";
 import { createRuntime } from "../../functions/runtime/mod.ts";
@@ -189,7 +189,16 @@ export async function continuousLatency(
     JSON.stringify(clusterConfig([repl("live", srcNs, dest, { mode: "continuous" })])),
     "bench config",
   );
-  const runtime = await createRuntime({ config, logger: silentLogger, readEnv: () => undefined });
+  // the runtime's warnings and errors (a staging that failed, a watch interrupted) show in the bench's output
+  let warnings = 0;
+  const logger = createTextLogger({
+    level: "warn",
+    write: (line) => {
+      warnings++;
+      log(`continuous-latency: runtime: ${line}`);
+    },
+  });
+  const runtime = await createRuntime({ config, logger, readEnv: () => undefined });
   const watches = watchers(runtime);
   const cmType = await typeOf(dr, "v1", "ConfigMap");
   const stop = new AbortController();
@@ -231,7 +240,10 @@ export async function continuousLatency(
       try {
         for (;;) {
           const { value: event, done } = await reader.read();
-          if (done) break;
+          if (done) {
+            if (!stop.signal.aborted) log("continuous-latency: the DR watch was ended by the server");
+            break;
+          }
           if (event.type !== "ADDED" && event.type !== "MODIFIED") continue;
           const at = performance.now();
           const i = Number(/^lat-(\d+)$/.exec(event.object.metadata.name)?.[1] ?? NaN);
@@ -302,7 +314,8 @@ export async function continuousLatency(
     log("continuous-latency: stopped");
   }
   const arrived = changes.filter((c) => c.arrivedAt !== undefined);
-  const missing = changes.length - arrived.length;
+  const notCopied = changes.filter((c) => c.arrivedAt === undefined);
+  const missing = notCopied.length;
   const latencies = arrived.map((c) => (c.arrivedAt! - c.sentAt) / 1000);
   // a change never copied within 15 s counts as the slowest
   const all = [...latencies, ...Array<number>(missing).fill(Infinity)];
@@ -325,7 +338,9 @@ export async function continuousLatency(
     met: med !== null && p99 !== null && med <= 0.5 && p99 <= 1,
     note: `p99 ${finite(p99)?.toFixed(3) ?? "-"}s, max ${
       latencies.length ? Math.max(...latencies).toFixed(3) : "-"
-    }s, ${missing} not copied; from the write's answer: median ${
+    }s, ${missing} not copied${
+      missing ? ` (changes ${notCopied[0]!.seq} to ${notCopied.at(-1)!.seq} of ${changes.length})` : ""
+    }, ${warnings} runtime warnings; from the write's answer: median ${
       fromAck.length ? median(fromAck).toFixed(3) : "-"
     }s; ${runsDone} runs for ${changes.length} changes, ${relists} relists; RSS (runtime and harness) ${
       rssSummary(rssSamples)
