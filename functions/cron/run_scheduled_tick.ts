@@ -2,7 +2,8 @@
  * One tick of a schedule job. The tick's run id is derived from the job and its scheduled time,
  * so when several `serve` replicas fire the same tick the first to create the run's record runs
  * it and the others find it taken. A tick that finds a run of the replication in progress here is
- * skipped and counted: ticks never queue up. A lock held elsewhere is waited for one lease
+ * skipped and counted: ticks never queue up (the continuous watcher's small runs excepted: the tick's
+ * run waits for the one in flight). A lock held elsewhere is waited for one lease
  * duration (plus a margin): a live holder renews it and the tick gives up (counted as overlap by
  * the run's refusal), a replica that died mid-run leaves it unrenewed and the tick takes it over.
  * A replication that is cut over (or whose cutover or failback is unfinished) has nothing to stage:
@@ -26,7 +27,8 @@ export async function runScheduledTick(
   const log = runtime.logger.child({ job: job.name, replication: job.replication });
   const outcome = await (async (): Promise<TickOutcome> => {
     if (runtime.runs.draining) return "draining";
-    if (runtime.runs.activeFor(job.replication).length > 0) return "overlap";
+    // the watcher's small runs do not count: the tick's run waits for the one in flight
+    if (runtime.runs.activeFor(job.replication).some((r) => r.trigger !== "watch")) return "overlap";
     const paused = await pauseOf(runtime, job);
     if (paused !== undefined) {
       log.info("schedule tick paused", { reason: paused });

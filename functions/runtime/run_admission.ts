@@ -160,6 +160,12 @@ export class RunAdmission {
     return this.active.filter((r) => r.replication === replication);
   }
 
+  /** Whether the runs of `replication` that keep others out here are all the watcher's small runs (and one is). */
+  watchRunsOnly(replication: string): boolean {
+    const running = [...this.#byReplication.get(replication) ?? []];
+    return running.length > 0 && running.every((id) => this.#active.get(id)?.record.trigger === "watch");
+  }
+
   /** The record of a run in progress or remembered here. */
   known(runId: string): RunRecord | undefined {
     return this.#active.get(runId)?.record ?? this.#recent.get(runId)?.record;

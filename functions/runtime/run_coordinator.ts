@@ -186,7 +186,15 @@ export class RunCoordinator {
     }
     const options = request.options ?? {};
     const dryRun = options.dryRun === true;
-    const waitForLockMs = request.waitForLockMs ?? 0;
+    // the watcher's small runs keep no other run out: a run asked meanwhile waits for the one in flight
+    // (a run that pauses the watcher waits for it there; the others wait for the lock it holds), and the
+    // watcher's next one waits for this run (it is refused while this one is in progress, and tries again)
+    const behindWatch = !dryRun && request.trigger !== "watch" &&
+      this.#admission.watchRunsOnly(replication.name);
+    const waitForLockMs = Math.max(
+      request.waitForLockMs ?? 0,
+      behindWatch ? (this.leaseSeconds + 5) * 1000 : 0,
+    );
     const record: RunRecord = {
       runId,
       replication: replication.name,
@@ -246,7 +254,7 @@ export class RunCoordinator {
       operation,
       run,
       replication,
-      request,
+      { ...request, waitForLockMs },
       record,
       clients,
     ).then(async (outcome) => {

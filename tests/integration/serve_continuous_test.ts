@@ -14,6 +14,8 @@ import {
   testClusters,
   withNamespaces,
 } from "../_clusters.ts";
+import { runScheduledTick } from "../../functions/cron/run_scheduled_tick.ts";
+import { acquireReplicationLock } from "../../shared/state/replication_lock.ts";
 import { operationNamed, type RunFunction } from "../../functions/operations/mod.ts";
 import { json, replication, testConfig, testRuntime, TOKENS } from "./http_harness.ts";
 
@@ -206,4 +208,91 @@ Deno.test("continuous: a lone change waits the debounce; changes seen during a l
     );
     assert.equal(runs.length, lone + 2, "one staging for each change");
   });
+});
+
+Deno.test("continuous: a stage, a schedule tick and a cutover asked while the watcher stages wait for that staging instead of being refused", async (t) => {
+  await using c = await testClusters();
+  await withNamespaces(c, "watchyield", async (ns) => {
+    await seed(c.source, [fixtures.configMap(ns.source, "a"), fixtures.deployment(ns.source, "web", 2)]);
+    const config = testConfig([replication("live", ns.source, ns.dest, { mode: "continuous" })]);
+    // the real stage; the call after `hold` is set first holds the replication's lock for 1.5 s, as a
+    // watch run in flight does
+    let hold: PromiseWithResolvers<void> | undefined;
+    let heldUntil = 0;
+    const stage: RunFunction = async (deps, spec, options) => {
+      const held = hold;
+      hold = undefined;
+      if (held) {
+        const lock = await acquireReplicationLock(deps.dr, {
+          namespace: spec.destNamespace,
+          replication: spec.name,
+          holder: deps.runId ?? "held-watch-run",
+        });
+        held.resolve();
+        await new Promise((r) => setTimeout(r, 1_500));
+        heldUntil = performance.now();
+        await lock.release(lock.state);
+      }
+      return await operationNamed("stage").run(deps, spec, options);
+    };
+    await using rt = await testRuntime(config, { watchDebounceMs: 50, operations: { stage } });
+    rt.watches.start();
+    await until("the first stage", () => read(c.dr, "v1", "ConfigMap", ns.dest, "a"));
+    await until("the watch", () => Promise.resolve(rt.watches.states.live === "watching"));
+    /** Makes a change and returns once the watcher's staging of it has started (and is held). */
+    let n = 0;
+    const watchRunInFlight = async () => {
+      hold = Promise.withResolvers<void>();
+      const started = hold.promise;
+      await seed(c.source, [fixtures.configMap(ns.source, "a", { n: String(++n) })]);
+      await started;
+      assert.equal(rt.runtime.runs.activeFor("live")[0]?.trigger, "watch");
+    };
+
+    await t.step("a stage asked over HTTP", async () => {
+      await watchRunInFlight();
+      const staged = await json(rt.request("/v1/replications/live/stage", { token: TOKENS.ops, body: {} }));
+      assert.equal(staged.status, 200, JSON.stringify(staged.body));
+      assert.equal(staged.body.status, "succeeded");
+      assert.ok(heldUntil > 0 && performance.now() > heldUntil, "it ran once the watch run let the lock go");
+    });
+
+    await t.step("the schedule's tick (the safety net)", async () => {
+      await watchRunInFlight();
+      const job = {
+        name: "stage-live",
+        schedule: "*/10 * * * *",
+        replication: "live",
+        operation: "stage",
+      } as const;
+      assert.equal(await runScheduledTick(rt.runtime, job), "started");
+      assert.ok(
+        rt.runtime.runs.activeFor("live").some((r) => r.trigger === "schedule"),
+        "the tick's run is in progress",
+      );
+      await until(
+        "the tick's run to end",
+        () => Promise.resolve(rt.runtime.runs.activeFor("live").every((r) => r.trigger !== "schedule")),
+      );
+      assert.match(
+        await rt.runtime.metrics.metrics(),
+        /dr_syncer_runs_total\{operation="stage",result="succeeded",trigger="schedule"\} 1/,
+      );
+    });
+
+    await t.step("a cutover", async () => {
+      await watchRunInFlight();
+      const cut = await json(rt.request("/v1/replications/live/cutover", { token: TOKENS.ops, body: {} }));
+      assert.equal(cut.status, 200, JSON.stringify(cut.body));
+      assert.equal(cut.body.activeSide, "dr");
+      const web = await read<KubeObject & { spec: { replicas: number } }>(
+        c.dr,
+        "apps/v1",
+        "Deployment",
+        ns.dest,
+        "web",
+      );
+      assert.equal(web?.spec.replicas, 2);
+    });
+  }, { destSuffix: "-dr" });
 });
