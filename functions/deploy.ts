@@ -19,6 +19,7 @@
  * agents' host keys and their published public keys in every cluster, and in the runtime's cluster the
  * kubeconfigs of the other clusters and the tokens Secret (their namespaces created when missing).
  */
+import { Buffer } from "node:buffer";
 import { utils } from "ssh2";
 import type { Config, Replication } from "../shared/config/config_schema.ts";
 import { readCredential } from "../shared/credentials/read_credential.ts";
@@ -163,9 +164,9 @@ const decode = (value: string | undefined) => value === undefined ? undefined : 
 export function hostKeyOf(
   secret: { data?: Record<string, string> },
 ): { readonly publicKey: string } | { readonly problem: string } {
-  const privateKey = decode(secret.data?.[HOST_KEY_PRIVATE]);
-  if (privateKey === undefined) return { problem: `it has no private key "${HOST_KEY_PRIVATE}"` };
-  const parsed = utils.parseKey(privateKey);
+  const encoded = secret.data?.[HOST_KEY_PRIVATE];
+  if (encoded === undefined) return { problem: `it has no private key "${HOST_KEY_PRIVATE}"` };
+  const parsed = utils.parseKey(Buffer.from(encoded, "base64")); // the bytes the agent reads from its mount
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (key === undefined || key instanceof Error || !key.isPrivateKey()) {
     const why = key instanceof Error ? key.message : "not a private key";
@@ -305,7 +306,7 @@ class ClusterDeployer {
         `Secret "${settings.namespace}/${existing.metadata.name}" in cluster "${this.client.name}"`;
       if (!madeByDeploy(existing)) {
         throw new Error(
-          `${where} holds a host key the agents cannot use: ${found.problem}. deploy replaces only a key it made and nothing else changed: put a working key in it (docs/deploy.md, "Host key") or delete it and deploy again to make a new one`,
+          `${where} holds a host key the agents cannot use: ${found.problem}. deploy replaces only a key it made and nothing else changed: put a working key in it (docs/deploy.md#the-agent, "Host key") or delete it and deploy again to make a new one`,
         );
       }
       // a key deploy made that never worked (no agent started with it, nothing pinned it): made again
@@ -321,7 +322,7 @@ class ClusterDeployer {
           metadata: { ...secret.metadata, resourceVersion: existing.metadata.resourceVersion },
         },
       });
-      const reason = `${found.problem}: a new key was made`;
+      const reason = `${found.problem}: a new key ${this.dryRun ? "would be" : "was"} made`;
       this.logger?.warn(`${where}: ${reason}`);
       this.#record(placeholder, "replaced", {
         resourceVersion: replaced.metadata.resourceVersion ?? "",

@@ -215,7 +215,11 @@ export class RunCoordinator {
         try {
           const claimed = await this.#records.claim(clients.dr, replication, record, {
             createsNamespace: operation.createsDestNamespace,
-            waitsForLock: waitForLockMs > 0,
+            waitsForLock: (request.waitForLockMs ?? 0) > 0,
+            // behind a watch run: its lock is waited for; any other holder refuses the run as before
+            waitsForHolder: behindWatch
+              ? (holder: string) => this.#admission.known(holder)?.trigger === "watch"
+              : undefined,
           });
           if ("existing" in claimed) {
             const remote = this.#follow(clients.dr, replication.destination.namespace, claimed.existing);

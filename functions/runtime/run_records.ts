@@ -48,7 +48,12 @@ export class RunRecords {
     dr: KubeClient,
     replication: Replication,
     record: RunRecord,
-    options: { readonly createsNamespace: boolean; readonly waitsForLock: boolean },
+    options: {
+      readonly createsNamespace: boolean;
+      readonly waitsForLock: boolean;
+      /** A lock holder the run waits for all the same (this replica's watch run in flight). */
+      readonly waitsForHolder?: ((holder: string) => boolean) | undefined;
+    },
   ): Promise<{ stored: boolean } | { existing: RunRecord }> {
     const namespace = replication.destination.namespace;
     const store = this.#store(dr);
@@ -65,7 +70,7 @@ export class RunRecords {
     if ("existing" in created) return { existing: created.existing };
     const stored = created.created;
     if (!options.waitsForLock) {
-      if (lock !== undefined && lock.holder !== record.runId) {
+      if (lock !== undefined && lock.holder !== record.runId && !options.waitsForHolder?.(lock.holder)) {
         if (stored) await store.delete(namespace, record.runId);
         throw new LockHeldError(replication.name, lock.holder, lock.expiresAt, lock.leaseSeconds);
       }

@@ -124,7 +124,7 @@ runtime: { namespace: ${runtimeNs} }
     const legacy = legacyUnreadableKey();
 
     await t.step(
-      "a Secret made by hand with an unreadable key: deploy stops and leaves it as it is",
+      "a Secret made or changed by hand with an unreadable key: deploy stops and leaves it as it is",
       async () => {
         const handMade = await putHostKey(clusters.dr, agentNs, "kubectl-create", legacy);
         await assert.rejects(
@@ -142,6 +142,21 @@ runtime: { namespace: ${runtimeNs} }
         const after = await read("dr");
         assert.equal(after.metadata.resourceVersion, handMade.metadata.resourceVersion, "not written");
         assert.deepEqual(after.data, handMade.data);
+        // one deploy made, then changed by something else (a label by kubectl): not deploy's alone, kept too
+        await putHostKey(clusters.dr, agentNs, "dr-syncer-deploy", legacy);
+        const labelled = await clusters.dr.request<Secret>({
+          method: "PATCH",
+          path: secretPath(agentNs),
+          query: { fieldManager: "kubectl-label" },
+          contentType: "application/merge-patch+json",
+          body: { metadata: { labels: { team: "platform" } } },
+        });
+        await assert.rejects(deploy(), /holds a host key the agents cannot use/);
+        assert.equal(
+          (await read("dr")).metadata.resourceVersion,
+          labelled.metadata.resourceVersion,
+          "not written",
+        );
       },
     );
 

@@ -249,12 +249,21 @@ Deno.test("continuous: a stage, a schedule tick and a cutover asked while the wa
       assert.equal(rt.runtime.runs.activeFor("live")[0]?.trigger, "watch");
     };
 
-    await t.step("a stage asked over HTTP", async () => {
+    await t.step("a stage asked over HTTP; a second one meanwhile is refused as before", async () => {
       await watchRunInFlight();
-      const staged = await json(rt.request("/v1/replications/live/stage", { token: TOKENS.ops, body: {} }));
+      heldUntil = 0;
+      const first = json(rt.request("/v1/replications/live/stage", { token: TOKENS.ops, body: {} }));
+      await until(
+        "the stage to be admitted",
+        () => Promise.resolve(rt.runtime.runs.activeFor("live").some((r) => r.trigger === "http")),
+      );
+      const second = await json(rt.request("/v1/replications/live/stage", { token: TOKENS.ops, body: {} }));
+      assert.equal(second.status, 409, JSON.stringify(second.body));
+      assert.match(String(second.body.error), /has a run in progress/);
+      const staged = await first;
       assert.equal(staged.status, 200, JSON.stringify(staged.body));
       assert.equal(staged.body.status, "succeeded");
-      assert.ok(heldUntil > 0 && performance.now() > heldUntil, "it ran once the watch run let the lock go");
+      assert.ok(heldUntil > 0, "answered only after the watch run let the lock go");
     });
 
     await t.step("the schedule's tick (the safety net)", async () => {
