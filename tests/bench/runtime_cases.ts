@@ -189,13 +189,16 @@ export async function continuousLatency(
     JSON.stringify(clusterConfig([repl("live", srcNs, dest, { mode: "continuous" })])),
     "bench config",
   );
-  // the runtime's warnings and errors (a staging that failed, a watch interrupted) show in the bench's output
+  // the runtime's log: what is not routine (a staging refused or failed, a watch interrupted) is printed and
+  // counted; each run's start and end only counted
   let warnings = 0;
+  const routine = / (run started|run finished|watching)( |$)/;
   const logger = createTextLogger({
-    level: "warn",
+    level: "info",
     write: (line) => {
+      if (routine.test(line)) return;
       warnings++;
-      log(`continuous-latency: runtime: ${line}`);
+      log(`continuous-latency: runtime: ${line.slice(0, 400)}`);
     },
   });
   const runtime = await createRuntime({ config, logger, readEnv: () => undefined });
@@ -315,6 +318,12 @@ export async function continuousLatency(
   }
   const arrived = changes.filter((c) => c.arrivedAt !== undefined);
   const notCopied = changes.filter((c) => c.arrivedAt === undefined);
+  // when the slow changes (over 1 s) were sent, seconds from the first change: where a stall was
+  const slow = changes.filter((c) => c.arrivedAt !== undefined && c.arrivedAt - c.sentAt > 1000);
+  const at = (c: Change) => ((c.sentAt - changes[0]!.sentAt) / 1000).toFixed(1);
+  const slowNote = slow.length
+    ? `; ${slow.length} over 1 s, sent from ${at(slow[0]!)} s to ${at(slow.at(-1)!)} s`
+    : "";
   const missing = notCopied.length;
   const latencies = arrived.map((c) => (c.arrivedAt! - c.sentAt) / 1000);
   // a change never copied within 15 s counts as the slowest
@@ -340,7 +349,7 @@ export async function continuousLatency(
       latencies.length ? Math.max(...latencies).toFixed(3) : "-"
     }s, ${missing} not copied${
       missing ? ` (changes ${notCopied[0]!.seq} to ${notCopied.at(-1)!.seq} of ${changes.length})` : ""
-    }, ${warnings} runtime warnings; from the write's answer: median ${
+    }${slowNote}, ${warnings} runtime log lines besides runs started and finished; from the write's answer: median ${
       fromAck.length ? median(fromAck).toFixed(3) : "-"
     }s; ${runsDone} runs for ${changes.length} changes, ${relists} relists; RSS (runtime and harness) ${
       rssSummary(rssSamples)
