@@ -161,6 +161,7 @@ export class ContinuousReplication {
         );
         wake.resolve();
       };
+      let stagedAt = -Infinity;
       for (const type of types) mark(type); // the first pass stages everything
       const watchers = types.map((type) => this.#watchType(source, type, mark, signal));
       while (!signal.aborted) {
@@ -170,15 +171,19 @@ export class ContinuousReplication {
         ]);
         if (signal.aborted) break;
         // the debounce counts from the oldest change waiting: changes seen while the last batch was
-        // staged have waited already, so under a steady stream one batch follows the other at once
+        // staged have waited already. Half of it passes after a staging all the same: under a steady
+        // stream, repeated changes to one object gather into one write (a staging costs more than its
+        // writes: the lock, the lists), and other replicas' runs waiting for the lock find it free
+        const debounceMs = this.o.debounceMs ?? 100;
         const oldest = Math.min(performance.now(), ...[...dirty.values()].map((d) => d.since));
-        const wait = oldest + (this.o.debounceMs ?? 100) - performance.now();
+        const wait = Math.max(oldest + debounceMs, stagedAt + debounceMs / 2) - performance.now();
         if (wait > 0) await delay(wait, { signal }).catch(() => {});
         if (signal.aborted) break;
         const batch = [...dirty.values()];
         dirty.clear();
         wake = Promise.withResolvers<void>();
         const retryIn = await this.#stage(batch);
+        stagedAt = performance.now();
         if (retryIn !== undefined) {
           for (const d of batch) {
             const now = dirty.get(typeKey(d.type));
