@@ -28,6 +28,7 @@ import { discoverResources } from "../shared/kube/discover_resources.ts";
 import type { KubeClient } from "../shared/kube/kube_client.ts";
 import { type KubeObject, resourcePath, type ResourceType } from "../shared/kube/types.ts";
 import { getObject } from "../shared/kube/verbs.ts";
+import { managedFieldsOf } from "../shared/plan/field_owners.ts";
 import type { Logger } from "../shared/log/logger.ts";
 import { HOST_KEY_PRIVATE, HOST_KEY_PUBLIC } from "../shared/pvc/agent_names.ts";
 import { generateEd25519KeyPair } from "../shared/pvc/ed25519_key.ts";
@@ -187,10 +188,8 @@ export function hostKeyOf(
 
 /** Whether deploy made the object and nothing else wrote it (its managed fields are deploy's alone). */
 function madeByDeploy(object: KubeObject): boolean {
-  const fields = (object.metadata as { managedFields?: { manager?: string; operation?: string }[] })
-    .managedFields;
-  return fields?.some((f) => f.manager === DEPLOY_FIELD_MANAGER) === true &&
-    fields.every((f) => f.manager === DEPLOY_FIELD_MANAGER);
+  const fields = managedFieldsOf(object);
+  return fields.length > 0 && fields.every((f) => f.manager === DEPLOY_FIELD_MANAGER);
 }
 
 class ClusterDeployer {
@@ -296,12 +295,13 @@ class ClusterDeployer {
       return this.#record(agentPublicKeyConfigMap(settings, ""), "skipped", { reason });
     }
     const existing = await this.#get(placeholder) as Secret | undefined;
-    let publicKey: string;
-    const found = existing && hostKeyOf(existing);
+    const found = existing ? hostKeyOf(existing) : undefined;
     if (existing && found && "publicKey" in found) {
       this.#record(placeholder, "kept", { resourceVersion: existing.metadata.resourceVersion ?? "" });
-      publicKey = found.publicKey;
-    } else if (existing && found && "problem" in found) {
+      return await this.apply(agentPublicKeyConfigMap(settings, found.publicKey));
+    }
+    let reason: string | undefined;
+    if (existing && found && "problem" in found) {
       const where =
         `Secret "${settings.namespace}/${existing.metadata.name}" in cluster "${this.client.name}"`;
       if (!madeByDeploy(existing)) {
@@ -310,9 +310,13 @@ class ClusterDeployer {
         );
       }
       // a key deploy made that never worked (no agent started with it, nothing pinned it): made again
-      const key = generateHostKey(this.client.name);
-      const secret = agentHostKeySecret(settings, key);
-      const replaced = await this.client.request<KubeObject>({
+      reason = `${found.problem}: a new key ${this.dryRun ? "would be" : "was"} made`;
+      this.logger?.warn(`${where}: ${reason}`);
+    }
+    const key = generateHostKey(this.client.name);
+    const secret = agentHostKeySecret(settings, key);
+    const written = existing
+      ? await this.client.request<KubeObject>({
         method: "PUT",
         path: resourcePath(typeOfObject(secret), settings.namespace, secret.metadata.name),
         query: this.#query({ fieldManager: DEPLOY_FIELD_MANAGER }),
@@ -321,21 +325,13 @@ class ClusterDeployer {
           ...secret,
           metadata: { ...secret.metadata, resourceVersion: existing.metadata.resourceVersion },
         },
-      });
-      const reason = `${found.problem}: a new key ${this.dryRun ? "would be" : "was"} made`;
-      this.logger?.warn(`${where}: ${reason}`);
-      this.#record(placeholder, "replaced", {
-        resourceVersion: replaced.metadata.resourceVersion ?? "",
-        reason,
-      });
-      publicKey = key.publicKey;
-    } else {
-      const key = generateHostKey(this.client.name);
-      const created = await this.#create(agentHostKeySecret(settings, key));
-      this.#record(placeholder, "created", { resourceVersion: created.metadata.resourceVersion ?? "" });
-      publicKey = key.publicKey;
-    }
-    await this.apply(agentPublicKeyConfigMap(settings, publicKey));
+      })
+      : await this.#create(secret);
+    this.#record(placeholder, existing ? "replaced" : "created", {
+      resourceVersion: written.metadata.resourceVersion ?? "",
+      ...(reason ? { reason } : {}),
+    });
+    await this.apply(agentPublicKeyConfigMap(settings, key.publicKey));
   }
 
   /**
