@@ -13,6 +13,8 @@
  * current invocation counter, sequence number, writer). Packets are laid out as ssh2's own binding lays them
  * out (room for the 16-byte tag after the packet) and encrypted in place: RFC 5647 as OpenSSH implements it,
  * the 4-byte packet length as additional authenticated data, the 12-byte nonce's last 8 bytes counting packets.
+ * Channel data (in a pull, all of the volume) is encrypted from the channel's buffer straight into its packet
+ * rather than copied into the packet first (`sendChannelData`, through the connection's `channelData`).
  * Anything else (other ciphers, libcrypto missing, no FFI permission, an ssh2 whose internals differ) keeps
  * ssh2's own cipher.
  *
@@ -28,6 +30,9 @@ import { LIBCRYPTO_PATHS } from "../shared/pvc/agent_command.ts";
 const EVP_CTRL_GCM_GET_TAG = 0x10;
 const EVP_CTRL_GCM_SET_TAG = 0x11;
 const TAG_LENGTH = 16;
+/** SSH_MSG_CHANNEL_DATA (RFC 4254), and what follows it before the data: recipient channel, data length. */
+const MESSAGE_CHANNEL_DATA = 94;
+const CHANNEL_DATA_HEADER = 1 + 4 + 4;
 
 const SYMBOLS = {
   EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
@@ -205,16 +210,70 @@ export class OpenSslGcmCipher {
   encrypt(packet: Buffer): void {
     const ctx = this.#ctx;
     if (ctx === null) return; // freed: ssh2's own ciphers drop packets after free() too
+    const body = packet.subarray(4, packet.length - TAG_LENGTH);
+    this.#begin(ctx, packet);
+    this.#update(ctx, body, body);
+    this.#seal(ctx, packet);
+  }
+
+  /**
+   * Sends `data` on the peer's channel `recipient` as one SSH_MSG_CHANNEL_DATA packet (RFC 4254, 5.2), what
+   * ssh2's `channelData` followed by `encrypt` sends, except that `data` is encrypted straight from the
+   * caller's buffer into the packet instead of being copied into it first (in a pull, that copy is every
+   * byte of the volume once more). `data` is read before this returns, as ssh2's copy would read it.
+   */
+  sendChannelData(recipient: number, data: Uint8Array): void {
+    const ctx = this.#ctx;
+    if (ctx === null) return;
+    const packet = this.allocPacket(CHANNEL_DATA_HEADER + data.length);
+    packet[5] = MESSAGE_CHANNEL_DATA;
+    packet.writeUInt32BE(recipient >>> 0, 6);
+    packet.writeUInt32BE(data.length, 10);
+    const dataStart = 5 + CHANNEL_DATA_HEADER;
+    const dataEnd = dataStart + data.length;
+    const header = packet.subarray(4, dataStart);
+    const padding = packet.subarray(dataEnd, packet.length - TAG_LENGTH);
+    this.#begin(ctx, packet);
+    this.#update(ctx, header, header);
+    if (data.length > 0) this.#update(ctx, packet.subarray(dataStart, dataEnd), data);
+    this.#update(ctx, padding, padding);
+    this.#seal(ctx, packet);
+  }
+
+  /** Starts a packet: this packet's nonce, its length field as additional authenticated data. */
+  #begin(ctx: Deno.PointerObject, packet: Buffer): void {
     const lib = this.#lib;
-    const end = packet.length - TAG_LENGTH;
-    const body = packet.subarray(4, end);
-    const out = this.#outLength;
     if (
       lib.EVP_EncryptInit_ex(ctx, null, null, null, this.#iv) !== 1 ||
-      lib.EVP_EncryptUpdate(ctx, null, out, packet.subarray(0, 4), 4) !== 1 ||
-      lib.EVP_EncryptUpdate(ctx, body, out, body, body.length) !== 1 || out[0] !== body.length ||
+      lib.EVP_EncryptUpdate(ctx, null, this.#outLength, packet.subarray(0, 4), 4) !== 1
+    ) {
+      throw new Error("AES-GCM encryption failed");
+    }
+  }
+
+  /** Encrypts `input` into `output` (the same length; the same bytes to encrypt in place). */
+  #update(ctx: Deno.PointerObject, output: Uint8Array, input: Uint8Array): void {
+    const out = this.#outLength;
+    if (
+      this.#lib.EVP_EncryptUpdate(ctx, output, out, input, input.length) !== 1 || out[0] !== input.length
+    ) {
+      throw new Error("AES-GCM encryption failed");
+    }
+  }
+
+  /** Ends a packet: appends its tag, writes it, and moves on to the next packet's nonce and number. */
+  #seal(ctx: Deno.PointerObject, packet: Buffer): void {
+    const lib = this.#lib;
+    const out = this.#outLength;
+    if (
       lib.EVP_EncryptFinal_ex(ctx, this.#scratch, out) !== 1 || out[0] !== 0 ||
-      lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LENGTH, packet.subarray(end)) !== 1
+      lib.EVP_CIPHER_CTX_ctrl(
+          ctx,
+          EVP_CTRL_GCM_GET_TAG,
+          TAG_LENGTH,
+          packet.subarray(packet.length - TAG_LENGTH),
+        ) !==
+        1
     ) {
       throw new Error("AES-GCM encryption failed");
     }
@@ -274,7 +333,49 @@ export function upgradeOutboundCipher(connection: unknown): boolean {
   });
   native.free!();
   protocol._cipher = cipher;
+  encryptChannelDataInPlace(protocol);
   return true;
+}
+
+/** What `encryptChannelDataInPlace` reads of ssh2 1.17's `Protocol`. */
+interface ChannelDataProtocol {
+  _cipher?: unknown;
+  /** Set while a key exchange runs: ssh2 then queues packets, unencrypted, for the next keys. */
+  _kexinit?: unknown;
+  /** The packet writer: `PacketWriter` without compression (`ZlibPacketWriter` with it). */
+  _packetRW?: {
+    readonly write?: { readonly constructor?: { readonly name?: string }; readonly allocStart?: number };
+  };
+  _debug?: ((message: string) => void) | false | undefined;
+  channelData?: (recipient: number, data: unknown) => unknown;
+  [CHANNEL_DATA_HOOK]?: true;
+}
+
+const CHANNEL_DATA_HOOK = Symbol("dr-syncer.channelData");
+
+/**
+ * Makes the connection's `channelData` (what a channel's writes call, one SSH packet at a time) encrypt the
+ * data straight into the packet (`OpenSslGcmCipher.sendChannelData`) whenever this module's cipher is in
+ * place, no key exchange is running and nothing is compressed; otherwise ssh2's own `channelData` runs, which
+ * copies the data into a packet and sends it through whatever cipher is current. Installed once per
+ * connection, on the connection's object only.
+ */
+function encryptChannelDataInPlace(protocol: ChannelDataProtocol): void {
+  const original = protocol.channelData;
+  if (protocol[CHANNEL_DATA_HOOK] === true || typeof original !== "function") return;
+  protocol[CHANNEL_DATA_HOOK] = true;
+  protocol.channelData = function (this: ChannelDataProtocol, recipient: number, data: unknown) {
+    const cipher = this._cipher;
+    if (
+      cipher instanceof OpenSslGcmCipher && this._kexinit === undefined && Buffer.isBuffer(data) &&
+      this._packetRW?.write?.constructor?.name === "PacketWriter" && this._packetRW.write.allocStart === 5
+    ) {
+      if (this._debug) this._debug(`Outbound: Sending CHANNEL_DATA (r:${recipient}, ${data.length})`);
+      cipher.sendChannelData(recipient, data);
+      return;
+    }
+    return original.call(this, recipient, data);
+  };
 }
 
 function isPacketSocket(socket: unknown): socket is PacketSocket {

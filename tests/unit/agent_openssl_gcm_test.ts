@@ -198,3 +198,118 @@ Deno.test("with the socket, packets are written directly and a buffer is reused 
   cipher.encrypt(cipher.allocPacket(10));
   assert.equal(written.length, 200);
 });
+
+/** ssh2's protocol class and its plain (uncompressed) packet writer: the real `channelData` is the reference. */
+const Protocol = require("ssh2/lib/protocol/Protocol.js") as {
+  prototype: { channelData(recipient: number, data: unknown): void };
+};
+const { PacketWriter } = require("ssh2/lib/protocol/zlib.js") as {
+  PacketWriter: new (protocol: unknown) => { alloc(size: number, force?: boolean): Buffer };
+};
+
+/** Another packet writer (ssh2's compressing one cannot start under Deno), laying packets out as the plain one. */
+class OtherPacketWriter {
+  readonly allocStart = 5;
+  readonly allocStartKEX = 5;
+  readonly #plain: { alloc(size: number, force?: boolean): Buffer };
+  allocs = 0;
+  constructor(protocol: unknown) {
+    this.#plain = new PacketWriter(protocol);
+  }
+  alloc(size: number, force?: boolean): Buffer {
+    this.allocs++;
+    return this.#plain.alloc(size, force);
+  }
+  finalize(packet: Buffer): Buffer {
+    return packet;
+  }
+}
+
+/** Decrypts consecutive packets from `key`/`iv` (node:crypto), checking each tag; the payloads. */
+function openPackets(written: Buffer, key: Buffer, iv: Buffer): Buffer[] {
+  const nonce = Buffer.from(iv);
+  const payloads: Buffer[] = [];
+  for (let p = 0; p < written.length;) {
+    const length = written.readUInt32BE(p);
+    const decipher = createDecipheriv(key.length === 16 ? "aes-128-gcm" : "aes-256-gcm", key, nonce);
+    decipher.setAAD(written.subarray(p, p + 4));
+    decipher.setAuthTag(written.subarray(p + 4 + length, p + 4 + length + 16));
+    const plain = Buffer.concat([decipher.update(written.subarray(p + 4, p + 4 + length)), decipher.final()]);
+    const padLength = plain[0]!;
+    assert.ok(padLength >= 4 && length % 16 === 0, "padding of at least 4 bytes to a whole block (RFC 5647)");
+    payloads.push(plain.subarray(1, length - padLength));
+    p += 4 + length + 16;
+    for (let i = 11; i >= 4; i--) {
+      nonce[i] = (nonce[i]! + 1) & 0xff;
+      if (nonce[i] !== 0) break;
+    }
+  }
+  return payloads;
+}
+
+Deno.test("channel data is encrypted straight from the channel's buffer into packets ssh2 would send", () => {
+  const key = randomBytes(16);
+  const iv = Buffer.concat([randomBytes(4), Buffer.from([0, 0, 0, 0, 0, 0, 0xff, 0xfd])]);
+  const written: Buffer[] = [];
+  const native = ssh2Cipher("aes128-gcm@openssh.com", key, iv, 0, (d) => written.push(Buffer.from(d)));
+  const protocol: Record<string, unknown> = {
+    _cipher: native,
+    _kexinit: undefined,
+    _debug: false,
+    channelData: Protocol.prototype.channelData,
+  };
+  protocol._packetRW = { write: new PacketWriter(protocol) };
+  // one packet through ssh2's own path first, so the switch continues a running connection
+  (protocol.channelData as (r: number, d: Buffer) => void)(3, Buffer.from("before"));
+  const writesBefore = written.length; // ssh2's own cipher writes a packet in three pieces
+  assert.equal(upgradeOutboundCipher({ _protocol: protocol }), true);
+  assert.notEqual(
+    protocol.channelData,
+    Protocol.prototype.channelData,
+    "the connection's channelData is its own",
+  );
+  const send = (recipient: number, data: Buffer) =>
+    (protocol.channelData as (r: number, d: Buffer) => void).call(protocol, recipient, data);
+  const sent: { recipient: number; data: Buffer }[] = [{ recipient: 3, data: Buffer.from("before") }];
+  for (const length of [0, 1, 7, 15, 16, 100, 32768, 5000]) {
+    // a view inside a larger buffer, as rsync's output reaches the channel
+    const backing = randomBytes(length + 64);
+    const data = backing.subarray(32, 32 + length);
+    const copy = Buffer.from(data);
+    const recipient = length === 7 ? 0xfffffffe : 3;
+    send(recipient, data);
+    assert.deepEqual(data, copy, "the channel's buffer is not written to");
+    sent.push({ recipient, data: copy });
+  }
+  // during a key exchange ssh2's own path queues the packet, unencrypted, for the next keys
+  // (ssh2's kex.js sets the writer's allocStart to 0 meanwhile, and puts a new writer in place after)
+  protocol._kexinit = {};
+  protocol._packetRW = { write: Object.assign(new PacketWriter(protocol) as object, { allocStart: 0 }) };
+  send(3, Buffer.from("queued"));
+  assert.equal((protocol._queue as Buffer[]).length, 1);
+  assert.equal(written.length - writesBefore, sent.length - 1, "nothing written during the key exchange");
+  protocol._kexinit = undefined;
+  protocol._packetRW = { write: new PacketWriter(protocol) };
+  send(3, Buffer.from("after"));
+  sent.push({ recipient: 3, data: Buffer.from("after") });
+  assert.equal(written.length - writesBefore, sent.length - 1, "one socket write per packet");
+  const payloads = openPackets(Buffer.concat(written), key, iv);
+  assert.equal(payloads.length, sent.length);
+  for (const [i, { recipient, data }] of sent.entries()) {
+    const expected = Buffer.alloc(9 + data.length);
+    expected[0] = 94; // SSH_MSG_CHANNEL_DATA
+    expected.writeUInt32BE(recipient, 1);
+    expected.writeUInt32BE(data.length, 5);
+    data.copy(expected, 9);
+    assert.deepEqual(payloads[i], expected, `packet ${i}`);
+  }
+  assert.equal((protocol._cipher as OpenSslGcmCipher).outSeqno, sent.length);
+  // Another packet writer (as with compression): ssh2's own channelData lays the packet out, then the cipher.
+  const other = new OtherPacketWriter(protocol);
+  protocol._packetRW = { write: other };
+  send(3, Buffer.from("other writer"));
+  assert.equal(other.allocs, 1, "ssh2's own channelData laid the packet out");
+  assert.equal(written.length - writesBefore, sent.length, "its packet went through the cipher");
+  const last = openPackets(Buffer.concat(written), key, iv).at(-1)!;
+  assert.deepEqual(last.subarray(9), Buffer.from("other writer"));
+});
