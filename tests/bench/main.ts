@@ -57,6 +57,8 @@ const { values } = parseArgs({
     namespaces: { type: "string" },
     /** continuous-latency: the changes per second (default: 20, then 200). */
     rate: { type: "string", multiple: true },
+    /** pvc-cold, pvc-delta: the folder their data goes in (a tmpfs keeps the disk's writeback out). */
+    "pvc-dir": { type: "string" },
   },
 });
 const RUNS = Number(values.runs ?? 3);
@@ -716,7 +718,7 @@ try {
   }
   // the PVC data cases need no clusters: agents and sshd on this machine
   const pvc = ["pvc-cold", "pvc-delta"].filter(asked);
-  if (pvc.length > 0) results.push(...await pvcCases(pvc, RUNS));
+  if (pvc.length > 0) results.push(...await pvcCases(pvc, RUNS, values["pvc-dir"]));
 } finally {
   for (const ns of cleanup) {
     await deleteNamespace(

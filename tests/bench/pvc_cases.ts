@@ -21,13 +21,16 @@ interface Row {
   cpuRatio: number;
 }
 
-/** Runs the asked PVC cases `runs` times each; one result per case. */
-export async function pvcCases(cases: readonly string[], runs: number): Promise<Result[]> {
+/** Runs the asked PVC cases `runs` times each, their data in `dir` (bench_pull's default: /tmp); one result per case. */
+export async function pvcCases(cases: readonly string[], runs: number, dir?: string): Promise<Result[]> {
   const json = await Deno.makeTempFile({ prefix: "bench-pvc-", suffix: ".json" });
   try {
     log(`PVC data: ${cases.join(", ")}, ${runs} run(s) each, agent to agent beside rsync over sshd`);
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", SCRIPT, "--runs", String(runs), "--cases", cases.join(","), "--json", json],
+      args: [
+        ...["run", "-A", SCRIPT, "--runs", String(runs), "--cases", cases.join(","), "--json", json],
+        ...(dir === undefined ? [] : ["--dir", dir]),
+      ],
       stdout: "inherit",
       stderr: "inherit",
     }).spawn();
