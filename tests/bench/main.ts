@@ -318,6 +318,41 @@ async function byHand(kubectl: string, prepared: PreparedSync, srcNs: string, de
     await Deno.remove(file);
   }
 }
+/** Prints the results' table and writes `bench/results.json` (and the scale chart when the scale case ran). */
+async function publish(results: Result[]): Promise<void> {
+  const fmt = (n: number | null, d = 2) => n === null ? "-" : n.toFixed(d);
+  console.log(
+    "\n| case | objects | runs | median s | baseline | baseline s | ratio | writes | requests | peak RSS MB | target | met | note |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) {
+    console.log(
+      `| ${r.case} | ${r.objects ?? "-"} | ${r.runs} | ${fmt(r.median_s)} | ${r.baseline ?? "-"} | ${
+        fmt(r.baseline_median_s)
+      } | ${fmt(r.ratio)} | ${r.writes ?? "-"} | ${r.requests ?? "-"} | ${
+        r.peak_rss_mb ?? "-"
+      } | ${r.target} | ${r.met === null ? "-" : r.met ? "yes" : "no"} | ${r.note ?? ""} |`,
+    );
+  }
+  await Deno.mkdir(new URL("../../bench/", import.meta.url), { recursive: true });
+  await Deno.writeTextFile(
+    new URL("../../bench/results.json", import.meta.url),
+    JSON.stringify(results, null, 2) + "\n",
+  );
+  const chart = scaleChartSvg(results);
+  if (chart) {
+    const chartFile = new URL("../../bench/scale.svg", import.meta.url);
+    await Deno.writeTextFile(chartFile, chart);
+    log(`scale chart: ${chartFile.pathname}`);
+  }
+}
+
+const PVC_CASES = ["pvc-cold", "pvc-delta"];
+// Only PVC data cases asked: agents and sshd on this machine, no cluster needed.
+if (values.case !== undefined && values.case.every((name) => PVC_CASES.includes(name))) {
+  await publish(await pvcCases(values.case, RUNS, values["pvc-dir"]));
+  Deno.exit(0);
+}
 await using clusters = await testClusters();
 const { source, dr } = clusters;
 const results: Result[] = [];
@@ -717,7 +752,7 @@ try {
     results.push(...(Array.isArray(result) ? result : [result]));
   }
   // the PVC data cases need no clusters: agents and sshd on this machine
-  const pvc = ["pvc-cold", "pvc-delta"].filter(asked);
+  const pvc = PVC_CASES.filter(asked);
   if (pvc.length > 0) results.push(...await pvcCases(pvc, RUNS, values["pvc-dir"]));
 } finally {
   for (const ns of cleanup) {
@@ -731,28 +766,4 @@ try {
   }
 }
 
-const fmt = (n: number | null, d = 2) => n === null ? "-" : n.toFixed(d);
-console.log(
-  "\n| case | objects | runs | median s | baseline | baseline s | ratio | writes | requests | peak RSS MB | target | met | note |",
-);
-console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-for (const r of results) {
-  console.log(
-    `| ${r.case} | ${r.objects ?? "-"} | ${r.runs} | ${fmt(r.median_s)} | ${r.baseline ?? "-"} | ${
-      fmt(r.baseline_median_s)
-    } | ${fmt(r.ratio)} | ${r.writes ?? "-"} | ${r.requests ?? "-"} | ${
-      r.peak_rss_mb ?? "-"
-    } | ${r.target} | ${r.met === null ? "-" : r.met ? "yes" : "no"} | ${r.note ?? ""} |`,
-  );
-}
-await Deno.mkdir(new URL("../../bench/", import.meta.url), { recursive: true });
-await Deno.writeTextFile(
-  new URL("../../bench/results.json", import.meta.url),
-  JSON.stringify(results, null, 2) + "\n",
-);
-const chart = scaleChartSvg(results);
-if (chart) {
-  const chartFile = new URL("../../bench/scale.svg", import.meta.url);
-  await Deno.writeTextFile(chartFile, chart);
-  log(`scale chart: ${chartFile.pathname}`);
-}
+await publish(results);
