@@ -330,11 +330,12 @@ function destinationRules(
   }
   // the replication's Lease (its lock and state record), the continuous watcher's; pvc-sync locks each claim
   // with a Lease named after it (dr-syncer-pvc-<claim>), which no list of names can hold. Created by POST,
-  // which RBAC cannot limit to names
-  rules.add("coordination.k8s.io", "leases", pvc ? ["get", "create", "update"] : ["create"]);
+  // which RBAC cannot limit to names. A run waiting for a held lock watches that Lease alone (a watch with
+  // `metadata.name`, which names can limit)
+  rules.add("coordination.k8s.io", "leases", pvc ? ["get", "create", "update", "watch"] : ["create"]);
   if (!pvc) {
     const leases = runs === "all" && r.mode === "continuous" ? [LEASE_NAME, WATCH_LEASE_NAME] : [LEASE_NAME];
-    rules.add("coordination.k8s.io", "leases", ["get", "update"], leases);
+    rules.add("coordination.k8s.io", "leases", ["get", "update", "watch"], leases);
   }
   // failback waits until DR's pods are gone
   if (runs === "all") rules.add("", "pods", ["list"]);

@@ -320,6 +320,8 @@ export interface WatchEvent<T extends KubeObject = KubeObject> {
 export interface WatchOptions extends VerbOptions {
   /** Start after this version (from a list); a 410 event means it is too old: list again. */
   readonly resourceVersion?: string;
+  /** Only the objects this selects, as `metadata.name=NAME` (which RBAC's `resourceNames` can allow alone). */
+  readonly fieldSelector?: string;
   readonly allowBookmarks?: boolean;
   readonly timeoutSeconds?: number;
 }
@@ -337,6 +339,7 @@ export async function watchObjects<T extends KubeObject = KubeObject>(
     query: {
       watch: true,
       resourceVersion: options.resourceVersion,
+      fieldSelector: options.fieldSelector,
       allowWatchBookmarks: options.allowBookmarks ?? true,
       timeoutSeconds: options.timeoutSeconds,
     },

@@ -29,7 +29,7 @@ import {
 import type { KubeClient } from "../kube/kube_client.ts";
 import { withRetry } from "../kube/retry.ts";
 import { type KubeObject, LEASES, resourcePath } from "../kube/types.ts";
-import { createObject, getObject, replaceObject } from "../kube/verbs.ts";
+import { createObject, getObject, replaceObject, watchObjects } from "../kube/verbs.ts";
 import { LABEL_MANAGED_BY, MANAGED_BY_VALUE } from "../plan/names.ts";
 import {
   ANNOTATION_STATE,
@@ -336,12 +336,17 @@ export async function acquireReplicationLock(
   let unansweredAt: number | undefined;
   let known = options.known;
   let overKnown = false;
+  /** The Lease as a watch of it just delivered it (null: deleted), while waiting for a held lock. */
+  let watched: Lease | null | undefined;
   for (;;) {
     overKnown = known !== undefined;
     const current = known !== undefined
       ? known ?? undefined
+      : watched !== undefined
+      ? watched ?? undefined
       : await getLease(client, options.namespace, options.signal, options.leaseName);
     known = undefined;
+    watched = undefined;
     if (unansweredAt !== undefined && current?.spec?.holderIdentity === options.holder) {
       // a write of ours that failed in passing was applied after all: the lock is ours
       lease = current;
@@ -402,11 +407,76 @@ export async function acquireReplicationLock(
         current.spec?.leaseDurationSeconds ?? 60,
       );
     }
-    await delay(Math.max(10, Math.min(250, remaining, deadline - performance.now())), {
-      signal: options.signal,
-    });
+    watched = await leaseChange(
+      client,
+      options.namespace,
+      options.leaseName ?? LEASE_NAME,
+      current,
+      Math.max(10, Math.min(remaining, deadline - performance.now())),
+      options.signal,
+    );
   }
   return holdLock(client, options, leaseSeconds, lease, sentAt, overKnown);
+}
+
+/** Clients that may not watch a Lease (namespace/name): they look again every `LOCK_POLL_MS` instead. */
+const leaseWatchRefused = new WeakMap<KubeClient, Set<string>>();
+/** How often a waiter without a watch reads a held Lease again. */
+const LOCK_POLL_MS = 250;
+
+/**
+ * Waits, for at most `ms`, for the held Lease `current` to change: a watch of that Lease alone, from the
+ * version read, so that a waiter learns of a release (or a renewal) as it is written rather than at its next
+ * read. Returns the Lease as the watch delivered it (null: deleted), or undefined when `ms` passed, the watch
+ * ended, or it could not be used (no `watch` right on the Lease, as for rights granted before the waiters
+ * watched): then it waits as the waiters did before, at most `LOCK_POLL_MS`, and the caller reads the Lease
+ * again.
+ */
+async function leaseChange(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  current: Lease,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<Lease | null | undefined> {
+  const key = `${namespace}/${name}`;
+  const resourceVersion = current.metadata.resourceVersion;
+  if (resourceVersion === undefined || leaseWatchRefused.get(client)?.has(key)) {
+    await delay(Math.min(LOCK_POLL_MS, ms), { signal });
+    return undefined;
+  }
+  const time = new AbortController();
+  const timer = setTimeout(() => time.abort(), ms);
+  try {
+    const events = await watchObjects<Lease>(client, LEASES, namespace, {
+      resourceVersion,
+      fieldSelector: `metadata.name=${name}`,
+      allowBookmarks: false,
+      timeoutSeconds: Math.ceil(ms / 1000) + 1,
+      signal: signal ? AbortSignal.any([signal, time.signal]) : time.signal,
+    });
+    for await (const event of events) {
+      if (event.type === "MODIFIED" || event.type === "ADDED") return event.object;
+      if (event.type === "DELETED") return null;
+      if (event.type === "ERROR") return undefined; // the version is too old (410): read it again
+    }
+    return undefined;
+  } catch (error) {
+    signal?.throwIfAborted();
+    if (time.signal.aborted) return undefined;
+    if (error instanceof KubeApiError && (error.status === 403 || error.status === 405)) {
+      const refused = leaseWatchRefused.get(client) ?? new Set<string>();
+      refused.add(key);
+      leaseWatchRefused.set(client, refused);
+    }
+    // refused, or a passing failure: the old pause, then the Lease is read again
+    await delay(Math.min(LOCK_POLL_MS, ms), { signal });
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    time.abort();
+  }
 }
 
 /** Keeps a lock just taken (`lease`, its write sent at monotonic `sentAt`) renewed, until it is released or lost. */

@@ -4,7 +4,15 @@
  * clocks; a holder stops writing at its renew deadline, well before its lease can pass.
  */
 import assert from "node:assert/strict";
-import { connectCluster, type KubeObject, LEASES, replaceObject } from "../../shared/kube/mod.ts";
+import {
+  connectCluster,
+  type KubeClient,
+  type KubeObject,
+  type KubeRequest,
+  LEASES,
+  replaceObject,
+} from "../../shared/kube/mod.ts";
+import { RUNTIME_NAME } from "../../infra/names.ts";
 import {
   acquireReplicationLock,
   lastServerWrite,
@@ -13,7 +21,8 @@ import {
   readLockHolder,
   RENEW_DEADLINE_FRACTION,
 } from "../../shared/state/mod.ts";
-import { createNamespace, extraCluster, testClusters, uniqueName } from "../_clusters.ts";
+import { createNamespace, extraCluster, seed, testClusters, uniqueName } from "../_clusters.ts";
+import { runtimeKubeconfig } from "./runtime_rights.ts";
 
 type Lease = KubeObject & { spec: Record<string, unknown> };
 const micro = (d: Date) => d.toISOString().replace("Z", "000Z");
@@ -211,6 +220,100 @@ Deno.test("lock: taken over the Lease the caller read (`known`) only when nothin
     lock = await take();
     assert.equal(lock.overKnown, false);
     await lock.release(lock.state);
+  } finally {
+    await c.dr.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => {});
+  }
+});
+
+/** `client` with a count of its reads of the lock's Lease in `ns` and of the streams (watches) it opens. */
+function countingLeaseRequests(client: KubeClient, ns: string) {
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/dr-syncer`;
+  const counts = { leaseReads: 0, watches: 0 };
+  const counted: KubeClient = {
+    name: client.name,
+    server: client.server,
+    contextNamespace: client.contextNamespace,
+    stats: client.stats,
+    request: <T>(req: KubeRequest) => {
+      if (req.method === "GET" && req.path === path) counts.leaseReads++;
+      return client.request<T>(req);
+    },
+    stream: (req: KubeRequest) => {
+      counts.watches++;
+      return client.stream(req);
+    },
+    close: () => client.close(),
+  };
+  return { client: counted, counts };
+}
+
+Deno.test("lock: a run waiting for a held lock watches its Lease and takes it as it is released; where it may not watch, it reads the Lease again", async (t) => {
+  await using c = await testClusters();
+  const ns = uniqueName("lockwatch");
+  await createNamespace(c.dr, ns);
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/dr-syncer`;
+  /** Another run holds the lock for 2 s, then releases it; `client` waits for it meanwhile and takes it. */
+  const waitBehindHolder = async (client: KubeClient) => {
+    const holder = await acquireReplicationLock(c.dr, { namespace: ns, replication: "r", holder: "holder" });
+    const waiting = acquireReplicationLock(client, {
+      namespace: ns,
+      replication: "r",
+      holder: "waiter",
+      waitMs: 30_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.equal((await c.dr.request<Lease>({ method: "GET", path })).spec.holderIdentity, "holder");
+    await holder.release(holder.state);
+    const lock = await waiting;
+    assert.equal((await c.dr.request<Lease>({ method: "GET", path })).spec.holderIdentity, "waiter");
+    await lock.release(lock.state);
+  };
+  try {
+    await t.step(
+      "with the right to watch the Lease: one read, then the watch tells it of the release",
+      async () => {
+        const { client, counts } = countingLeaseRequests(c.dr, ns);
+        await waitBehindHolder(client);
+        assert.ok(counts.watches >= 1, `watches: ${counts.watches}`);
+        // reading it again every 0.25 s would have read it about 8 times in the 2 s
+        assert.ok(counts.leaseReads <= 2, `reads of the Lease: ${counts.leaseReads}`);
+      },
+    );
+    await t.step(
+      "rights without watch (as granted before): the refused watch is not tried again, the Lease is read again",
+      async () => {
+        // an account that may read, create and write Leases there, as the runtime's rights allowed before
+        await seed(c.dr, [
+          { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: RUNTIME_NAME, namespace: ns } },
+          {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "Role",
+            metadata: { name: "lock-without-watch", namespace: ns },
+            rules: [{
+              apiGroups: ["coordination.k8s.io"],
+              resources: ["leases"],
+              verbs: ["get", "create", "update"],
+            }],
+          },
+          {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "RoleBinding",
+            metadata: { name: "lock-without-watch", namespace: ns },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "lock-without-watch" },
+            subjects: [{ kind: "ServiceAccount", name: RUNTIME_NAME, namespace: ns }],
+          },
+        ]);
+        const account = await connectCluster("dr", { inline: await runtimeKubeconfig(c.dr, "dr", ns) });
+        try {
+          const { client, counts } = countingLeaseRequests(account, ns);
+          await waitBehindHolder(client);
+          assert.equal(counts.watches, 1, "one watch, refused, not tried again");
+          assert.ok(counts.leaseReads >= 4, `reads of the Lease: ${counts.leaseReads}`);
+        } finally {
+          account.close();
+        }
+      },
+    );
   } finally {
     await c.dr.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => {});
   }

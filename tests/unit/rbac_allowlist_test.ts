@@ -663,7 +663,7 @@ Deno.test("the CronJob form grants its schedule jobs only: no watches, PVC data 
     ["create", "delete", "get", "list", "patch", "update"],
     "only as copies",
   );
-  assert.deepEqual(verbs(role, "coordination.k8s.io", "leases", ["dr-syncer"]), ["get", "update"]);
+  assert.deepEqual(verbs(role, "coordination.k8s.io", "leases", ["dr-syncer"]), ["get", "update", "watch"]);
   const prod = renderCluster(c, "prod").objects;
   assert.deepEqual(verbs(rulesOf(prod, "Role", "nightly"), "apps", "deployments"), ["get", "list", "patch"]);
   assert.deepEqual(
@@ -675,6 +675,7 @@ Deno.test("the CronJob form grants its schedule jobs only: no watches, PVC data 
   assert.deepEqual(verbs(rulesOf(dr, "Role", "live-dr"), "coordination.k8s.io", "leases", ["dr-syncer"]), [
     "get",
     "update",
+    "watch",
   ]);
   assert.ok(!JSON.stringify(dr).includes(WATCH_LEASE_NAME), "no watcher's Lease");
 });
@@ -684,7 +685,11 @@ Deno.test("the CronJob form with a PVC schedule: pvc-sync's rights for that repl
   const dr = renderCluster(c, "dr").objects;
   const files = rulesOf(dr, "Role", "files-dr");
   assert.deepEqual(verbs(files, "", "pods"), ["create", "delete", "get", "list"], "mounter pods");
-  assert.deepEqual(verbs(files, "coordination.k8s.io", "leases"), ["create", "get", "update"], "claim locks");
+  assert.deepEqual(
+    verbs(files, "coordination.k8s.io", "leases"),
+    ["create", "get", "update", "watch"],
+    "claim locks",
+  );
   const live = rulesOf(dr, "Role", "live-dr");
   assert.deepEqual(verbs(live, "", "pods"), [], "no pvc.schedule: no PVC data in the CronJob form");
   const agents = rulesOf(dr, "Role", "dr-syncer-system");
@@ -717,6 +722,7 @@ Deno.test("a continuous replication watches its source, and its watcher's Lease 
   assert.deepEqual(verbs(dr, "coordination.k8s.io", "leases", ["dr-syncer", "dr-syncer-watch"]), [
     "get",
     "update",
+    "watch",
   ]);
 });
 

@@ -227,7 +227,7 @@ Deno.test("render: RBAC per replicated namespace from the replicated types; clus
   const verbsOf = (group: string, resource: string, list = rules) =>
     list.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs)
       .sort();
-  // a DR namespace: the copies are written; nothing is watched there
+  // a DR namespace: the copies are written; nothing is watched there but the lock's Lease, by a run waiting for it
   assert.deepEqual(verbsOf("apps", "deployments"), ["create", "delete", "get", "list", "patch", "update"]);
   assert.deepEqual(verbsOf("", "secrets"), [], "blog copies no Secrets");
   assert.deepEqual(role.rules.filter((r: { resources: string[] }) => r.resources.includes("leases")), [
@@ -235,7 +235,7 @@ Deno.test("render: RBAC per replicated namespace from the replicated types; clus
       apiGroups: ["coordination.k8s.io"],
       resources: ["leases"],
       resourceNames: ["dr-syncer"],
-      verbs: ["get", "update"],
+      verbs: ["get", "update", "watch"],
     },
     { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
   ]);

@@ -326,10 +326,10 @@ is mounted), configFile (the config file the runtime's pod reads).
 {{- include "dr-syncer.add" (dict "set" $set "group" "rbac.authorization.k8s.io" "resources" (list "clusterroles") "verbs" (list "bind")) -}}
 {{- end -}}
 {{- end -}}
-{{- include "dr-syncer.add" (dict "set" $set "group" "coordination.k8s.io" "resources" (list "leases") "verbs" (ternary (list "get" "create" "update") (list "create") $pvc)) -}}
+{{- include "dr-syncer.add" (dict "set" $set "group" "coordination.k8s.io" "resources" (list "leases") "verbs" (ternary (list "get" "create" "update" "watch") (list "create") $pvc)) -}}
 {{- if not $pvc -}}
 {{- $leases := ternary (list $t.names.lease $t.names.watchLease) (list $t.names.lease) (and (eq $runs "all") (eq $r.mode "continuous")) -}}
-{{- include "dr-syncer.add" (dict "set" $set "group" "coordination.k8s.io" "resources" (list "leases") "verbs" (list "get" "update") "names" $leases) -}}
+{{- include "dr-syncer.add" (dict "set" $set "group" "coordination.k8s.io" "resources" (list "leases") "verbs" (list "get" "update" "watch") "names" $leases) -}}
 {{- end -}}
 {{- if eq $runs "all" }}{{ include "dr-syncer.add" (dict "set" $set "group" "" "resources" (list "pods") "verbs" (list "list")) }}{{ end -}}
 {{- include "dr-syncer.add" (dict "set" $set "group" "" "resources" (list "configmaps") "verbs" (list "get" "list" "create" "patch" "delete")) -}}
