@@ -265,15 +265,10 @@ export class OpenSslGcmCipher {
   #seal(ctx: Deno.PointerObject, packet: Buffer): void {
     const lib = this.#lib;
     const out = this.#outLength;
+    const tag = packet.subarray(packet.length - TAG_LENGTH);
     if (
       lib.EVP_EncryptFinal_ex(ctx, this.#scratch, out) !== 1 || out[0] !== 0 ||
-      lib.EVP_CIPHER_CTX_ctrl(
-          ctx,
-          EVP_CTRL_GCM_GET_TAG,
-          TAG_LENGTH,
-          packet.subarray(packet.length - TAG_LENGTH),
-        ) !==
-        1
+      lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LENGTH, tag) !== 1
     ) {
       throw new Error("AES-GCM encryption failed");
     }

@@ -427,10 +427,10 @@ const LOCK_POLL_MS = 250;
 /**
  * Waits, for at most `ms`, for the held Lease `current` to change: a watch of that Lease alone, from the
  * version read, so that a waiter learns of a release (or a renewal) as it is written rather than at its next
- * read. Returns the Lease as the watch delivered it (null: deleted), or undefined when `ms` passed, the watch
- * ended, or it could not be used (no `watch` right on the Lease, as for rights granted before the waiters
- * watched): then it waits as the waiters did before, at most `LOCK_POLL_MS`, and the caller reads the Lease
- * again.
+ * read. Returns the Lease as the watch delivered it (null: deleted); undefined when no change was seen (the
+ * time passed, the watch ended or failed, or it may not be used: no `watch` right on the Lease, as for rights
+ * granted before the waiters watched), after at most the pause of the waiters before (`LOCK_POLL_MS`); the
+ * caller then reads the Lease again.
  */
 async function leaseChange(
   client: KubeClient,
@@ -440,12 +440,32 @@ async function leaseChange(
   ms: number,
   signal: AbortSignal | undefined,
 ): Promise<Lease | null | undefined> {
+  const until = performance.now() + ms;
   const key = `${namespace}/${name}`;
   const resourceVersion = current.metadata.resourceVersion;
-  if (resourceVersion === undefined || leaseWatchRefused.get(client)?.has(key)) {
-    await delay(Math.min(LOCK_POLL_MS, ms), { signal });
-    return undefined;
+  if (resourceVersion !== undefined && !leaseWatchRefused.get(client)?.has(key)) {
+    const seen = await watchLease(client, namespace, name, resourceVersion, ms, signal).catch((error) => {
+      signal?.throwIfAborted();
+      if (error instanceof KubeApiError && error.status === 403) {
+        leaseWatchRefused.set(client, (leaseWatchRefused.get(client) ?? new Set<string>()).add(key));
+      }
+      return undefined;
+    });
+    if (seen !== undefined) return seen;
   }
+  await delay(Math.max(0, Math.min(LOCK_POLL_MS, until - performance.now())), { signal });
+  return undefined;
+}
+
+/** The first change of Lease `name` after `resourceVersion` (null: deleted), or undefined once `ms` passed. */
+async function watchLease(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  resourceVersion: string,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<Lease | null | undefined> {
   const time = new AbortController();
   const timer = setTimeout(() => time.abort(), ms);
   try {
@@ -459,23 +479,15 @@ async function leaseChange(
     for await (const event of events) {
       if (event.type === "MODIFIED" || event.type === "ADDED") return event.object;
       if (event.type === "DELETED") return null;
-      if (event.type === "ERROR") return undefined; // the version is too old (410): read it again
+      if (event.type === "ERROR") break; // the version is too old (410): read it again
     }
     return undefined;
   } catch (error) {
-    signal?.throwIfAborted();
-    if (time.signal.aborted) return undefined;
-    if (error instanceof KubeApiError && (error.status === 403 || error.status === 405)) {
-      const refused = leaseWatchRefused.get(client) ?? new Set<string>();
-      refused.add(key);
-      leaseWatchRefused.set(client, refused);
-    }
-    // refused, or a passing failure: the old pause, then the Lease is read again
-    await delay(Math.min(LOCK_POLL_MS, ms), { signal });
-    return undefined;
+    if (time.signal.aborted && !signal?.aborted) return undefined;
+    throw error;
   } finally {
     clearTimeout(timer);
-    time.abort();
+    time.abort(); // ends the watch's request
   }
 }
 
